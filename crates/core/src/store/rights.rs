@@ -1,0 +1,77 @@
+//! Effective permissions, computed afresh from the tables at one moment (rule 1): an enabled,
+//! unexpired membership (or an unrevoked, unexpired service account), and the union of its grants
+//! that have started and not ended. Workspace scope adds that workspace's grants to the
+//! organization-scope ones; an expired or disabled membership hides both.
+
+use crate::error::Result;
+use crate::policy::Rights;
+use crate::time::Timestamp;
+use rusqlite::{params, Connection};
+
+fn collect(rows: impl Iterator<Item = rusqlite::Result<(bool, Option<String>)>>) -> Result<Rights> {
+    let mut rights = Rights::none();
+    for row in rows {
+        let (is_owner, permission) = row?;
+        rights.is_owner |= is_owner;
+        if let Some(p) = permission {
+            rights.permissions.insert(p);
+        }
+    }
+    Ok(rights)
+}
+
+pub fn of_account(conn: &Connection, org_id: &str, account_id: &str, workspace_id: Option<&str>, now: Timestamp) -> Result<Rights> {
+    let mut st = conn.prepare_cached(
+        "SELECT r.is_owner, rp.permission FROM memberships m
+         JOIN access_grants g ON g.membership_id = m.id
+         JOIN roles r ON r.id = g.role_id
+         LEFT JOIN role_permissions rp ON rp.role_id = r.id
+         WHERE m.organization_id = ?1 AND m.account_id = ?2 AND m.enabled = 1
+           AND (m.access_expires_at IS NULL OR m.access_expires_at > ?3)
+           AND (g.workspace_id IS NULL OR g.workspace_id = ?4)
+           AND (g.valid_from IS NULL OR g.valid_from <= ?3)
+           AND (g.expires_at IS NULL OR g.expires_at > ?3)",
+    )?;
+    let rows = st.query_map(params![org_id, account_id, now, workspace_id], |r| Ok((r.get(0)?, r.get(1)?)))?;
+    collect(rows)
+}
+
+pub fn of_service_account(conn: &Connection, org_id: &str, sa_id: &str, workspace_id: Option<&str>, now: Timestamp) -> Result<Rights> {
+    let mut st = conn.prepare_cached(
+        "SELECT r.is_owner, rp.permission FROM service_accounts s
+         JOIN access_grants g ON g.service_account_id = s.id
+         JOIN roles r ON r.id = g.role_id
+         LEFT JOIN role_permissions rp ON rp.role_id = r.id
+         WHERE s.id = ?2 AND s.organization_id = ?1 AND s.revoked_at IS NULL
+           AND (s.expires_at IS NULL OR s.expires_at > ?3)
+           AND (g.workspace_id IS NULL OR g.workspace_id = ?4)
+           AND (g.valid_from IS NULL OR g.valid_from <= ?3)
+           AND (g.expires_at IS NULL OR g.expires_at > ?3)",
+    )?;
+    let rows = st.query_map(params![org_id, sa_id, now, workspace_id], |r| Ok((r.get(0)?, r.get(1)?)))?;
+    collect(rows)
+}
+
+/// Owners who will stay owners with nothing more done: enabled, no access expiry, an
+/// organization-scope owner grant that has started and has no end. Rule 3 keeps this above zero.
+pub fn lasting_owners(conn: &Connection, org_id: &str, now: Timestamp) -> Result<i64> {
+    Ok(conn
+        .prepare_cached(
+            "SELECT count(DISTINCT m.id) FROM memberships m
+             JOIN access_grants g ON g.membership_id = m.id AND g.workspace_id IS NULL
+             JOIN roles r ON r.id = g.role_id AND r.is_owner = 1
+             WHERE m.organization_id = ?1 AND m.enabled = 1 AND m.access_expires_at IS NULL
+               AND (g.valid_from IS NULL OR g.valid_from <= ?2) AND g.expires_at IS NULL",
+        )?
+        .query_row(params![org_id, now], |r| r.get(0))?)
+}
+
+/// Whether a membership holds the owner role at organization scope (current or not).
+pub fn holds_owner_role(conn: &Connection, membership_id: &str) -> Result<bool> {
+    Ok(conn
+        .prepare_cached(
+            "SELECT EXISTS (SELECT 1 FROM access_grants g JOIN roles r ON r.id = g.role_id
+             WHERE g.membership_id = ?1 AND g.workspace_id IS NULL AND r.is_owner = 1)",
+        )?
+        .query_row([membership_id], |r| r.get(0))?)
+}

@@ -1,0 +1,81 @@
+//! The first step of every organization-scoped use case: find the organization, compute the
+//! caller's rights in it afresh, and let the policy decide. A refusal carries a `Denial`, which
+//! `Database::write`/`read` audit after rolling the attempt back.
+
+use crate::auth::Principal;
+use crate::error::{Denial, Error, Result};
+use crate::policy::{decide, Action, Decision, Rights};
+use crate::store::{audit, organizations, organizations::Organization, rights};
+use crate::time::Timestamp;
+use rusqlite::Connection;
+
+pub struct OrgAccess {
+    pub org: Organization,
+    pub principal: Principal,
+    pub rights: Rights,
+    pub now: Timestamp,
+}
+
+pub fn organization(conn: &Connection, slug: &str) -> Result<Organization> {
+    organizations::by_slug(conn, slug.trim())?.ok_or_else(|| Error::not_found(format!("no organization '{}'", crate::validate::shorten(slug))))
+}
+
+impl OrgAccess {
+    pub fn load(conn: &Connection, principal: &Principal, slug: &str, now: Timestamp) -> Result<OrgAccess> {
+        let org = organization(conn, slug)?;
+        let rights = rights_in(conn, principal, &org.id, None, now)?;
+        Ok(OrgAccess { org, principal: principal.clone(), rights, now })
+    }
+
+    pub fn actor(&self) -> String {
+        self.principal.label()
+    }
+
+    /// Allow or refuse `action` aimed at `target` (an email, a role name…).
+    pub fn require(&self, action: &Action, target: &str) -> Result<()> {
+        match decide(&self.rights, action) {
+            Decision::Allow => Ok(()),
+            Decision::Deny(reason) => Err(Error::Forbidden {
+                message: format!("forbidden: {reason} in organization {}", self.org.slug),
+                denial: Some(Box::new(Denial {
+                    organization_id: self.org.id.clone(),
+                    actor: self.actor(),
+                    action: action.name().to_string(),
+                    target: target.to_string(),
+                })),
+            }),
+        }
+    }
+
+    pub fn audit(&self, conn: &Connection, action: &str, target: &str, details: serde_json::Value) -> Result<()> {
+        audit::append(conn, &self.org.id, &self.actor(), action, target, &details, self.now)
+    }
+
+    /// The account id of the caller, or a refusal for service accounts where only people may act.
+    pub fn account_id(&self) -> Option<&str> {
+        self.principal.account_id()
+    }
+}
+
+/// What `principal` holds in an organization (and workspace) at `now`.
+pub fn rights_in(conn: &Connection, principal: &Principal, org_id: &str, workspace_id: Option<&str>, now: Timestamp) -> Result<Rights> {
+    match principal {
+        Principal::Account { id, .. } => rights::of_account(conn, org_id, id, workspace_id, now),
+        Principal::ServiceAccount { id, organization_id, .. } if organization_id == org_id => {
+            rights::of_service_account(conn, org_id, id, workspace_id, now)
+        }
+        Principal::ServiceAccount { .. } => Ok(Rights::none()),
+    }
+}
+
+/// Rule 3, checked inside the write transaction after a change: if the organization had a lasting
+/// owner before, it must still have one.
+pub fn keep_an_owner(conn: &Connection, org_id: &str, owners_before: i64, now: Timestamp, what: &str) -> Result<()> {
+    if owners_before > 0 && rights::lasting_owners(conn, org_id, now)? == 0 {
+        return Err(Error::conflict(
+            crate::error::ConflictReason::LastOwner,
+            format!("{what} would leave the organization without an owner; make someone else owner first"),
+        ));
+    }
+    Ok(())
+}

@@ -1,0 +1,71 @@
+//! `check`: may this person do this, right now? For other programs on the machine.
+
+use super::access::{rights_in, OrgAccess};
+use crate::auth::Principal;
+use crate::catalogue::is_built_in;
+use crate::db::Database;
+use crate::error::{Error, Result};
+use crate::policy::Action;
+use crate::store::{accounts, memberships, permissions, workspaces};
+use crate::time::{rfc3339, Timestamp};
+use crate::validate;
+use serde::Serialize;
+use ts_rs::TS;
+
+#[derive(Debug, Clone, Serialize, TS, PartialEq, Eq)]
+#[ts(export)]
+pub struct CheckAnswer {
+    pub allowed: bool,
+    pub reason: String,
+}
+
+fn deny(reason: impl Into<String>) -> CheckAnswer {
+    CheckAnswer { allowed: false, reason: reason.into() }
+}
+
+/// Anyone holding `org.view` in the organization, or one of its service accounts, may ask.
+pub fn check(db: &mut Database, who: &Principal, org: &str, user: &str, permission: &str, workspace: Option<&str>, now: Timestamp) -> Result<CheckAnswer> {
+    let (_, email_norm) = validate::email("user", user)?;
+    let permission = permission.trim().to_string();
+    if permission.is_empty() {
+        return Err(Error::invalid("permission", "must not be empty"));
+    }
+    db.read(now, |tx| {
+        let access = OrgAccess::load(tx, who, org, now)?;
+        let own_service_account = matches!(who, Principal::ServiceAccount { organization_id, .. } if *organization_id == access.org.id);
+        if !own_service_account {
+            access.require(&Action::ViewOrganization, &email_norm)?;
+        }
+        if !is_built_in(&permission) && !permissions::exists(tx, &access.org.id, &permission)? {
+            return Ok(deny(format!("unknown permission {}", validate::shorten(&permission))));
+        }
+        let workspace_id = match workspace {
+            Some(w) => Some(
+                workspaces::by_name(tx, &access.org.id, w.trim())?
+                    .ok_or_else(|| Error::not_found(format!("no workspace '{}' in {}", validate::shorten(w), access.org.slug)))?
+                    .id,
+            ),
+            None => None,
+        };
+        let Some(account) = accounts::by_email(tx, &email_norm)? else {
+            return Ok(deny(format!("{email_norm} is not a member of {}", access.org.slug)));
+        };
+        let Some(m) = memberships::of(tx, &access.org.id, &account.id)? else {
+            return Ok(deny(format!("{email_norm} is not a member of {}", access.org.slug)));
+        };
+        if !m.enabled {
+            return Ok(deny("membership disabled"));
+        }
+        if let Some(t) = m.access_expires_at.filter(|t| *t <= now) {
+            return Ok(deny(format!("access expired at {}", rfc3339(t))));
+        }
+        let rights = rights_in(tx, &Principal::Account { id: account.id.clone(), email: account.email.clone() }, &access.org.id, workspace_id.as_deref(), now)?;
+        Ok(if rights.is_owner {
+            CheckAnswer { allowed: true, reason: "holds the owner role".into() }
+        } else if rights.permissions.contains(&permission) {
+            CheckAnswer { allowed: true, reason: format!("a current role grants {permission}") }
+        } else {
+            deny(format!("no current role grants {permission}"))
+        })
+    })
+}

@@ -1,0 +1,358 @@
+//! Invitations that need no mail server: a token shown once (its SHA-256 stored), accepted or
+//! rejected by whoever holds it. Bulk invites are one transaction: all rows or none (rule 5).
+
+use super::access::OrgAccess;
+use crate::auth::{self, Principal};
+use crate::db::Database;
+use crate::error::{ConflictReason, Error, Result};
+use crate::policy::Action;
+use crate::store::{accounts, grants, invitations, memberships, roles};
+use crate::time::{rfc3339, rfc3339_opt, Timestamp};
+use crate::validate;
+use serde::Serialize;
+use ts_rs::TS;
+
+pub const DEFAULT_VALID_SECONDS: i64 = 7 * 86_400;
+pub const TOKEN_PREFIX: &str = "ghi_";
+
+/// One invitee of a (bulk) invite.
+#[derive(Debug, Clone)]
+pub struct Invitee {
+    pub email: String,
+    pub role: String,
+    pub access_expires_at: Option<Timestamp>,
+}
+
+/// Split a pasted list of emails: commas, semicolons, spaces or new lines.
+pub fn split_emails(text: &str) -> Vec<String> {
+    text.split(|c: char| c == ',' || c == ';' || c.is_whitespace()).filter(|s| !s.is_empty()).map(str::to_string).collect()
+}
+
+#[derive(Debug, Clone, Serialize, TS)]
+#[ts(export)]
+pub struct IssuedInvitation {
+    pub email: String,
+    pub role: String,
+    /// Shown once; only its SHA-256 is stored.
+    pub token: String,
+    pub valid_until: String,
+    pub access_expires_at: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, TS)]
+#[ts(export)]
+pub struct IssuedInvitations {
+    pub invitations: Vec<IssuedInvitation>,
+}
+
+/// A refused row of a bulk invite.
+#[derive(Debug, Clone, Serialize, TS)]
+#[ts(export)]
+pub struct RowError {
+    #[ts(type = "number")]
+    pub row: i64,
+    pub email: String,
+    pub code: crate::error::ErrorCode,
+    pub message: String,
+}
+
+/// Invite every invitee, or none: if any row is refused, nothing is written and every refused row
+/// is reported in the error.
+pub fn create(db: &mut Database, who: &Principal, org: &str, invitees: &[Invitee], valid_for: Option<i64>, now: Timestamp) -> Result<IssuedInvitations> {
+    if invitees.is_empty() {
+        return Err(Error::invalid("emails", "name at least one email"));
+    }
+    let valid_for = valid_for.unwrap_or(DEFAULT_VALID_SECONDS);
+    db.write(now, |tx| {
+        let access = OrgAccess::load(tx, who, org, now)?;
+        let mut issued = Vec::with_capacity(invitees.len());
+        let mut errors: Vec<(usize, String, Error)> = Vec::new();
+        let mut seen = std::collections::HashSet::new();
+        let mut role_cache: std::collections::HashMap<String, roles::Role> = Default::default();
+        for (i, inv) in invitees.iter().enumerate() {
+            let row = (|| -> Result<IssuedInvitation> {
+                let (email, email_norm) = validate::email("email", &inv.email)?;
+                if !seen.insert(email_norm.clone()) {
+                    return Err(Error::invalid("email", format!("{email} is listed twice")));
+                }
+                let key = inv.role.trim().to_lowercase();
+                if !role_cache.contains_key(&key) {
+                    let role = roles::by_name(tx, &access.org.id, inv.role.trim())?.ok_or_else(|| {
+                        Error::invalid("role", format!("no role '{}' in {}", validate::shorten(&inv.role), access.org.slug))
+                    })?;
+                    role_cache.insert(key.clone(), role);
+                }
+                let role = &role_cache[&key];
+                access.require(&Action::Invite { role: &role.rights() }, &email)?;
+                let access_expires_at = crate::time::require_future("access_expires", inv.access_expires_at, now)?;
+                if let Some(account) = accounts::by_email(tx, &email_norm)? {
+                    if memberships::of(tx, &access.org.id, &account.id)?.is_some() {
+                        return Err(Error::conflict(ConflictReason::AlreadyMember, format!("{email} is already a member of {}", access.org.slug)));
+                    }
+                }
+                if let Some(open) = invitations::open_for(tx, &access.org.id, &email_norm)? {
+                    if open.valid_until > now {
+                        return Err(Error::conflict(ConflictReason::OpenInvitation, format!("{email} already has an open invitation; resend or revoke it")));
+                    }
+                    // An expired invitation gives way to the new one.
+                    invitations::set_status(tx, &open.id, "revoked", now)?;
+                }
+                let token = auth::new_token(TOKEN_PREFIX)?;
+                let valid_until = now + valid_for;
+                invitations::insert(
+                    tx,
+                    &invitations::NewInvitation {
+                        organization_id: &access.org.id,
+                        email: &email,
+                        email_norm: &email_norm,
+                        role_id: &role.id,
+                        access_expires_at,
+                        valid_until,
+                        token_hash: &auth::token_hash(&token),
+                        invited_by: &access.actor(),
+                    },
+                    now,
+                )?;
+                access.audit(tx, "invites.created", &email, serde_json::json!({"role": role.name, "access_expires_at": rfc3339_opt(access_expires_at), "valid_until": rfc3339(valid_until)}))?;
+                Ok(IssuedInvitation { email, role: role.name.clone(), token, valid_until: rfc3339(valid_until), access_expires_at: rfc3339_opt(access_expires_at) })
+            })();
+            match row {
+                Ok(ok) => issued.push(ok),
+                Err(e) => errors.push((i + 1, inv.email.clone(), e)),
+            }
+        }
+        if errors.is_empty() {
+            return Ok(IssuedInvitations { invitations: issued });
+        }
+        // A single refused row keeps its own error (and, when forbidden, its audit trail).
+        if invitees.len() == 1 {
+            return Err(errors.remove(0).2);
+        }
+        let first = &errors[0].2;
+        let message = format!(
+            "nothing was invited: {} of {} rows refused: {}",
+            errors.len(),
+            invitees.len(),
+            errors.iter().map(|(row, email, e)| format!("row {row} ({}): {e}", validate::shorten(email))).collect::<Vec<_>>().join("; ")
+        );
+        Err(match first {
+            Error::InvalidInput { field, .. } => Error::InvalidInput { field: field.clone(), message },
+            Error::Forbidden { denial, .. } => Error::Forbidden { message, denial: denial.clone() },
+            Error::Conflict { reason, .. } => Error::Conflict { reason: *reason, message },
+            Error::NotFound(_) => Error::NotFound(message),
+            Error::Unauthenticated(_) => Error::Unauthenticated(message),
+            Error::Internal(_) => Error::Internal(message),
+        })
+    })
+}
+
+/// Read invitees from CSV with the header `email,role[,access_expires]`.
+pub fn parse_csv(text: &str, now: Timestamp) -> Result<Vec<Invitee>> {
+    let mut reader = csv::ReaderBuilder::new().trim(csv::Trim::All).flexible(true).from_reader(text.as_bytes());
+    let headers = reader.headers().map_err(|e| Error::invalid("csv", format!("cannot read the header row: {e}")))?.clone();
+    let col = |name: &str| headers.iter().position(|h| h.eq_ignore_ascii_case(name));
+    let (Some(email_col), Some(role_col)) = (col("email"), col("role")) else {
+        return Err(Error::invalid("csv", "the header row must be email,role[,access_expires]"));
+    };
+    let expires_col = col("access_expires").or_else(|| col("access_expires_at"));
+    let mut out = Vec::new();
+    for (i, record) in reader.records().enumerate() {
+        let record = record.map_err(|e| Error::invalid("csv", format!("row {}: {e}", i + 2)))?;
+        let get = |c: usize| record.get(c).unwrap_or("").to_string();
+        let expires = match expires_col.map(get).filter(|s| !s.is_empty()) {
+            Some(w) => crate::time::parse_when("access_expires", &w, now)
+                .map_err(|e| Error::invalid("access_expires", format!("row {}: {e}", i + 2)))?,
+            None => None,
+        };
+        out.push(Invitee { email: get(email_col), role: get(role_col), access_expires_at: expires });
+    }
+    Ok(out)
+}
+
+#[derive(Debug, Clone, Serialize, TS)]
+#[ts(export)]
+pub struct InvitationView {
+    pub email: String,
+    pub role: String,
+    pub status: String,
+    pub valid_until: String,
+    pub access_expires_at: Option<String>,
+    pub invited_by: Option<String>,
+    pub created_at: String,
+    pub last_sent_at: String,
+    #[ts(type = "number")]
+    pub times_sent: i64,
+}
+
+fn view(i: &invitations::Invitation, now: Timestamp) -> InvitationView {
+    InvitationView {
+        email: i.email.clone(),
+        role: i.role_name.clone(),
+        status: i.shown_status(now).to_string(),
+        valid_until: rfc3339(i.valid_until),
+        access_expires_at: rfc3339_opt(i.access_expires_at),
+        invited_by: i.invited_by.clone(),
+        created_at: rfc3339(i.created_at),
+        last_sent_at: rfc3339(i.last_sent_at),
+        times_sent: i.times_sent,
+    }
+}
+
+/// Invitations of an organization; `status` is a shown status (pending, invitation_expired,
+/// rejected, accepted, revoked) or None for all.
+pub fn list(db: &mut Database, who: &Principal, org: &str, status: Option<&str>, now: Timestamp) -> Result<Vec<InvitationView>> {
+    const SHOWN: [&str; 5] = ["pending", "invitation_expired", "rejected", "accepted", "revoked"];
+    if let Some(s) = status.filter(|s| !SHOWN.contains(s) && *s != "all") {
+        return Err(Error::invalid("status", format!("'{}' is not an invitation status; use {}", validate::shorten(s), SHOWN.join(", "))));
+    }
+    db.read(now, |tx| {
+        let access = OrgAccess::load(tx, who, org, now)?;
+        access.require(&Action::ViewOrganization, "invitations")?;
+        Ok(invitations::list(tx, &access.org.id, None)?
+            .iter()
+            .map(|i| view(i, now))
+            .filter(|v| status.is_none_or(|s| s == "all" || v.status == s))
+            .collect())
+    })
+}
+
+/// A new token for the invitation of `email`; the old token stops working.
+pub fn resend(db: &mut Database, who: &Principal, org: &str, email: &str, now: Timestamp) -> Result<IssuedInvitations> {
+    let (_, email_norm) = validate::email("email", email)?;
+    db.write(now, |tx| {
+        let access = OrgAccess::load(tx, who, org, now)?;
+        let inv = invitations::latest_for(tx, &access.org.id, &email_norm)?
+            .filter(|i| i.status == "open" || i.status == "rejected")
+            .ok_or_else(|| Error::not_found(format!("no open invitation for {} in {}", email.trim(), access.org.slug)))?;
+        let role = roles::by_name(tx, &access.org.id, &inv.role_name)?.ok_or_else(|| Error::Internal("invitation role missing".into()))?;
+        access.require(&Action::Invite { role: &role.rights() }, &inv.email)?;
+        let token = auth::new_token(TOKEN_PREFIX)?;
+        let valid_for = (inv.valid_until - inv.last_sent_at).max(60);
+        invitations::reissue(tx, &inv.id, &auth::token_hash(&token), now + valid_for, now)?;
+        access.audit(tx, "invites.resent", &inv.email, serde_json::json!({"times_sent": inv.times_sent + 1}))?;
+        Ok(IssuedInvitations {
+            invitations: vec![IssuedInvitation {
+                email: inv.email.clone(),
+                role: inv.role_name.clone(),
+                token,
+                valid_until: rfc3339(now + valid_for),
+                access_expires_at: rfc3339_opt(inv.access_expires_at),
+            }],
+        })
+    })
+}
+
+pub fn revoke(db: &mut Database, who: &Principal, org: &str, email: &str, now: Timestamp) -> Result<()> {
+    let (_, email_norm) = validate::email("email", email)?;
+    db.write(now, |tx| {
+        let access = OrgAccess::load(tx, who, org, now)?;
+        access.require(&Action::ManageInvitations, email.trim())?;
+        let inv = invitations::latest_for(tx, &access.org.id, &email_norm)?
+            .filter(|i| i.status == "open" || i.status == "rejected")
+            .ok_or_else(|| Error::not_found(format!("no open invitation for {} in {}", email.trim(), access.org.slug)))?;
+        invitations::set_status(tx, &inv.id, "revoked", now)?;
+        access.audit(tx, "invites.revoked", &inv.email, serde_json::json!({}))
+    })
+}
+
+/// The open, unexpired invitation a token belongs to, or why it cannot be used.
+fn usable(conn: &rusqlite::Connection, token: &str, now: Timestamp) -> Result<invitations::Invitation> {
+    let token = token.trim();
+    if !token.starts_with(TOKEN_PREFIX) || token.len() != TOKEN_PREFIX.len() + 64 {
+        return Err(Error::invalid("token", "this is not an invitation token"));
+    }
+    let inv = invitations::by_token_hash(conn, &auth::token_hash(token))?
+        .ok_or_else(|| Error::not_found("no invitation has this token (it may have been replaced by a resend)"))?;
+    match inv.status.as_str() {
+        "accepted" => Err(Error::conflict(ConflictReason::TokenUsed, "this invitation was already accepted")),
+        "rejected" => Err(Error::conflict(ConflictReason::TokenUsed, "this invitation was rejected")),
+        "revoked" => Err(Error::conflict(ConflictReason::TokenRevoked, "this invitation was revoked")),
+        _ if inv.valid_until <= now => Err(Error::conflict(ConflictReason::TokenExpired, format!("this invitation expired at {}", rfc3339(inv.valid_until)))),
+        _ => Ok(inv),
+    }
+}
+
+#[derive(Debug, Clone, Serialize, TS)]
+#[ts(export)]
+pub struct AcceptedMembership {
+    pub organization: super::orgs::OrganizationSummary,
+    pub email: String,
+    pub role: String,
+    pub access_expires_at: Option<String>,
+    pub new_account: bool,
+}
+
+/// How the person accepting proves who they are.
+pub enum Acceptor<'a> {
+    /// Already signed in.
+    SignedIn(&'a Principal),
+    /// No account yet: one is made with this name and password.
+    NewAccount { full_name: &'a str, password: &'a str },
+}
+
+pub fn accept(db: &mut Database, token: &str, acceptor: Acceptor, now: Timestamp) -> Result<AcceptedMembership> {
+    let new_account = match &acceptor {
+        Acceptor::NewAccount { full_name, password } => {
+            let (given, family) = validate::full_name("name", full_name)?;
+            Some((given, family, auth::new_password_hash(password)?))
+        }
+        Acceptor::SignedIn(_) => None,
+    };
+    db.write(now, |tx| {
+        let inv = usable(tx, token, now)?;
+        let org = crate::store::organizations::by_id(tx, &inv.organization_id)?.ok_or_else(|| Error::Internal("organization missing".into()))?;
+        let existing = accounts::by_email(tx, &inv.email_norm)?;
+        let (account_id, created) = match (&acceptor, existing, &new_account) {
+            (Acceptor::SignedIn(p), Some(acc), _) if p.account_id() == Some(acc.id.as_str()) => (acc.id, false),
+            (Acceptor::SignedIn(p), _, _) => {
+                return Err(Error::forbidden(format!("this invitation is for {}, and you are signed in as {}", inv.email, p.label())))
+            }
+            (Acceptor::NewAccount { .. }, Some(_), _) => {
+                return Err(Error::Unauthenticated(format!("an account with {} exists; sign in with --as to accept", inv.email)))
+            }
+            (Acceptor::NewAccount { .. }, None, Some((given, family, hash))) => {
+                (accounts::insert(tx, &inv.email, &inv.email_norm, given, family, Some(hash), true, now)?, true)
+            }
+            (Acceptor::NewAccount { .. }, None, None) => return Err(Error::Internal("no new account data".into())),
+        };
+        if memberships::of(tx, &org.id, &account_id)?.is_some() {
+            return Err(Error::conflict(ConflictReason::AlreadyMember, format!("{} is already a member of {}", inv.email, org.slug)));
+        }
+        let access_expires_at = inv.access_expires_at;
+        let membership = memberships::insert(tx, &org.id, &account_id, access_expires_at, now)?;
+        grants::insert(
+            tx,
+            &grants::NewGrant {
+                organization_id: &org.id,
+                subject: grants::Subject::Membership(&membership),
+                role_id: &inv.role_id,
+                workspace_id: None,
+                valid_from: None,
+                expires_at: None,
+                granted_by: inv.invited_by.as_deref(),
+            },
+            now,
+        )?;
+        invitations::set_status(tx, &inv.id, "accepted", now)?;
+        crate::store::audit::append(tx, &org.id, &inv.email, "invites.accepted", &inv.email, &serde_json::json!({"role": inv.role_name, "new_account": created}), now)?;
+        Ok(AcceptedMembership {
+            organization: super::orgs::OrganizationSummary { slug: org.slug, name: org.name },
+            email: inv.email.clone(),
+            role: inv.role_name.clone(),
+            access_expires_at: rfc3339_opt(access_expires_at),
+            new_account: created,
+        })
+    })
+}
+
+/// Reject an invitation: whoever holds the token may.
+pub fn reject(db: &mut Database, token: &str, now: Timestamp) -> Result<InvitationView> {
+    db.write(now, |tx| {
+        let inv = usable(tx, token, now)?;
+        invitations::set_status(tx, &inv.id, "rejected", now)?;
+        crate::store::audit::append(tx, &inv.organization_id, &inv.email, "invites.rejected", &inv.email, &serde_json::json!({}), now)?;
+        let mut rejected = inv.clone();
+        rejected.status = "rejected".into();
+        Ok(view(&rejected, now))
+    })
+}

@@ -1,0 +1,127 @@
+//! Organizations: the first run (`init`), creating, listing and renaming organizations.
+
+use super::access::OrgAccess;
+use crate::auth::{self, Principal};
+use crate::catalogue::default_roles;
+use crate::db::Database;
+use crate::error::{ConflictReason, Error, Result};
+use crate::policy::Action;
+use crate::store::{accounts, audit, grants, memberships, organizations, roles};
+use crate::time::Timestamp;
+use crate::validate;
+use rusqlite::Connection;
+use serde::Serialize;
+use ts_rs::TS;
+
+#[derive(Debug, Clone, Serialize, TS)]
+#[ts(export)]
+pub struct OrganizationSummary {
+    pub slug: String,
+    pub name: String,
+}
+
+#[derive(Debug, Clone, Serialize, TS)]
+#[ts(export)]
+pub struct AccountSummary {
+    pub email: String,
+    pub name: String,
+}
+
+#[derive(Debug, Clone, Serialize, TS)]
+#[ts(export)]
+pub struct Initialized {
+    pub organization: OrganizationSummary,
+    pub account: AccountSummary,
+}
+
+/// Create an organization with its three roles and make `account_id` its owner.
+pub(crate) fn create_with_owner(conn: &Connection, name: &str, slug: &str, account_id: &str, actor: &str, now: Timestamp) -> Result<String> {
+    if slug.is_empty() {
+        return Err(Error::invalid("name", "must contain at least one letter or digit"));
+    }
+    if organizations::by_slug(conn, slug)?.is_some() {
+        return Err(Error::conflict(ConflictReason::AlreadyExists, format!("an organization with the slug '{slug}' exists already")));
+    }
+    let org_id = organizations::insert(conn, name, slug, now)?;
+    let mut owner_role = String::new();
+    for (role, description, is_owner, perms) in default_roles() {
+        let perms = perms.iter().map(|p| p.to_string()).collect();
+        let id = roles::insert(conn, &org_id, role, description, is_owner, &perms, now)?;
+        if is_owner {
+            owner_role = id;
+        }
+    }
+    let membership = memberships::insert(conn, &org_id, account_id, None, now)?;
+    grants::insert(
+        conn,
+        &grants::NewGrant {
+            organization_id: &org_id,
+            subject: grants::Subject::Membership(&membership),
+            role_id: &owner_role,
+            workspace_id: None,
+            valid_from: None,
+            expires_at: None,
+            granted_by: Some(actor),
+        },
+        now,
+    )?;
+    audit::append(conn, &org_id, actor, "org.created", slug, &serde_json::json!({"name": name, "owner": actor}), now)?;
+    Ok(org_id)
+}
+
+/// The first run: a new database gets its first organization and that organization's owner.
+pub fn init(db: &mut Database, org_name: &str, email: &str, full_name: &str, password: &str, now: Timestamp) -> Result<Initialized> {
+    let name = validate::display_name("org", org_name)?;
+    let (email, email_norm) = validate::email("email", email)?;
+    let (given, family) = validate::full_name("name", full_name)?;
+    let hash = auth::new_password_hash(password)?;
+    let slug = validate::slugify(&name);
+    db.write(now, |tx| {
+        if accounts::count(tx)? > 0 {
+            return Err(Error::conflict(ConflictReason::AlreadyExists, "this database is already initialized; sign in with --as, or use orgs create"));
+        }
+        let account = accounts::insert(tx, &email, &email_norm, &given, &family, Some(&hash), true, now)?;
+        create_with_owner(tx, &name, &slug, &account, &email, now)?;
+        Ok(Initialized {
+            organization: OrganizationSummary { slug: slug.clone(), name: name.clone() },
+            account: AccountSummary { email: email.clone(), name: accounts::full_name(&given, &family) },
+        })
+    })
+}
+
+/// Whether the database has been initialized (has any account).
+pub fn is_initialized(db: &mut Database, now: Timestamp) -> Result<bool> {
+    db.read(now, |tx| Ok(accounts::count(tx)? > 0))
+}
+
+pub fn list(db: &mut Database, who: &Principal, now: Timestamp) -> Result<Vec<OrganizationSummary>> {
+    db.read(now, |tx| {
+        let orgs = match who {
+            Principal::Account { id, .. } => organizations::of_account(tx, id)?,
+            Principal::ServiceAccount { organization_id, .. } => organizations::by_id(tx, organization_id)?.into_iter().collect(),
+        };
+        Ok(orgs.into_iter().map(|o| OrganizationSummary { slug: o.slug, name: o.name }).collect())
+    })
+}
+
+/// Any signed-in person may create an organization, and owns it.
+pub fn create(db: &mut Database, who: &Principal, name: &str, now: Timestamp) -> Result<OrganizationSummary> {
+    let name = validate::display_name("name", name)?;
+    let slug = validate::slugify(&name);
+    let account = who.account_id().ok_or_else(|| Error::forbidden("service accounts cannot create organizations"))?.to_string();
+    db.write(now, |tx| {
+        create_with_owner(tx, &name, &slug, &account, &who.label(), now)?;
+        Ok(OrganizationSummary { slug: slug.clone(), name: name.clone() })
+    })
+}
+
+pub fn rename(db: &mut Database, who: &Principal, slug: &str, name: &str, now: Timestamp) -> Result<OrganizationSummary> {
+    let name = validate::display_name("name", name)?;
+    db.write(now, |tx| {
+        let access = OrgAccess::load(tx, who, slug, now)?;
+        access.require(&Action::ManageOrganization, &access.org.slug)?;
+        organizations::rename(tx, &access.org.id, &name)?;
+        access.audit(tx, "org.renamed", &access.org.slug, serde_json::json!({"from": access.org.name, "to": name}))?;
+        Ok(OrganizationSummary { slug: access.org.slug.clone(), name: name.clone() })
+    })
+}

@@ -1,0 +1,162 @@
+//! Roles and permissions: the explorer's matrix, custom roles and custom permissions.
+
+use super::access::OrgAccess;
+use crate::auth::Principal;
+use crate::catalogue::{is_built_in, BUILT_IN_PERMISSIONS};
+use crate::db::Database;
+use crate::error::{ConflictReason, Error, Result};
+use crate::policy::{Action, RoleRights};
+use crate::store::{permissions, roles};
+use crate::time::Timestamp;
+use crate::validate;
+use rusqlite::Connection;
+use serde::Serialize;
+use std::collections::BTreeSet;
+use ts_rs::TS;
+
+#[derive(Debug, Clone, Serialize, TS)]
+#[ts(export)]
+pub struct RoleView {
+    pub name: String,
+    pub description: String,
+    pub owner: bool,
+    pub permissions: Vec<String>,
+    #[ts(type = "number")]
+    pub grants: i64,
+}
+
+#[derive(Debug, Clone, Serialize, TS)]
+#[ts(export)]
+pub struct PermissionView {
+    pub name: String,
+    pub description: String,
+    pub built_in: bool,
+}
+
+fn all_permissions(conn: &Connection, org_id: &str) -> Result<Vec<PermissionView>> {
+    let mut out: Vec<PermissionView> = BUILT_IN_PERMISSIONS
+        .iter()
+        .map(|(n, d)| PermissionView { name: n.to_string(), description: d.to_string(), built_in: true })
+        .collect();
+    out.extend(permissions::custom(conn, org_id)?.into_iter().map(|(name, description)| PermissionView { name, description, built_in: false }));
+    Ok(out)
+}
+
+fn role_view(conn: &Connection, org_id: &str, r: &roles::Role) -> Result<RoleView> {
+    let permissions = if r.is_owner {
+        all_permissions(conn, org_id)?.into_iter().map(|p| p.name).collect()
+    } else {
+        r.permissions.iter().cloned().collect()
+    };
+    Ok(RoleView { name: r.name.clone(), description: r.description.clone(), owner: r.is_owner, permissions, grants: roles::usage(conn, &r.id)?.0 })
+}
+
+pub fn list(db: &mut Database, who: &Principal, org: &str, now: Timestamp) -> Result<Vec<RoleView>> {
+    db.read(now, |tx| {
+        let access = OrgAccess::load(tx, who, org, now)?;
+        access.require(&Action::ViewOrganization, "roles")?;
+        roles::list(tx, &access.org.id)?.iter().map(|r| role_view(tx, &access.org.id, r)).collect()
+    })
+}
+
+pub fn show(db: &mut Database, who: &Principal, org: &str, role: &str, now: Timestamp) -> Result<RoleView> {
+    db.read(now, |tx| {
+        let access = OrgAccess::load(tx, who, org, now)?;
+        access.require(&Action::ViewOrganization, role)?;
+        let r = find(tx, &access, role)?;
+        role_view(tx, &access.org.id, &r)
+    })
+}
+
+fn find(conn: &Connection, access: &OrgAccess, role: &str) -> Result<roles::Role> {
+    roles::by_name(conn, &access.org.id, role.trim())?
+        .ok_or_else(|| Error::not_found(format!("no role '{}' in {}", validate::shorten(role), access.org.slug)))
+}
+
+/// Check a permission list against the catalogue and the organization's custom permissions.
+fn parse_permissions(conn: &Connection, org_id: &str, list: &[String]) -> Result<BTreeSet<String>> {
+    let mut out = BTreeSet::new();
+    for p in list.iter().map(|p| p.trim()).filter(|p| !p.is_empty()) {
+        let p = validate::permission_name("permissions", p)?;
+        if !is_built_in(&p) && !permissions::exists(conn, org_id, &p)? {
+            return Err(Error::invalid("permissions", format!("unknown permission '{p}'; create it first with permissions create")));
+        }
+        out.insert(p);
+    }
+    Ok(out)
+}
+
+pub fn create(db: &mut Database, who: &Principal, org: &str, name: &str, perms: &[String], description: &str, now: Timestamp) -> Result<RoleView> {
+    let name = validate::identifier_name("name", name)?;
+    let description = validate::description("description", description)?;
+    db.write(now, |tx| {
+        let access = OrgAccess::load(tx, who, org, now)?;
+        let set = parse_permissions(tx, &access.org.id, perms)?;
+        access.require(&Action::WriteRole { role: &RoleRights { name: name.clone(), is_owner: false, permissions: set.clone() } }, &name)?;
+        if roles::by_name(tx, &access.org.id, &name)?.is_some() {
+            return Err(Error::conflict(ConflictReason::AlreadyExists, format!("a role named '{name}' exists already")));
+        }
+        roles::insert(tx, &access.org.id, &name, &description, false, &set, now)?;
+        access.audit(tx, "roles.created", &name, serde_json::json!({"permissions": set}))?;
+        role_view(tx, &access.org.id, &find(tx, &access, &name)?)
+    })
+}
+
+pub fn update(db: &mut Database, who: &Principal, org: &str, role: &str, perms: &[String], description: Option<&str>, now: Timestamp) -> Result<RoleView> {
+    let description = description.map(|d| validate::description("description", d)).transpose()?;
+    db.write(now, |tx| {
+        let access = OrgAccess::load(tx, who, org, now)?;
+        let r = find(tx, &access, role)?;
+        let set = parse_permissions(tx, &access.org.id, perms)?;
+        access.require(&Action::WriteRole { role: &RoleRights { name: r.name.clone(), is_owner: r.is_owner, permissions: set.clone() } }, &r.name)?;
+        if r.is_owner {
+            return Err(Error::conflict(ConflictReason::InUse, "the owner role holds every permission and cannot be edited"));
+        }
+        roles::set_permissions(tx, &r.id, &set)?;
+        if let Some(d) = &description {
+            roles::set_description(tx, &r.id, d)?;
+        }
+        access.audit(tx, "roles.updated", &r.name, serde_json::json!({"from": r.permissions, "to": set}))?;
+        role_view(tx, &access.org.id, &find(tx, &access, &r.name)?)
+    })
+}
+
+pub fn delete(db: &mut Database, who: &Principal, org: &str, role: &str, now: Timestamp) -> Result<()> {
+    db.write(now, |tx| {
+        let access = OrgAccess::load(tx, who, org, now)?;
+        access.require(&Action::DeleteRole, role.trim())?;
+        let r = find(tx, &access, role)?;
+        if r.is_owner {
+            return Err(Error::conflict(ConflictReason::InUse, "the owner role cannot be deleted"));
+        }
+        let (grants, invites) = roles::usage(tx, &r.id)?;
+        if grants > 0 || invites > 0 {
+            return Err(Error::conflict(ConflictReason::InUse, format!("role '{}' is used by {grants} grants and {invites} open invitations", r.name)));
+        }
+        roles::delete(tx, &r.id)?;
+        access.audit(tx, "roles.deleted", &r.name, serde_json::json!({}))
+    })
+}
+
+pub fn list_permissions(db: &mut Database, who: &Principal, org: &str, now: Timestamp) -> Result<Vec<PermissionView>> {
+    db.read(now, |tx| {
+        let access = OrgAccess::load(tx, who, org, now)?;
+        access.require(&Action::ViewOrganization, "permissions")?;
+        all_permissions(tx, &access.org.id)
+    })
+}
+
+pub fn create_permission(db: &mut Database, who: &Principal, org: &str, name: &str, description: &str, now: Timestamp) -> Result<PermissionView> {
+    let name = validate::permission_name("name", name)?;
+    let description = validate::description("description", description)?;
+    db.write(now, |tx| {
+        let access = OrgAccess::load(tx, who, org, now)?;
+        access.require(&Action::CreatePermission, &name)?;
+        if is_built_in(&name) || permissions::exists(tx, &access.org.id, &name)? {
+            return Err(Error::conflict(ConflictReason::AlreadyExists, format!("the permission {name} exists already")));
+        }
+        permissions::insert(tx, &access.org.id, &name, &description, now)?;
+        access.audit(tx, "permissions.created", &name, serde_json::json!({"description": description}))?;
+        Ok(PermissionView { name: name.clone(), description: description.clone(), built_in: false })
+    })
+}
