@@ -1,1 +1,324 @@
-pub fn run() -> i32 { 0 }
+//! The Gatehouse command line as a library: parse the arguments (clap), resolve who is calling,
+//! call one core use case, print text or one JSON document, and return the exit code of the CLI
+//! contract (PRODUCT.md §3). No SQL and no authorization here: both live in `gatehouse-core`.
+
+mod args;
+mod output;
+
+use args::*;
+use clap::Parser;
+use gatehouse_core::usecases::{audit, check, invitations, members, orgs, roles};
+use gatehouse_core::{time, Database, Error, Principal, Result};
+use output::Out;
+use std::ffi::OsString;
+use std::path::PathBuf;
+
+/// Run the CLI with these arguments (the first is the program name); returns the exit code.
+pub fn run<I, T>(args: I) -> i32
+where
+    I: IntoIterator<Item = T>,
+    T: Into<OsString> + Clone,
+{
+    let cli = match Cli::try_parse_from(args) {
+        Ok(cli) => cli,
+        Err(e) => {
+            let code = if e.use_stderr() { 2 } else { 0 };
+            let _ = e.print();
+            return code;
+        }
+    };
+    let out = Out { json: cli.json };
+    match execute(&cli, &out) {
+        Ok(()) => 0,
+        Err(e) => out.error(&e),
+    }
+}
+
+/// Where the database lives: --db, else $GATEHOUSE_DB, else the platform's app-data folder.
+pub fn default_db_path() -> PathBuf {
+    if let Some(p) = std::env::var_os("GATEHOUSE_DB").filter(|p| !p.is_empty()) {
+        return PathBuf::from(p);
+    }
+    let home = std::env::var_os("HOME").map(PathBuf::from).unwrap_or_else(|| PathBuf::from("."));
+    let base = if cfg!(target_os = "windows") {
+        std::env::var_os("APPDATA").map(PathBuf::from).unwrap_or(home)
+    } else if cfg!(target_os = "macos") {
+        home.join("Library/Application Support")
+    } else {
+        std::env::var_os("XDG_DATA_HOME").filter(|p| !p.is_empty()).map(PathBuf::from).unwrap_or_else(|| home.join(".local/share"))
+    };
+    base.join(APP_IDENTIFIER).join("gatehouse.db")
+}
+
+/// The bundle identifier; the desktop app keeps its data in the same folder.
+pub const APP_IDENTIFIER: &str = "dev.gatehouse.app";
+
+fn password_from_env_or_prompt(prompt: &str) -> Result<String> {
+    if let Ok(p) = std::env::var("GATEHOUSE_PASSWORD") {
+        return Ok(p);
+    }
+    if std::io::IsTerminal::is_terminal(&std::io::stdin()) {
+        return rpassword::prompt_password(prompt).map_err(|e| Error::Internal(format!("cannot read the password: {e}")));
+    }
+    Err(Error::invalid("password", "set GATEHOUSE_PASSWORD (no terminal to ask on)"))
+}
+
+fn open(cli: &Cli) -> Result<Database> {
+    let path = cli.db.clone().unwrap_or_else(default_db_path);
+    let mut db = Database::open(&path)?;
+    // Expiry is a lifecycle: whatever expired since the last command is audited now.
+    audit::record_expiries(&mut db, time::now())?;
+    Ok(db)
+}
+
+/// The caller: --as EMAIL with $GATEHOUSE_PASSWORD, or a service-account token in $GATEHOUSE_TOKEN.
+fn identify(cli: &Cli, db: &mut Database) -> Result<Principal> {
+    let now = time::now();
+    if let Some(email) = &cli.as_email {
+        let password = password_from_env_or_prompt(&format!("Password for {email}: "))?;
+        return gatehouse_core::auth::sign_in(db, email, &password, now);
+    }
+    if let Ok(token) = std::env::var("GATEHOUSE_TOKEN") {
+        if !token.trim().is_empty() {
+            return gatehouse_core::auth::authenticate_token(db, &token, now);
+        }
+    }
+    Err(Error::Unauthenticated("who is asking? pass --as EMAIL (password in $GATEHOUSE_PASSWORD) or set $GATEHOUSE_TOKEN".into()))
+}
+
+fn when(field: &str, text: &Option<String>) -> Result<Option<i64>> {
+    match text {
+        Some(t) => time::parse_when(field, t, time::now()),
+        None => Ok(None),
+    }
+}
+
+fn execute(cli: &Cli, out: &Out) -> Result<()> {
+    let now = time::now();
+    match &cli.command {
+        Command::Init { org, email, name } => {
+            let mut db = open(cli)?;
+            let password = password_from_env_or_prompt("Password for the new owner: ")?;
+            let done = orgs::init(&mut db, org, email, name, &password, now)?;
+            out.value(&done, || format!("Created organization {} ({}) owned by {} <{}>", done.organization.name, done.organization.slug, done.account.name, done.account.email))
+        }
+        Command::Orgs(cmd) => {
+            let mut db = open(cli)?;
+            let who = identify(cli, &mut db)?;
+            match cmd {
+                OrgsCommand::List => {
+                    let items = orgs::list(&mut db, &who, now)?;
+                    out.value(&serde_json::json!({ "items": items }), || output::table(&["SLUG", "NAME"], items.iter().map(|o| vec![o.slug.clone(), o.name.clone()])))
+                }
+                OrgsCommand::Create { name } => {
+                    let o = orgs::create(&mut db, &who, name, now)?;
+                    out.value(&o, || format!("Created organization {} ({})", o.name, o.slug))
+                }
+                OrgsCommand::Rename { org, name } => {
+                    let o = orgs::rename(&mut db, &who, org, name, now)?;
+                    out.value(&o, || format!("Renamed {} to {}", o.slug, o.name))
+                }
+            }
+        }
+        Command::Members(cmd) => members_command(cli, out, cmd),
+        Command::Invites(cmd) => invites_command(cli, out, cmd),
+        Command::Roles(cmd) => {
+            let mut db = open(cli)?;
+            let who = identify(cli, &mut db)?;
+            match cmd {
+                RolesCommand::List { org } => {
+                    let items = roles::list(&mut db, &who, org, now)?;
+                    out.value(&serde_json::json!({ "items": items }), || output::roles_table(&items))
+                }
+                RolesCommand::Show { org, role } => {
+                    let r = roles::show(&mut db, &who, org, role, now)?;
+                    out.value(&r, || output::roles_table(std::slice::from_ref(&r)))
+                }
+                RolesCommand::Create { org, name, permissions, description } => {
+                    let r = roles::create(&mut db, &who, org, name, &split_list(permissions), description.as_deref().unwrap_or(""), now)?;
+                    out.value(&r, || format!("Created role {} with {}", r.name, r.permissions.join(", ")))
+                }
+                RolesCommand::Update { org, role, permissions, description } => {
+                    let r = roles::update(&mut db, &who, org, role, &split_list(permissions), description.as_deref(), now)?;
+                    out.value(&r, || format!("Role {} now has {}", r.name, r.permissions.join(", ")))
+                }
+                RolesCommand::Delete { org, role } => {
+                    roles::delete(&mut db, &who, org, role, now)?;
+                    out.value(&serde_json::json!({ "deleted": role }), || format!("Deleted role {role}"))
+                }
+            }
+        }
+        Command::Permissions(cmd) => {
+            let mut db = open(cli)?;
+            let who = identify(cli, &mut db)?;
+            match cmd {
+                PermissionsCommand::List { org } => {
+                    let items = roles::list_permissions(&mut db, &who, org, now)?;
+                    out.value(&serde_json::json!({ "items": items }), || {
+                        output::table(&["PERMISSION", "KIND", "DESCRIPTION"], items.iter().map(|p| vec![p.name.clone(), if p.built_in { "built-in".into() } else { "custom".into() }, p.description.clone()]))
+                    })
+                }
+                PermissionsCommand::Create { org, name, description } => {
+                    let p = roles::create_permission(&mut db, &who, org, name, description.as_deref().unwrap_or(""), now)?;
+                    out.value(&p, || format!("Created permission {}", p.name))
+                }
+            }
+        }
+        Command::Check { org, user, permission, workspace } => {
+            let mut db = open(cli)?;
+            let who = identify(cli, &mut db)?;
+            let answer = check::check(&mut db, &who, org, user, permission, workspace.as_deref(), now)?;
+            out.value(&answer, || format!("{}: {}", if answer.allowed { "allowed" } else { "denied" }, answer.reason))
+        }
+        Command::Audit(cmd) => {
+            let mut db = open(cli)?;
+            let who = identify(cli, &mut db)?;
+            match cmd {
+                AuditCommand::List { org, actor, action, since, until } => {
+                    let q = audit::AuditQuery { actor: actor.clone(), action: action.clone(), target: None, since: past("since", since)?, until: past("until", until)?, limit: None };
+                    let items = audit::list(&mut db, &who, org, &q, now)?;
+                    out.value(&serde_json::json!({ "items": items }), || output::audit_table(&items))
+                }
+                AuditCommand::Export { org, format, out: file } => {
+                    let items = audit::list(&mut db, &who, org, &audit::AuditQuery::default(), now)?;
+                    let text = output::audit_export(&items, format)?;
+                    output::write_or_print(file.as_deref(), &text)?;
+                    if let Some(f) = file {
+                        out.value(&serde_json::json!({ "written": f, "events": items.len() }), || format!("Wrote {} events to {}", items.len(), f.display()))?;
+                    }
+                    Ok(())
+                }
+                AuditCommand::Verify { org } => {
+                    let r = audit::verify(&mut db, &who, org, now)?;
+                    out.value(&r, || format!("The audit chain is intact: {} events", r.events))
+                }
+            }
+        }
+    }
+}
+
+/// --since/--until: RFC 3339, or a duration meaning that long ago.
+fn past(field: &str, text: &Option<String>) -> Result<Option<i64>> {
+    let Some(t) = text else { return Ok(None) };
+    let now = time::now();
+    match time::parse_when(field, t, now)? {
+        Some(at) if t.trim().chars().next().is_some_and(|c| c.is_ascii_digit()) && time::parse_duration(field, t).is_ok() => Ok(Some(2 * now - at)),
+        other => Ok(other),
+    }
+}
+
+fn split_list(s: &str) -> Vec<String> {
+    s.split(',').map(|p| p.trim().to_string()).filter(|p| !p.is_empty()).collect()
+}
+
+fn members_command(cli: &Cli, out: &Out, cmd: &MembersCommand) -> Result<()> {
+    let now = time::now();
+    let mut db = open(cli)?;
+    let who = identify(cli, &mut db)?;
+    match cmd {
+        MembersCommand::List { org, filter, sort, desc, page, per_page } => {
+            let q = members::MemberQuery {
+                filter: filter.to_core(),
+                sort: members::SortKey::parse(sort)?,
+                descending: *desc,
+                page: *page,
+                per_page: *per_page,
+            };
+            let p = members::list(&mut db, &who, org, &q, now)?;
+            out.value(&p, || output::members_page(&p))
+        }
+        MembersCommand::Show { org, email } => {
+            let d = members::show(&mut db, &who, org, email, now)?;
+            out.value(&d, || output::member_details(&d))
+        }
+        MembersCommand::Role { org, email, role } => {
+            members::set_role(&mut db, &who, org, email, role, now)?;
+            out.value(&serde_json::json!({"email": email, "role": role}), || format!("{email} now has the role {role}"))
+        }
+        MembersCommand::Expire { org, email, when: w } => {
+            let at = when("when", &Some(w.clone()))?;
+            members::set_expiry(&mut db, &who, org, email, at, now)?;
+            let shown = time::rfc3339_opt(at);
+            out.value(&serde_json::json!({"email": email, "access_expires_at": shown}), || match &shown {
+                Some(t) => format!("{email}'s access expires at {t}"),
+                None => format!("{email}'s access no longer expires"),
+            })
+        }
+        MembersCommand::Disable(sel) | MembersCommand::Enable(sel) => {
+            let enable = matches!(cmd, MembersCommand::Enable(_));
+            let selection = if sel.all_matching {
+                members::Selection::AllMatching(sel.filter.to_core())
+            } else {
+                members::Selection::Emails(sel.emails.clone())
+            };
+            let r = members::set_enabled(&mut db, &who, &sel.org, &selection, enable, now)?;
+            out.value(&r, || output::bulk_report(&r))
+        }
+        MembersCommand::Remove { org, email } => {
+            members::remove(&mut db, &who, org, email, now)?;
+            out.value(&serde_json::json!({"removed": email}), || format!("Removed {email} from {org}"))
+        }
+        MembersCommand::Leave { org } => {
+            members::leave(&mut db, &who, org, now)?;
+            out.value(&serde_json::json!({"left": org}), || format!("You left {org}"))
+        }
+    }
+}
+
+fn invites_command(cli: &Cli, out: &Out, cmd: &InvitesCommand) -> Result<()> {
+    let now = time::now();
+    let mut db = open(cli)?;
+    match cmd {
+        InvitesCommand::Create { org, emails, role, access_expires, valid_for, from_csv } => {
+            let who = identify(cli, &mut db)?;
+            let invitees = match (from_csv, emails) {
+                (Some(file), None) => {
+                    let text = std::fs::read_to_string(file).map_err(|e| Error::invalid("from_csv", format!("cannot read {}: {e}", file.display())))?;
+                    invitations::parse_csv(&text, now)?
+                }
+                (None, Some(list)) => {
+                    let role = role.clone().ok_or_else(|| Error::invalid("role", "name the role to invite to (--role)"))?;
+                    let expires = when("access_expires", access_expires)?;
+                    invitations::split_emails(list)
+                        .into_iter()
+                        .map(|email| invitations::Invitee { email, role: role.clone(), access_expires_at: expires })
+                        .collect()
+                }
+                _ => return Err(Error::invalid("emails", "give either --emails with --role, or --from-csv")),
+            };
+            let valid_for = valid_for.as_deref().map(|v| time::parse_duration("valid_for", v)).transpose()?;
+            let issued = invitations::create(&mut db, &who, org, &invitees, valid_for, now)?;
+            out.value(&issued, || output::issued(&issued))
+        }
+        InvitesCommand::List { org, status } => {
+            let who = identify(cli, &mut db)?;
+            let items = invitations::list(&mut db, &who, org, status.as_deref(), now)?;
+            out.value(&serde_json::json!({ "items": items }), || output::invitations_table(&items))
+        }
+        InvitesCommand::Resend { org, email } => {
+            let who = identify(cli, &mut db)?;
+            let issued = invitations::resend(&mut db, &who, org, email, now)?;
+            out.value(&issued, || output::issued(&issued))
+        }
+        InvitesCommand::Revoke { org, email } => {
+            let who = identify(cli, &mut db)?;
+            invitations::revoke(&mut db, &who, org, email, now)?;
+            out.value(&serde_json::json!({"revoked": email}), || format!("Revoked the invitation of {email}"))
+        }
+        InvitesCommand::Accept { token, name } => {
+            let accepted = if cli.as_email.is_some() || std::env::var("GATEHOUSE_TOKEN").is_ok_and(|t| !t.is_empty()) {
+                let who = identify(cli, &mut db)?;
+                invitations::accept(&mut db, token, invitations::Acceptor::SignedIn(&who), now)?
+            } else {
+                let name = name.clone().ok_or_else(|| Error::invalid("name", "a new account needs --name \"GIVEN FAMILY\" (or sign in with --as)"))?;
+                let password = password_from_env_or_prompt("Choose a password: ")?;
+                invitations::accept(&mut db, token, invitations::Acceptor::NewAccount { full_name: &name, password: &password }, now)?
+            };
+            out.value(&accepted, || format!("{} joined {} as {}", accepted.email, accepted.organization.slug, accepted.role))
+        }
+        InvitesCommand::Reject { token } => {
+            let v = invitations::reject(&mut db, token, now)?;
+            out.value(&v, || format!("Rejected the invitation of {}", v.email))
+        }
+    }
+}

@@ -1,0 +1,319 @@
+//! The command-line grammar (clap derive). Names and options are a stable contract: scripts and
+//! the acceptance tests rely on them (PRODUCT.md §3).
+
+use clap::{Args, Parser, Subcommand};
+use gatehouse_core::usecases::members::MemberFilter;
+use std::path::PathBuf;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "gatehouse",
+    version,
+    about = "Gatehouse: organizations, members, roles, invitations and expiring access, on one machine.",
+    long_about = "Gatehouse keeps who-may-do-what for small teams, offline, in one SQLite file.\n\
+Run with no arguments to open the desktop window; with a subcommand it is this command line.\n\n\
+Who is calling: --as EMAIL with the password in $GATEHOUSE_PASSWORD (asked for on a terminal),\n\
+or a service-account token in $GATEHOUSE_TOKEN.\n\n\
+Exit codes: 0 ok, 2 invalid_input, 3 unauthenticated, 4 forbidden, 5 not_found, 6 conflict, 1 internal.\n\
+WHEN is RFC 3339 (2027-01-31T17:00:00Z), a duration from now (90d, 12h, 30m, 45s) or never.",
+    after_help = "Start: GATEHOUSE_PASSWORD=… gatehouse init --org \"Acme\" --email you@acme.io --name \"Ada Lovelace\""
+)]
+pub struct Cli {
+    /// The database file [default: $GATEHOUSE_DB, else the platform's app-data folder]
+    #[arg(long, global = true, value_name = "PATH")]
+    pub db: Option<PathBuf>,
+    /// Print one JSON document on stdout; errors as {"error":{"code","message"}} on stderr
+    #[arg(long, global = true)]
+    pub json: bool,
+    /// Act as this account (password from $GATEHOUSE_PASSWORD, or asked for)
+    #[arg(long = "as", global = true, value_name = "EMAIL")]
+    pub as_email: Option<String>,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Create a new database with its first organization and that organization's owner
+    Init {
+        /// The organization's name (its slug is made from it)
+        #[arg(long)]
+        org: String,
+        /// The owner's email
+        #[arg(long)]
+        email: String,
+        /// The owner's name, "GIVEN FAMILY"
+        #[arg(long)]
+        name: String,
+    },
+    /// List, create and rename organizations
+    #[command(subcommand)]
+    Orgs(OrgsCommand),
+    /// The member list and what can be done to a member
+    #[command(subcommand)]
+    Members(MembersCommand),
+    /// Invite people (no mail server: each invitation is a token to hand over), accept or reject
+    #[command(subcommand)]
+    Invites(InvitesCommand),
+    /// Roles and their permissions
+    #[command(subcommand)]
+    Roles(RolesCommand),
+    /// The built-in and custom permissions of an organization
+    #[command(subcommand)]
+    Permissions(PermissionsCommand),
+    /// May USER do PERMISSION right now? Prints {"allowed","reason"} and exits 0 either way
+    Check {
+        #[arg(long)]
+        org: String,
+        #[arg(long)]
+        user: String,
+        #[arg(long)]
+        permission: String,
+        #[arg(long)]
+        workspace: Option<String>,
+    },
+    /// Read, export and verify the audit log
+    #[command(subcommand)]
+    Audit(AuditCommand),
+}
+
+#[derive(Subcommand, Debug)]
+pub enum OrgsCommand {
+    /// The organizations you belong to
+    List,
+    /// A new organization, owned by you
+    Create { name: String },
+    /// Give an organization a new name (its slug stays)
+    Rename { org: String, name: String },
+}
+
+/// Filters shared by `members list` and the bulk commands.
+#[derive(Args, Debug, Clone, Default)]
+pub struct FilterArgs {
+    /// Search in emails and names
+    #[arg(long)]
+    pub search: Option<String>,
+    /// active, disabled, expired, pending, rejected or invitation_expired
+    #[arg(long)]
+    pub status: Option<String>,
+    /// Only members holding this role
+    #[arg(long)]
+    pub role: Option<String>,
+}
+
+impl FilterArgs {
+    pub fn to_core(&self) -> MemberFilter {
+        MemberFilter { search: self.search.clone(), status: self.status.clone(), role: self.role.clone() }
+    }
+}
+
+#[derive(Args, Debug)]
+pub struct EnableArgs {
+    #[arg(long)]
+    pub org: String,
+    /// Every member matching --search/--status/--role instead of the emails named
+    #[arg(long)]
+    pub all_matching: bool,
+    #[command(flatten)]
+    pub filter: FilterArgs,
+    /// The members' emails
+    #[arg(required_unless_present = "all_matching", conflicts_with = "all_matching")]
+    pub emails: Vec<String>,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum MembersCommand {
+    /// The member list, with invitations as pending/rejected/invitation_expired rows
+    List {
+        #[arg(long)]
+        org: String,
+        #[command(flatten)]
+        filter: FilterArgs,
+        /// email, name, role, status, created, last_login or expires
+        #[arg(long, default_value = "email")]
+        sort: String,
+        #[arg(long)]
+        desc: bool,
+        #[arg(long, default_value_t = 1)]
+        page: i64,
+        #[arg(long, default_value_t = 50)]
+        per_page: i64,
+    },
+    /// One member's details: status, roles, workspaces, expiry
+    Show {
+        #[arg(long)]
+        org: String,
+        email: String,
+    },
+    /// Give a member a new organization role
+    Role {
+        #[arg(long)]
+        org: String,
+        email: String,
+        role: String,
+    },
+    /// Set (WHEN) or clear (never) a member's access expiry
+    Expire {
+        #[arg(long)]
+        org: String,
+        email: String,
+        when: String,
+    },
+    /// Disable members: access stops at once, the record stays
+    Disable(EnableArgs),
+    /// Enable disabled members
+    Enable(EnableArgs),
+    /// Remove a member and their grants (their audit events and what they created stay)
+    Remove {
+        #[arg(long)]
+        org: String,
+        email: String,
+    },
+    /// Leave an organization yourself
+    Leave {
+        #[arg(long)]
+        org: String,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum InvitesCommand {
+    /// Invite one or many: --emails "a@x.io, b@y.io" --role ROLE, or --from-csv FILE
+    Create {
+        #[arg(long)]
+        org: String,
+        /// Emails separated by commas, semicolons, spaces or new lines
+        #[arg(long, conflicts_with = "from_csv")]
+        emails: Option<String>,
+        #[arg(long, conflicts_with = "from_csv")]
+        role: Option<String>,
+        /// When the invitee's access will end (carried into the membership)
+        #[arg(long, value_name = "WHEN")]
+        access_expires: Option<String>,
+        /// How long the invitation can be accepted [default: 7d]
+        #[arg(long, value_name = "DURATION")]
+        valid_for: Option<String>,
+        /// A CSV file with the header email,role[,access_expires]
+        #[arg(long, value_name = "FILE")]
+        from_csv: Option<PathBuf>,
+    },
+    /// Invitations of an organization
+    List {
+        #[arg(long)]
+        org: String,
+        /// pending, invitation_expired, rejected, accepted or revoked
+        #[arg(long)]
+        status: Option<String>,
+    },
+    /// A new token for an invitation; the old one stops working
+    Resend {
+        #[arg(long)]
+        org: String,
+        email: String,
+    },
+    /// Withdraw an invitation
+    Revoke {
+        #[arg(long)]
+        org: String,
+        email: String,
+    },
+    /// Accept an invitation: a new account takes its password from $GATEHOUSE_PASSWORD
+    Accept {
+        token: String,
+        /// The new account's name, "GIVEN FAMILY"
+        #[arg(long)]
+        name: Option<String>,
+    },
+    /// Reject an invitation
+    Reject { token: String },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum RolesCommand {
+    /// Every role with its permissions
+    List {
+        #[arg(long)]
+        org: String,
+    },
+    Show {
+        #[arg(long)]
+        org: String,
+        role: String,
+    },
+    /// A custom role; you must hold every permission you give it
+    Create {
+        #[arg(long)]
+        org: String,
+        name: String,
+        /// Comma-separated, e.g. org.view,billing.access
+        #[arg(long, default_value = "")]
+        permissions: String,
+        #[arg(long)]
+        description: Option<String>,
+    },
+    /// Replace a role's permissions
+    Update {
+        #[arg(long)]
+        org: String,
+        role: String,
+        #[arg(long)]
+        permissions: String,
+        #[arg(long)]
+        description: Option<String>,
+    },
+    /// Delete a role no grant or open invitation uses
+    Delete {
+        #[arg(long)]
+        org: String,
+        role: String,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum PermissionsCommand {
+    List {
+        #[arg(long)]
+        org: String,
+    },
+    /// A custom permission for your own applications, e.g. billing.access
+    Create {
+        #[arg(long)]
+        org: String,
+        name: String,
+        #[arg(long)]
+        description: Option<String>,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum AuditCommand {
+    /// Events, newest first
+    List {
+        #[arg(long)]
+        org: String,
+        #[arg(long, value_name = "EMAIL")]
+        actor: Option<String>,
+        /// An action, or its prefix (members)
+        #[arg(long)]
+        action: Option<String>,
+        /// RFC 3339, or a duration meaning that long ago (7d)
+        #[arg(long, value_name = "WHEN")]
+        since: Option<String>,
+        #[arg(long, value_name = "WHEN")]
+        until: Option<String>,
+    },
+    /// The whole log as CSV or JSON lines
+    Export {
+        #[arg(long)]
+        org: String,
+        #[arg(long, value_parser = ["csv", "jsonl"])]
+        format: String,
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
+    },
+    /// Recompute the chain of hashes; exits 6 (conflict) when an event was edited or deleted
+    Verify {
+        #[arg(long)]
+        org: String,
+    },
+}

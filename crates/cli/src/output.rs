@@ -1,0 +1,171 @@
+//! Printing: one JSON document with --json, else plain tables and sentences; errors on stderr.
+
+use gatehouse_core::usecases::{audit::AuditEventView, invitations, members, roles::RoleView};
+use gatehouse_core::{Error, ErrorBody, Result};
+use serde::Serialize;
+use std::path::Path;
+
+pub struct Out {
+    pub json: bool,
+}
+
+impl Out {
+    pub fn value<T: Serialize>(&self, value: &T, text: impl FnOnce() -> String) -> Result<()> {
+        if self.json {
+            println!("{}", serde_json::to_string_pretty(value)?);
+        } else {
+            let t = text();
+            if !t.is_empty() {
+                println!("{}", t.trim_end());
+            }
+        }
+        Ok(())
+    }
+
+    /// Print an error the way the contract says and return its exit code.
+    pub fn error(&self, e: &Error) -> i32 {
+        let body = ErrorBody::from(e);
+        if self.json {
+            eprintln!("{}", serde_json::json!({ "error": body }));
+        } else {
+            eprintln!("error ({}): {}", body.code.as_str(), body.message);
+        }
+        e.code().exit_code()
+    }
+}
+
+pub fn table(headers: &[&str], rows: impl Iterator<Item = Vec<String>>) -> String {
+    let rows: Vec<Vec<String>> = rows.collect();
+    let mut widths: Vec<usize> = headers.iter().map(|h| h.chars().count()).collect();
+    for r in &rows {
+        for (i, c) in r.iter().enumerate() {
+            widths[i] = widths[i].max(c.chars().count());
+        }
+    }
+    let line = |cells: Vec<String>| {
+        cells.iter().enumerate().map(|(i, c)| format!("{c:<w$}", w = widths[i])).collect::<Vec<_>>().join("  ").trim_end().to_string()
+    };
+    let mut out = vec![line(headers.iter().map(|h| h.to_string()).collect())];
+    out.extend(rows.into_iter().map(line));
+    out.join("\n")
+}
+
+fn opt(s: &Option<String>) -> String {
+    s.clone().unwrap_or_else(|| "-".into())
+}
+
+pub fn members_page(p: &members::MemberPage) -> String {
+    let t = table(
+        &["EMAIL", "NAME", "ROLES", "STATUS", "CONFIRMED", "ENABLED", "CREATED", "LAST LOGIN", "EXPIRES"],
+        p.items.iter().map(|m| {
+            vec![
+                m.email.clone(),
+                m.name.clone(),
+                m.roles.join(","),
+                m.status.clone(),
+                if m.confirmed { "yes".into() } else { "no".into() },
+                if m.enabled { "yes".into() } else { "no".into() },
+                m.created_at.clone(),
+                opt(&m.last_login_at),
+                opt(&m.access_expires_at),
+            ]
+        }),
+    );
+    let c = &p.counts;
+    let pages = ((p.total + p.per_page - 1) / p.per_page).max(1);
+    format!(
+        "{t}\n\n{} active · {} disabled · {} expired · {} pending · {} rejected · {} invitation expired · {} total\nPage {} / {pages} ({} rows match)",
+        c.active, c.disabled, c.expired, c.pending, c.rejected, c.invitation_expired, c.total, p.page, p.total
+    )
+}
+
+pub fn member_details(d: &members::MemberDetails) -> String {
+    let mut out = format!(
+        "Email:     {}\nName:      {}\nStatus:    {}\nRoles:     {}\nConfirmed: {}\nEnabled:   {}\nCreated:   {}\nJoined:    {}\nLast login: {}\nExpires:   {}\n",
+        d.row.email,
+        d.row.name,
+        d.row.status,
+        d.row.roles.join(", "),
+        d.row.confirmed,
+        d.row.enabled,
+        d.row.created_at,
+        opt(&d.joined_at),
+        opt(&d.row.last_login_at),
+        opt(&d.row.access_expires_at)
+    );
+    for w in &d.workspaces {
+        out.push_str(&format!("Workspace: {} as {} until {}{}\n", w.workspace, w.role, opt(&w.expires_at), if w.current { "" } else { " (not current)" }));
+    }
+    out
+}
+
+pub fn bulk_report(r: &members::BulkReport) -> String {
+    let t = table(&["EMAIL", "RESULT", "REASON"], r.rows.iter().map(|o| vec![o.email.clone(), o.result.clone(), opt(&o.reason)]));
+    format!("{t}\n\n{} changed, {} skipped", r.changed, r.skipped)
+}
+
+pub fn issued(i: &invitations::IssuedInvitations) -> String {
+    let mut out = String::from("Hand each person their token (shown only now); they run: gatehouse invites accept TOKEN\n\n");
+    for v in &i.invitations {
+        out.push_str(&format!(
+            "{} as {} (accept before {}{})\n  token: {}\n  link:  gatehouse://invite/{}\n",
+            v.email,
+            v.role,
+            v.valid_until,
+            v.access_expires_at.as_ref().map(|t| format!("; access until {t}")).unwrap_or_default(),
+            v.token,
+            v.token
+        ));
+    }
+    out
+}
+
+pub fn invitations_table(items: &[invitations::InvitationView]) -> String {
+    table(
+        &["EMAIL", "ROLE", "STATUS", "VALID UNTIL", "ACCESS EXPIRES", "SENT", "INVITED BY"],
+        items.iter().map(|i| {
+            vec![i.email.clone(), i.role.clone(), i.status.clone(), i.valid_until.clone(), opt(&i.access_expires_at), i.times_sent.to_string(), opt(&i.invited_by)]
+        }),
+    )
+}
+
+pub fn roles_table(items: &[RoleView]) -> String {
+    table(
+        &["ROLE", "GRANTS", "PERMISSIONS", "DESCRIPTION"],
+        items.iter().map(|r| vec![r.name.clone(), r.grants.to_string(), r.permissions.join(","), r.description.clone()]),
+    )
+}
+
+pub fn audit_table(items: &[AuditEventView]) -> String {
+    table(
+        &["SEQ", "AT", "ACTOR", "ACTION", "TARGET", "DETAILS"],
+        items.iter().map(|e| vec![e.seq.to_string(), e.at.clone(), e.actor.clone(), e.action.clone(), e.target.clone(), e.details.to_string()]),
+    )
+}
+
+pub fn audit_export(items: &[AuditEventView], format: &str) -> Result<String> {
+    // Exports run oldest first, as a log is read.
+    let ordered = items.iter().rev();
+    match format {
+        "jsonl" => Ok(ordered.map(|e| serde_json::to_string(e).map(|s| s + "\n")).collect::<std::result::Result<String, _>>()?),
+        _ => {
+            let mut w = csv::Writer::from_writer(vec![]);
+            w.write_record(["seq", "at", "actor", "action", "target", "details", "hash"]).map_err(|e| Error::Internal(e.to_string()))?;
+            for e in ordered {
+                w.write_record([e.seq.to_string(), e.at.clone(), e.actor.clone(), e.action.clone(), e.target.clone(), e.details.to_string(), e.hash.clone()])
+                    .map_err(|e| Error::Internal(e.to_string()))?;
+            }
+            String::from_utf8(w.into_inner().map_err(|e| Error::Internal(e.to_string()))?).map_err(|e| Error::Internal(e.to_string()))
+        }
+    }
+}
+
+pub fn write_or_print(file: Option<&Path>, text: &str) -> Result<()> {
+    match file {
+        Some(f) => std::fs::write(f, text).map_err(|e| Error::invalid("out", format!("cannot write {}: {e}", f.display()))),
+        None => {
+            print!("{text}");
+            Ok(())
+        }
+    }
+}
