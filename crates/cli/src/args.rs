@@ -75,6 +75,89 @@ pub enum Command {
     /// Read, export and verify the audit log
     #[command(subcommand)]
     Audit(AuditCommand),
+    /// Workspaces (sub-scopes of an organization) and the roles granted in them
+    #[command(subcommand)]
+    Workspaces(WorkspacesCommand),
+    /// Non-human principals (agents, scripts, CI) with a role and a token
+    #[command(subcommand, name = "service-accounts")]
+    ServiceAccounts(ServiceAccountsCommand),
+    /// Access review: who has what, until when (for recertification)
+    Review {
+        #[arg(long)]
+        org: String,
+        /// Only access that ends within this duration (e.g. 30d)
+        #[arg(long, value_name = "DURATION")]
+        expiring_within: Option<String>,
+        #[arg(long, default_value = "table", value_parser = ["table", "csv", "json"])]
+        format: String,
+    },
+    /// Copy the whole database into a new file (consistent while others write)
+    Backup { file: PathBuf },
+    /// Replace the database with a backup (the current one is kept beside it first)
+    Restore { file: PathBuf },
+    /// Make a demo organization owned by you (--as) with N synthetic members of every status
+    Demo {
+        #[arg(long)]
+        org: String,
+        #[arg(long)]
+        members: i64,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum WorkspacesCommand {
+    List {
+        #[arg(long)]
+        org: String,
+    },
+    Create {
+        #[arg(long)]
+        org: String,
+        name: String,
+    },
+    /// Give a member a role in one workspace
+    Grant {
+        #[arg(long)]
+        org: String,
+        #[arg(long)]
+        workspace: String,
+        email: String,
+        role: String,
+        #[arg(long, value_name = "WHEN")]
+        expires: Option<String>,
+    },
+    /// Take a member's access to one workspace away
+    Revoke {
+        #[arg(long)]
+        org: String,
+        #[arg(long)]
+        workspace: String,
+        email: String,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum ServiceAccountsCommand {
+    /// A new service account; its token is printed once
+    Create {
+        #[arg(long)]
+        org: String,
+        name: String,
+        #[arg(long)]
+        role: String,
+        #[arg(long, value_name = "WHEN")]
+        expires: Option<String>,
+    },
+    List {
+        #[arg(long)]
+        org: String,
+    },
+    /// Stop a service account's token from working
+    Revoke {
+        #[arg(long)]
+        org: String,
+        name: String,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -168,6 +251,15 @@ pub enum MembersCommand {
         #[arg(long)]
         org: String,
         email: String,
+    },
+    /// The whole roster as CSV or JSON, for other systems
+    Export {
+        #[arg(long)]
+        org: String,
+        #[arg(long, value_parser = ["csv", "json"])]
+        format: String,
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
     },
     /// Leave an organization yourself
     Leave {

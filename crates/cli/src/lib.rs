@@ -7,7 +7,7 @@ mod output;
 
 use args::*;
 use clap::Parser;
-use gatehouse_core::usecases::{audit, check, invitations, members, orgs, roles};
+use gatehouse_core::usecases::{audit, check, demo, invitations, members, orgs, review, roles, service_accounts, workspaces};
 use gatehouse_core::{time, Database, Error, Principal, Result};
 use output::Out;
 use std::ffi::OsString;
@@ -121,6 +121,87 @@ fn execute(cli: &Cli, out: &Out) -> Result<()> {
             }
         }
         Command::Members(cmd) => members_command(cli, out, cmd),
+        Command::Workspaces(cmd) => {
+            let mut db = open(cli)?;
+            let who = identify(cli, &mut db)?;
+            match cmd {
+                WorkspacesCommand::List { org } => {
+                    let items = workspaces::list(&mut db, &who, org, now)?;
+                    out.value(&serde_json::json!({ "items": items }), || output::table(&["WORKSPACE", "CREATED"], items.iter().map(|w| vec![w.name.clone(), w.created_at.clone()])))
+                }
+                WorkspacesCommand::Create { org, name } => {
+                    let w = workspaces::create(&mut db, &who, org, name, now)?;
+                    out.value(&w, || format!("Created workspace {}", w.name))
+                }
+                WorkspacesCommand::Grant { org, workspace, email, role, expires } => {
+                    let g = workspaces::grant(&mut db, &who, org, workspace, email, role, when("expires", expires)?, now)?;
+                    out.value(&g, || format!("{} has {} in {}{}", g.email, g.role, g.workspace, g.expires_at.as_ref().map(|t| format!(" until {t}")).unwrap_or_default()))
+                }
+                WorkspacesCommand::Revoke { org, workspace, email } => {
+                    workspaces::revoke(&mut db, &who, org, workspace, email, now)?;
+                    out.value(&serde_json::json!({"workspace": workspace, "revoked": email}), || format!("{email} no longer has access to {workspace}"))
+                }
+            }
+        }
+        Command::ServiceAccounts(cmd) => {
+            let mut db = open(cli)?;
+            let who = identify(cli, &mut db)?;
+            match cmd {
+                ServiceAccountsCommand::Create { org, name, role, expires } => {
+                    let c = service_accounts::create(&mut db, &who, org, name, role, when("expires", expires)?, now)?;
+                    out.value(&c, || format!("Created service account {} with role {}.\nIts token, shown only now (use it as $GATEHOUSE_TOKEN):\n{}", c.account.name, c.account.role.clone().unwrap_or_default(), c.token))
+                }
+                ServiceAccountsCommand::List { org } => {
+                    let items = service_accounts::list(&mut db, &who, org, now)?;
+                    out.value(&serde_json::json!({ "items": items }), || output::service_accounts_table(&items))
+                }
+                ServiceAccountsCommand::Revoke { org, name } => {
+                    let v = service_accounts::revoke(&mut db, &who, org, name, now)?;
+                    out.value(&v, || format!("Revoked service account {}", v.name))
+                }
+            }
+        }
+        Command::Review { org, expiring_within, format } => {
+            let mut db = open(cli)?;
+            let who = identify(cli, &mut db)?;
+            let within = expiring_within.as_deref().map(|d| time::parse_duration("expiring_within", d)).transpose()?;
+            let rows = review::review(&mut db, &who, org, within, now)?;
+            if cli.json || format == "json" {
+                println!("{}", serde_json::to_string_pretty(&serde_json::json!({ "items": rows }))?);
+                Ok(())
+            } else if format == "csv" {
+                print!("{}", output::review_csv(&rows)?);
+                Ok(())
+            } else {
+                out.value(&rows, || output::review_table(&rows))
+            }
+        }
+        Command::Backup { file } => {
+            let db = open(cli)?;
+            db.backup_to(file)?;
+            out.value(&serde_json::json!({"backup": file}), || format!("Backed up to {}", file.display()))
+        }
+        Command::Restore { file } => {
+            let mut db = open(cli)?;
+            let keep = db.path().map(|p| p.with_extension(format!("before-restore-{now}.db")));
+            if let Some(keep) = &keep {
+                db.backup_to(keep)?;
+            }
+            db.restore_from(file)?;
+            out.value(&serde_json::json!({"restored": file, "previous_kept_at": keep}), || {
+                format!("Restored from {}{}", file.display(), keep.as_ref().map(|k| format!("; the previous database is kept at {}", k.display())).unwrap_or_default())
+            })
+        }
+        Command::Demo { org, members: n } => {
+            let mut db = open(cli)?;
+            let who = identify(cli, &mut db)?;
+            let started = std::time::Instant::now();
+            let r = demo::demo(&mut db, &who, org, *n, now)?;
+            let secs = started.elapsed().as_secs_f64();
+            out.value(&serde_json::json!({"organization": r.organization, "members": r.members, "rows": r.rows, "seconds": secs, "rows_per_second": (r.rows as f64 / secs.max(1e-9)).round()}), || {
+                format!("Created demo organization {} with {} members ({} rows in {:.2} s, {:.0} rows/s)", r.organization.slug, r.members, r.rows, secs, r.rows as f64 / secs.max(1e-9))
+            })
+        }
         Command::Invites(cmd) => invites_command(cli, out, cmd),
         Command::Roles(cmd) => {
             let mut db = open(cli)?;
@@ -257,6 +338,18 @@ fn members_command(cli: &Cli, out: &Out, cmd: &MembersCommand) -> Result<()> {
         MembersCommand::Remove { org, email } => {
             members::remove(&mut db, &who, org, email, now)?;
             out.value(&serde_json::json!({"removed": email}), || format!("Removed {email} from {org}"))
+        }
+        MembersCommand::Export { org, format, out: file } => {
+            let rows = review::export_members(&mut db, &who, org, now)?;
+            let text = match format.as_str() {
+                "json" => serde_json::to_string_pretty(&serde_json::json!({ "items": rows }))? + "\n",
+                _ => output::members_csv(&rows)?,
+            };
+            output::write_or_print(file.as_deref(), &text)?;
+            if let Some(f) = file {
+                eprintln!("Wrote {} members to {}", rows.len(), f.display());
+            }
+            Ok(())
         }
         MembersCommand::Leave { org } => {
             members::leave(&mut db, &who, org, now)?;

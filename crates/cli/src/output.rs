@@ -1,6 +1,6 @@
 //! Printing: one JSON document with --json, else plain tables and sentences; errors on stderr.
 
-use gatehouse_core::usecases::{audit::AuditEventView, invitations, members, roles::RoleView};
+use gatehouse_core::usecases::{audit::AuditEventView, invitations, members, review::ReviewRow, roles::RoleView, service_accounts::ServiceAccountView};
 use gatehouse_core::{Error, ErrorBody, Result};
 use serde::Serialize;
 use std::path::Path;
@@ -168,4 +168,46 @@ pub fn write_or_print(file: Option<&Path>, text: &str) -> Result<()> {
             Ok(())
         }
     }
+}
+
+fn csv_of(headers: &[&str], rows: impl Iterator<Item = Vec<String>>) -> Result<String> {
+    let mut w = csv::Writer::from_writer(vec![]);
+    let err = |e: csv::Error| Error::Internal(e.to_string());
+    w.write_record(headers).map_err(err)?;
+    for r in rows {
+        w.write_record(&r).map_err(err)?;
+    }
+    String::from_utf8(w.into_inner().map_err(|e| Error::Internal(e.to_string()))?).map_err(|e| Error::Internal(e.to_string()))
+}
+
+pub fn members_csv(rows: &[members::MemberRow]) -> Result<String> {
+    csv_of(
+        &["email", "name", "roles", "status", "confirmed", "enabled", "created_at", "last_login_at", "access_expires_at"],
+        rows.iter().map(|m| {
+            vec![m.email.clone(), m.name.clone(), m.roles.join(";"), m.status.clone(), m.confirmed.to_string(), m.enabled.to_string(), m.created_at.clone(), m.last_login_at.clone().unwrap_or_default(), m.access_expires_at.clone().unwrap_or_default()]
+        }),
+    )
+}
+
+fn review_cells(r: &ReviewRow) -> Vec<String> {
+    vec![r.kind.clone(), r.subject.clone(), r.name.clone(), r.status.clone(), r.role.clone(), r.scope.clone(), r.expires_at.clone().unwrap_or_default(), r.last_login_at.clone().unwrap_or_default()]
+}
+
+const REVIEW_HEADERS: [&str; 8] = ["kind", "subject", "name", "status", "role", "scope", "expires_at", "last_seen_at"];
+
+pub fn review_csv(rows: &[ReviewRow]) -> Result<String> {
+    csv_of(&REVIEW_HEADERS, rows.iter().map(review_cells))
+}
+
+pub fn review_table(rows: &[ReviewRow]) -> String {
+    let headers: Vec<String> = REVIEW_HEADERS.iter().map(|h| h.to_uppercase()).collect();
+    let headers: Vec<&str> = headers.iter().map(String::as_str).collect();
+    table(&headers, rows.iter().map(|r| review_cells(r).into_iter().map(|c| if c.is_empty() { "-".into() } else { c }).collect()))
+}
+
+pub fn service_accounts_table(items: &[ServiceAccountView]) -> String {
+    table(
+        &["NAME", "ROLE", "TOKEN", "STATUS", "EXPIRES", "LAST USED", "CREATED BY"],
+        items.iter().map(|s| vec![s.name.clone(), opt(&s.role), format!("{}…", s.token_prefix), s.status.clone(), opt(&s.expires_at), opt(&s.last_used_at), opt(&s.created_by)]),
+    )
 }

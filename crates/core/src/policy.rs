@@ -96,7 +96,7 @@ impl Action<'_> {
                 MemberChange::Disable => "members.disable",
                 MemberChange::SetExpiry { .. } => "members.expire",
                 MemberChange::Remove => "members.remove",
-                MemberChange::WorkspaceAccess => "workspaces.grant",
+                MemberChange::WorkspaceAccess => "workspaces.revoke",
             },
             Action::WriteRole { .. } => "roles.write",
             Action::DeleteRole => "roles.delete",
@@ -150,8 +150,8 @@ fn grant(rights: &Rights, base: &str, role: &RoleRights) -> Decision {
     Decision::Allow
 }
 
-fn on_member(rights: &Rights, target: Target) -> Decision {
-    match need(rights, MEMBERS_MANAGE) {
+fn on_member(rights: &Rights, base: &str, target: Target) -> Decision {
+    match need(rights, base) {
         Decision::Allow => {}
         deny => return deny,
     }
@@ -176,7 +176,7 @@ pub fn decide(rights: &Rights, action: &Action) -> Decision {
             if *current_is_owner && !rights.holds(OWNERS_MANAGE) {
                 return Decision::Deny("only holders of owners.manage may change an owner's role".into());
             }
-            match on_member(rights, *target) {
+            match on_member(rights, MEMBERS_MANAGE, *target) {
                 Decision::Allow => grant(rights, MEMBERS_MANAGE, role),
                 deny => deny,
             }
@@ -196,7 +196,8 @@ pub fn decide(rights: &Rights, action: &Action) -> Decision {
                     MemberChange::SetExpiry { extends: false } | MemberChange::Remove => {}
                 }
             }
-            on_member(rights, *target)
+            let base = if *change == MemberChange::WorkspaceAccess { WORKSPACES_MANAGE } else { MEMBERS_MANAGE };
+            on_member(rights, base, *target)
         }
         Action::WriteRole { role } => grant(rights, ROLES_MANAGE, role),
         Action::DeleteRole => need(rights, ROLES_MANAGE),

@@ -9,3 +9,7 @@ pub mod invitations;
 pub mod members;
 pub mod orgs;
 pub mod roles;
+pub mod demo;
+pub mod review;
+pub mod service_accounts;
+pub mod workspaces;

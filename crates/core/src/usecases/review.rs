@@ -1,0 +1,102 @@
+//! Access review (recertification): who has what, until when; and the roster export.
+
+use super::access::OrgAccess;
+use super::members::{all_matching, MemberFilter, MemberRow};
+use crate::auth::Principal;
+use crate::db::Database;
+use crate::error::Result;
+use crate::policy::Action;
+use crate::store::{accounts, grants, memberships, service_accounts};
+use crate::time::{rfc3339_opt, Timestamp};
+use serde::Serialize;
+use ts_rs::TS;
+
+#[derive(Debug, Clone, Serialize, TS)]
+#[ts(export)]
+pub struct ReviewRow {
+    /// `member` or `service_account`.
+    pub kind: String,
+    pub subject: String,
+    pub name: String,
+    pub status: String,
+    pub role: String,
+    /// `organization` or the workspace's name.
+    pub scope: String,
+    pub valid_from: Option<String>,
+    pub expires_at: Option<String>,
+    pub last_login_at: Option<String>,
+}
+
+/// Every grant of every member and service account, with the earliest moment it ends (grant
+/// expiry or membership expiry). `expiring_within`: only rows ending within that many seconds.
+pub fn review(db: &mut Database, who: &Principal, org: &str, expiring_within: Option<i64>, now: Timestamp) -> Result<Vec<ReviewRow>> {
+    db.read(now, |tx| {
+        let access = OrgAccess::load(tx, who, org, now)?;
+        access.require(&Action::ReviewAccess, "review")?;
+        let mut out = Vec::new();
+        for row in all_matching(tx, &access.org.id, &MemberFilter::default(), now)? {
+            if !matches!(row.status.as_str(), "active" | "disabled" | "expired") {
+                continue;
+            }
+            let account = accounts::by_email(tx, &row.email.to_ascii_lowercase())?;
+            let Some(account) = account else { continue };
+            let Some(m) = memberships::of(tx, &access.org.id, &account.id)? else { continue };
+            for g in grants::of_subject(tx, grants::Subject::Membership(&m.id))? {
+                let ends = match (g.expires_at, m.access_expires_at) {
+                    (Some(a), Some(b)) => Some(a.min(b)),
+                    (a, b) => a.or(b),
+                };
+                out.push((ends, ReviewRow {
+                    kind: "member".into(),
+                    subject: row.email.clone(),
+                    name: row.name.clone(),
+                    status: row.status.clone(),
+                    role: g.role_name,
+                    scope: g.workspace.unwrap_or_else(|| "organization".into()),
+                    valid_from: rfc3339_opt(g.valid_from),
+                    expires_at: rfc3339_opt(ends),
+                    last_login_at: row.last_login_at.clone(),
+                }));
+            }
+        }
+        for sa in service_accounts::list(tx, &access.org.id)? {
+            if sa.revoked_at.is_some() {
+                continue;
+            }
+            for g in grants::of_subject(tx, grants::Subject::ServiceAccount(&sa.id))? {
+                let ends = match (g.expires_at, sa.expires_at) {
+                    (Some(a), Some(b)) => Some(a.min(b)),
+                    (a, b) => a.or(b),
+                };
+                out.push((ends, ReviewRow {
+                    kind: "service_account".into(),
+                    subject: sa.name.clone(),
+                    name: sa.name.clone(),
+                    status: if sa.expires_at.is_some_and(|t| t <= now) { "expired".into() } else { "active".into() },
+                    role: g.role_name,
+                    scope: g.workspace.unwrap_or_else(|| "organization".into()),
+                    valid_from: rfc3339_opt(g.valid_from),
+                    expires_at: rfc3339_opt(ends),
+                    last_login_at: rfc3339_opt(sa.last_used_at),
+                }));
+            }
+        }
+        Ok(out
+            .into_iter()
+            .filter(|(ends, _)| match expiring_within {
+                Some(w) => ends.is_some_and(|t| t <= now + w),
+                None => true,
+            })
+            .map(|(_, r)| r)
+            .collect())
+    })
+}
+
+/// The whole roster, for other systems.
+pub fn export_members(db: &mut Database, who: &Principal, org: &str, now: Timestamp) -> Result<Vec<MemberRow>> {
+    db.read(now, |tx| {
+        let access = OrgAccess::load(tx, who, org, now)?;
+        access.require(&Action::ViewOrganization, "members")?;
+        all_matching(tx, &access.org.id, &MemberFilter::default(), now)
+    })
+}

@@ -1,0 +1,104 @@
+//! Workspaces: sub-scopes of an organization, and roles granted inside one. A member's
+//! organization-level expiry or disable hides their workspace access without deleting it.
+
+use super::access::OrgAccess;
+use crate::auth::Principal;
+use crate::db::Database;
+use crate::error::{ConflictReason, Error, Result};
+use crate::policy::{Action, Target};
+use crate::store::{accounts, grants, memberships, rights, roles, workspaces};
+use crate::time::{rfc3339, rfc3339_opt, require_future, Timestamp};
+use crate::validate;
+use serde::Serialize;
+use ts_rs::TS;
+
+#[derive(Debug, Clone, Serialize, TS)]
+#[ts(export)]
+pub struct WorkspaceView {
+    pub name: String,
+    pub created_at: String,
+}
+
+pub fn list(db: &mut Database, who: &Principal, org: &str, now: Timestamp) -> Result<Vec<WorkspaceView>> {
+    db.read(now, |tx| {
+        let access = OrgAccess::load(tx, who, org, now)?;
+        access.require(&Action::ViewOrganization, "workspaces")?;
+        Ok(workspaces::list(tx, &access.org.id)?.into_iter().map(|w| WorkspaceView { name: w.name, created_at: rfc3339(w.created_at) }).collect())
+    })
+}
+
+pub fn create(db: &mut Database, who: &Principal, org: &str, name: &str, now: Timestamp) -> Result<WorkspaceView> {
+    let name = validate::identifier_name("name", name)?;
+    db.write(now, |tx| {
+        let access = OrgAccess::load(tx, who, org, now)?;
+        access.require(&Action::ManageWorkspaces, &name)?;
+        if workspaces::by_name(tx, &access.org.id, &name)?.is_some() {
+            return Err(Error::conflict(ConflictReason::AlreadyExists, format!("a workspace named '{name}' exists already")));
+        }
+        workspaces::insert(tx, &access.org.id, &name, now)?;
+        access.audit(tx, "workspaces.created", &name, serde_json::json!({}))?;
+        Ok(WorkspaceView { name: name.clone(), created_at: rfc3339(now) })
+    })
+}
+
+#[derive(Debug, Clone, Serialize, TS)]
+#[ts(export)]
+pub struct WorkspaceGrantView {
+    pub workspace: String,
+    pub email: String,
+    pub role: String,
+    pub expires_at: Option<String>,
+}
+
+fn member(tx: &rusqlite::Connection, access: &OrgAccess, email: &str) -> Result<(accounts::Account, memberships::Membership, Target)> {
+    let (_, email_norm) = validate::email("email", email)?;
+    let nf = || Error::not_found(format!("{} is not a member of {}", email.trim(), access.org.slug));
+    let account = accounts::by_email(tx, &email_norm)?.ok_or_else(nf)?;
+    let m = memberships::of(tx, &access.org.id, &account.id)?.ok_or_else(nf)?;
+    let target = Target { is_owner: rights::holds_owner_role(tx, &m.id)?, is_self: access.account_id() == Some(account.id.as_str()) };
+    Ok((account, m, target))
+}
+
+/// Grant a role in a workspace, replacing the member's earlier grants there.
+pub fn grant(db: &mut Database, who: &Principal, org: &str, workspace: &str, email: &str, role: &str, expires: Option<Timestamp>, now: Timestamp) -> Result<WorkspaceGrantView> {
+    let expires = require_future("expires", expires, now)?;
+    db.write(now, |tx| {
+        let access = OrgAccess::load(tx, who, org, now)?;
+        let ws = workspaces::by_name(tx, &access.org.id, workspace.trim())?
+            .ok_or_else(|| Error::not_found(format!("no workspace '{}' in {}", validate::shorten(workspace), access.org.slug)))?;
+        let (account, m, target) = member(tx, &access, email)?;
+        let role = roles::by_name(tx, &access.org.id, role.trim())?
+            .ok_or_else(|| Error::invalid("role", format!("no role '{}' in {}", validate::shorten(role), access.org.slug)))?;
+        access.require(&Action::GrantWorkspace { target, role: &role.rights() }, &account.email)?;
+        grants::delete_in_workspace(tx, &m.id, &ws.id)?;
+        grants::insert(
+            tx,
+            &grants::NewGrant {
+                organization_id: &access.org.id,
+                subject: grants::Subject::Membership(&m.id),
+                role_id: &role.id,
+                workspace_id: Some(&ws.id),
+                valid_from: None,
+                expires_at: expires,
+                granted_by: Some(&access.actor()),
+            },
+            now,
+        )?;
+        access.audit(tx, "workspaces.granted", &account.email, serde_json::json!({"workspace": ws.name, "role": role.name, "expires_at": rfc3339_opt(expires)}))?;
+        Ok(WorkspaceGrantView { workspace: ws.name.clone(), email: account.email.clone(), role: role.name.clone(), expires_at: rfc3339_opt(expires) })
+    })
+}
+
+pub fn revoke(db: &mut Database, who: &Principal, org: &str, workspace: &str, email: &str, now: Timestamp) -> Result<()> {
+    db.write(now, |tx| {
+        let access = OrgAccess::load(tx, who, org, now)?;
+        let ws = workspaces::by_name(tx, &access.org.id, workspace.trim())?
+            .ok_or_else(|| Error::not_found(format!("no workspace '{}' in {}", validate::shorten(workspace), access.org.slug)))?;
+        let (account, m, target) = member(tx, &access, email)?;
+        access.require(&Action::ChangeMember { target, change: crate::policy::MemberChange::WorkspaceAccess }, &account.email)?;
+        if grants::delete_in_workspace(tx, &m.id, &ws.id)? == 0 {
+            return Err(Error::not_found(format!("{} has no access to workspace {}", account.email, ws.name)));
+        }
+        access.audit(tx, "workspaces.revoked", &account.email, serde_json::json!({"workspace": ws.name}))
+    })
+}
