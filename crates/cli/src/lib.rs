@@ -19,12 +19,22 @@ where
     I: IntoIterator<Item = T>,
     T: Into<OsString> + Clone,
 {
-    let cli = match Cli::try_parse_from(args) {
+    let args: Vec<OsString> = args.into_iter().map(Into::into).collect();
+    let cli = match Cli::try_parse_from(&args) {
         Ok(cli) => cli,
-        Err(e) => {
-            let code = if e.use_stderr() { 2 } else { 0 };
+        Err(e) if !e.use_stderr() => {
+            // --help and --version
             let _ = e.print();
-            return code;
+            return 0;
+        }
+        Err(e) => {
+            // A usage error is bad input: under --json it is reported like every other error.
+            if args.iter().any(|a| a == "--json") {
+                let message = e.render().to_string().lines().next().unwrap_or("invalid arguments").trim_start_matches("error: ").to_string();
+                return Out { json: true }.error(&Error::invalid("arguments", message));
+            }
+            let _ = e.print();
+            return 2;
         }
     };
     let out = Out { json: cli.json };

@@ -1153,7 +1153,6 @@ fn two_owners_demoting_each_other_concurrently_leave_exactly_one_owner() {
 /// BUG (lib.rs `run`): clap's usage errors ignore --json and print plain text on stderr,
 /// whereas the contract says every failure under --json is {"error":{"code","message"}}.
 #[test]
-#[ignore = "known bug: clap parse errors are not JSON under --json"]
 fn usage_errors_are_json_under_json() {
     let (_d, db) = setup();
     for args in [vec!["members", "list"], vec!["audit", "export", "--org", ORG, "--format", "xml"], vec!["nosuchcommand"]] {

@@ -142,33 +142,40 @@ pub struct MemberPage {
 }
 
 /// The roster as one relation: memberships and the invitations shown in the member list.
-/// Roles of a membership are its current organization-scope grants.
+/// Roles are not part of it: they are looked up only for the rows of the page (and per row only
+/// when a role filter or the role sort needs them), which keeps a page cheap on large rosters.
 const ROSTER: &str = "
 WITH roster AS (
   SELECT a.email AS email, a.email_norm AS email_norm, a.given_name AS given_name, a.family_name AS family_name,
-         a.sort_name AS sort_name,
-         (SELECT group_concat(name, ',') FROM (SELECT r.name AS name FROM access_grants g JOIN roles r ON r.id = g.role_id
-             WHERE g.membership_id = m.id AND g.workspace_id IS NULL
-               AND (g.valid_from IS NULL OR g.valid_from <= :now) AND (g.expires_at IS NULL OR g.expires_at > :now)
-             ORDER BY r.name COLLATE NOCASE)) AS roles,
+         a.sort_name AS sort_name, m.id AS membership_id, NULL AS invite_role,
          CASE WHEN m.enabled = 0 THEN 'disabled'
               WHEN m.access_expires_at IS NOT NULL AND m.access_expires_at <= :now THEN 'expired'
               ELSE 'active' END AS status,
          a.email_confirmed AS confirmed, m.enabled AS enabled, a.created_at AS created_at,
-         a.last_login_at AS last_login_at, m.access_expires_at AS access_expires_at, m.id AS membership_id
+         a.last_login_at AS last_login_at, m.access_expires_at AS access_expires_at
   FROM memberships m JOIN accounts a ON a.id = m.account_id
   WHERE m.organization_id = :org
   UNION ALL
-  SELECT i.email, i.email_norm, '', '', '', r.name,
+  SELECT i.email, i.email_norm, '', '', '', NULL, r.name,
          CASE WHEN i.status = 'rejected' THEN 'rejected' WHEN i.valid_until <= :now THEN 'invitation_expired' ELSE 'pending' END,
-         0, 0, i.created_at, NULL, i.access_expires_at, NULL
+         0, 0, i.created_at, NULL, i.access_expires_at
   FROM invitations i JOIN roles r ON r.id = i.role_id
   WHERE i.organization_id = :org AND i.status IN ('open', 'rejected')
 )";
 
+/// A membership's current organization-scope roles, comma-separated, by name.
+const ROLES_OF_ROW: &str = "CASE WHEN ROW.membership_id IS NULL THEN ROW.invite_role ELSE
+  (SELECT group_concat(name, ',') FROM (SELECT r.name AS name FROM access_grants g JOIN roles r ON r.id = g.role_id
+     WHERE g.membership_id = ROW.membership_id AND g.workspace_id IS NULL
+       AND (g.valid_from IS NULL OR g.valid_from <= :now) AND (g.expires_at IS NULL OR g.expires_at > :now)
+     ORDER BY r.name COLLATE NOCASE)) END";
+
 const MATCHES: &str = "
   (:search IS NULL OR instr(email_norm, :search) > 0 OR instr(sort_name, :search) > 0)
-  AND (:role IS NULL OR instr(',' || lower(coalesce(roles, '')) || ',', ',' || lower(:role) || ',') > 0)";
+  AND (:role IS NULL OR CASE WHEN roster.membership_id IS NULL THEN roster.invite_role = :role COLLATE NOCASE ELSE
+        EXISTS (SELECT 1 FROM access_grants g JOIN roles r ON r.id = g.role_id
+                WHERE g.membership_id = roster.membership_id AND g.workspace_id IS NULL AND r.name = :role COLLATE NOCASE
+                  AND (g.valid_from IS NULL OR g.valid_from <= :now) AND (g.expires_at IS NULL OR g.expires_at > :now)) END)";
 
 fn row_of(r: &rusqlite::Row) -> rusqlite::Result<MemberRow> {
     let given: String = r.get("given_name")?;
@@ -198,11 +205,16 @@ pub(crate) fn query_roster(conn: &Connection, org_id: &str, q: &MemberQuery, now
     }
     let dir = if q.descending { "DESC" } else { "ASC" };
     let column = q.sort.column();
-    let sort = if column == "roles_key" { "lower(coalesce(roles, ''))".to_string() } else { column.to_string() };
-    // Ties break by email in the same direction, so pages never repeat or skip a row.
+    let sort = if column == "roles_key" { format!("lower(coalesce({}, ''))", ROLES_OF_ROW.replace("ROW.", "roster.")) } else { column.to_string() };
+    let outer_sort = if column == "roles_key" { "lower(coalesce(roles, ''))" } else { column };
+    // Ties break by email in the same direction, so pages never repeat or skip a row. The page is
+    // cut first; roles are looked up for its rows only.
+    let roles_of_page = ROLES_OF_ROW.replace("ROW.", "page.");
     let sql = format!(
-        "{ROSTER} SELECT * FROM roster WHERE {MATCHES} AND (:status IS NULL OR status = :status)
-         ORDER BY {sort} {dir}, email_norm {dir} LIMIT :limit OFFSET :offset"
+        "{ROSTER} SELECT page.*, {roles_of_page} AS roles FROM
+           (SELECT * FROM roster WHERE {MATCHES} AND (:status IS NULL OR status = :status)
+            ORDER BY {sort} {dir}, email_norm {dir} LIMIT :limit OFFSET :offset) AS page
+         ORDER BY {outer_sort} {dir}, email_norm {dir}"
     );
     let mut st = conn.prepare_cached(&sql)?;
     let items = st
@@ -340,7 +352,7 @@ pub fn show(db: &mut Database, who: &Principal, org: &str, email: &str, now: Tim
 
 /// Give a member one organization role in place of the ones they have.
 pub fn set_role(db: &mut Database, who: &Principal, org: &str, email: &str, role: &str, now: Timestamp) -> Result<()> {
-    db.write(now, |tx| {
+    db.read(now, |tx| {
         let access = OrgAccess::load(tx, who, org, now)?;
         let s = subject(tx, &access, email)?;
         let role = roles::by_name(tx, &access.org.id, role.trim())?
