@@ -130,7 +130,7 @@ impl Database {
             Err(error) => {
                 drop(tx);
                 if let Error::Forbidden { denial: Some(denial), message } = &error {
-                    let _ = (denial, message);
+                    self.record_denial(denial, message, now)?;
                 }
                 Err(error)
             }

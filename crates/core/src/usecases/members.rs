@@ -352,7 +352,7 @@ pub fn show(db: &mut Database, who: &Principal, org: &str, email: &str, now: Tim
 
 /// Give a member one organization role in place of the ones they have.
 pub fn set_role(db: &mut Database, who: &Principal, org: &str, email: &str, role: &str, now: Timestamp) -> Result<()> {
-    db.read(now, |tx| {
+    db.write(now, |tx| {
         let access = OrgAccess::load(tx, who, org, now)?;
         let s = subject(tx, &access, email)?;
         let role = roles::by_name(tx, &access.org.id, role.trim())?
