@@ -40,6 +40,13 @@ pub struct NewGrant<'a> {
     pub granted_by: Option<&'a str>,
 }
 
+impl<'a> NewGrant<'a> {
+    /// A role at organization scope, from now on, with no end.
+    pub fn organization_role(organization_id: &'a str, subject: Subject<'a>, role_id: &'a str, granted_by: Option<&'a str>) -> Self {
+        NewGrant { organization_id, subject, role_id, workspace_id: None, valid_from: None, expires_at: None, granted_by }
+    }
+}
+
 pub fn insert(conn: &Connection, g: &NewGrant, now: Timestamp) -> Result<String> {
     let id = super::new_id();
     let (membership, service_account) = match g.subject {

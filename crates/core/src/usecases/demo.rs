@@ -60,7 +60,7 @@ pub fn demo(db: &mut Database, who: &Principal, slug: &str, n: i64, now: Timesta
             let sa = crate::store::service_accounts::insert(tx, &org, name, &auth::token_hash(&token), &token[..12], None, &who.label(), now)?;
             crate::store::grants::insert(
                 tx,
-                &crate::store::grants::NewGrant { organization_id: &org, subject: crate::store::grants::Subject::ServiceAccount(&sa), role_id: role, workspace_id: None, valid_from: None, expires_at: None, granted_by: Some(&who.label()) },
+                &crate::store::grants::NewGrant::organization_role(&org, crate::store::grants::Subject::ServiceAccount(&sa), role, Some(&who.label())),
                 now,
             )?;
             rows += 2;

@@ -322,15 +322,7 @@ pub fn accept(db: &mut Database, token: &str, acceptor: Acceptor, now: Timestamp
         let membership = memberships::insert(tx, &org.id, &account_id, access_expires_at, now)?;
         grants::insert(
             tx,
-            &grants::NewGrant {
-                organization_id: &org.id,
-                subject: grants::Subject::Membership(&membership),
-                role_id: &inv.role_id,
-                workspace_id: None,
-                valid_from: None,
-                expires_at: None,
-                granted_by: inv.invited_by.as_deref(),
-            },
+            &grants::NewGrant::organization_role(&org.id, grants::Subject::Membership(&membership), &inv.role_id, inv.invited_by.as_deref()),
             now,
         )?;
         invitations::set_status(tx, &inv.id, "accepted", now)?;

@@ -367,15 +367,7 @@ pub fn set_role(db: &mut Database, who: &Principal, org: &str, email: &str, role
         grants::delete_org_scope(tx, &s.membership.id)?;
         grants::insert(
             tx,
-            &grants::NewGrant {
-                organization_id: &access.org.id,
-                subject: grants::Subject::Membership(&s.membership.id),
-                role_id: &role.id,
-                workspace_id: None,
-                valid_from: None,
-                expires_at: None,
-                granted_by: Some(&access.actor()),
-            },
+            &grants::NewGrant::organization_role(&access.org.id, grants::Subject::Membership(&s.membership.id), &role.id, Some(&access.actor())),
             now,
         )?;
         keep_an_owner(tx, &access.org.id, before, now, "this role change")?;

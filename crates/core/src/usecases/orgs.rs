@@ -54,15 +54,7 @@ pub(crate) fn create_with_owner(conn: &Connection, name: &str, slug: &str, accou
     let membership = memberships::insert(conn, &org_id, account_id, None, now)?;
     grants::insert(
         conn,
-        &grants::NewGrant {
-            organization_id: &org_id,
-            subject: grants::Subject::Membership(&membership),
-            role_id: &owner_role,
-            workspace_id: None,
-            valid_from: None,
-            expires_at: None,
-            granted_by: Some(actor),
-        },
+        &grants::NewGrant::organization_role(&org_id, grants::Subject::Membership(&membership), &owner_role, Some(actor)),
         now,
     )?;
     audit::append(conn, &org_id, actor, "org.created", slug, &serde_json::json!({"name": name, "owner": actor}), now)?;

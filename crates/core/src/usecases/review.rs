@@ -27,6 +27,14 @@ pub struct ReviewRow {
     pub last_login_at: Option<String>,
 }
 
+/// The earlier of two optional ends (None: no end).
+fn earliest(a: Option<Timestamp>, b: Option<Timestamp>) -> Option<Timestamp> {
+    match (a, b) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    }
+}
+
 /// Every grant of every member and service account, with the earliest moment it ends (grant
 /// expiry or membership expiry). `expiring_within`: only rows ending within that many seconds.
 pub fn review(db: &mut Database, who: &Principal, org: &str, expiring_within: Option<i64>, now: Timestamp) -> Result<Vec<ReviewRow>> {
@@ -42,10 +50,7 @@ pub fn review(db: &mut Database, who: &Principal, org: &str, expiring_within: Op
             let Some(account) = account else { continue };
             let Some(m) = memberships::of(tx, &access.org.id, &account.id)? else { continue };
             for g in grants::of_subject(tx, grants::Subject::Membership(&m.id))? {
-                let ends = match (g.expires_at, m.access_expires_at) {
-                    (Some(a), Some(b)) => Some(a.min(b)),
-                    (a, b) => a.or(b),
-                };
+                let ends = earliest(g.expires_at, m.access_expires_at);
                 out.push((ends, ReviewRow {
                     kind: "member".into(),
                     subject: row.email.clone(),
@@ -64,10 +69,7 @@ pub fn review(db: &mut Database, who: &Principal, org: &str, expiring_within: Op
                 continue;
             }
             for g in grants::of_subject(tx, grants::Subject::ServiceAccount(&sa.id))? {
-                let ends = match (g.expires_at, sa.expires_at) {
-                    (Some(a), Some(b)) => Some(a.min(b)),
-                    (a, b) => a.or(b),
-                };
+                let ends = earliest(g.expires_at, sa.expires_at);
                 out.push((ends, ReviewRow {
                     kind: "service_account".into(),
                     subject: sa.name.clone(),

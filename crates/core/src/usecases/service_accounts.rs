@@ -74,15 +74,7 @@ pub fn create(db: &mut Database, who: &Principal, org: &str, name: &str, role: &
         let id = service_accounts::insert(tx, &access.org.id, &name, &auth::token_hash(&token), &prefix, expires, &access.actor(), now)?;
         grants::insert(
             tx,
-            &grants::NewGrant {
-                organization_id: &access.org.id,
-                subject: grants::Subject::ServiceAccount(&id),
-                role_id: &role.id,
-                workspace_id: None,
-                valid_from: None,
-                expires_at: None,
-                granted_by: Some(&access.actor()),
-            },
+            &grants::NewGrant::organization_role(&access.org.id, grants::Subject::ServiceAccount(&id), &role.id, Some(&access.actor())),
             now,
         )?;
         access.audit(tx, "service_accounts.created", &name, serde_json::json!({"role": role.name, "expires_at": rfc3339_opt(expires), "token_prefix": prefix}))?;
