@@ -11,7 +11,7 @@ use std::path::PathBuf;
     version,
     about = "Gatehouse: organizations, members, roles, invitations and expiring access, on one machine.",
     long_about = "Gatehouse keeps who-may-do-what for small teams, offline, in one SQLite file.\n\
-Run with no arguments to open the desktop window; with a subcommand it is this command line.\n\n\
+With a subcommand it is this command line (the desktop window, opened with no arguments, is not built yet).\n\n\
 Who is calling: --as EMAIL with the password in $GATEHOUSE_PASSWORD (asked for on a terminal),\n\
 or a service-account token in $GATEHOUSE_TOKEN.\n\n\
 Exit codes: 0 ok, 2 invalid_input, 3 unauthenticated, 4 forbidden, 5 not_found, 6 conflict, 1 internal.\n\
