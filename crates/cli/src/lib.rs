@@ -292,9 +292,9 @@ fn execute(cli: &Cli, out: &Out) -> Result<()> {
 fn past(field: &str, text: &Option<String>) -> Result<Option<i64>> {
     let Some(t) = text else { return Ok(None) };
     let now = time::now();
-    match time::parse_when(field, t, now)? {
-        Some(at) if t.trim().chars().next().is_some_and(|c| c.is_ascii_digit()) && time::parse_duration(field, t).is_ok() => Ok(Some(2 * now - at)),
-        other => Ok(other),
+    match time::parse_duration(field, t) {
+        Ok(ago) => Ok(Some(now - ago)),
+        Err(_) => time::parse_when(field, t, now),
     }
 }
 
