@@ -3,7 +3,8 @@
 //! contract (PRODUCT.md §3). No SQL and no authorization here: both live in `gatehouse-core`.
 
 mod args;
-mod output;
+/// Tables for people, and the CSV/JSON export formats (the desktop app writes the same files).
+pub mod output;
 
 use args::*;
 use clap::Parser;

@@ -117,3 +117,42 @@ pub fn rename(db: &mut Database, who: &Principal, slug: &str, name: &str, now: T
         Ok(OrganizationSummary { slug: access.org.slug.clone(), name: name.clone() })
     })
 }
+
+/// What the caller may do in one organization right now: front doors use it to grey out what
+/// would be refused (the use cases refuse it anyway).
+#[derive(Debug, Clone, Serialize, TS)]
+#[ts(export)]
+pub struct MyAccess {
+    pub organization: OrganizationSummary,
+    pub is_owner: bool,
+    /// Every permission held, built-in and custom; an owner holds all of them.
+    pub permissions: Vec<String>,
+}
+
+pub fn my_access(db: &mut Database, who: &Principal, slug: &str, now: Timestamp) -> Result<MyAccess> {
+    db.read(now, |tx| {
+        let access = OrgAccess::load(tx, who, slug, now)?;
+        access.require(&Action::ViewOrganization, &access.org.slug)?;
+        let mut permissions: Vec<String> = if access.rights.is_owner {
+            let mut all: Vec<String> = crate::catalogue::BUILT_IN_PERMISSIONS.iter().map(|(p, _)| p.to_string()).collect();
+            all.extend(crate::store::permissions::custom(tx, &access.org.id)?.into_iter().map(|(name, _)| name));
+            all
+        } else {
+            access.rights.permissions.iter().cloned().collect()
+        };
+        permissions.sort();
+        permissions.dedup();
+        Ok(MyAccess { organization: OrganizationSummary { slug: access.org.slug.clone(), name: access.org.name.clone() }, is_owner: access.rights.is_owner, permissions })
+    })
+}
+
+/// The signed-in person's name and email.
+pub fn whoami(db: &mut Database, who: &Principal, now: Timestamp) -> Result<AccountSummary> {
+    match who {
+        Principal::Account { id, .. } => db.read(now, |tx| {
+            let a = accounts::by_id(tx, id)?.ok_or_else(|| Error::Unauthenticated("the account no longer exists".into()))?;
+            Ok(AccountSummary { email: a.email.clone(), name: a.full_name() })
+        }),
+        Principal::ServiceAccount { name, .. } => Ok(AccountSummary { email: String::new(), name: format!("service account {name}") }),
+    }
+}

@@ -1,0 +1,101 @@
+//! The Users screen: the member list, details, and the changes of its row menu and bulk bar.
+
+use super::{moment, save_export, Reply};
+use crate::AppState;
+use gatehouse_core::usecases::{members, review};
+use serde::Deserialize;
+use tauri::State;
+use ts_rs::TS;
+
+/// Search, filters, sort and page of the member list, as the page sends them.
+#[derive(Debug, Clone, Default, Deserialize, TS)]
+#[ts(export)]
+pub struct MemberListArgs {
+    #[ts(optional)]
+    pub search: Option<String>,
+    /// One of `STATUSES`, or `all`.
+    #[ts(optional)]
+    pub status: Option<String>,
+    #[ts(optional)]
+    pub role: Option<String>,
+}
+
+impl MemberListArgs {
+    fn filter(&self) -> members::MemberFilter {
+        members::MemberFilter { search: self.search.clone(), status: self.status.clone(), role: self.role.clone() }
+    }
+}
+
+#[tauri::command]
+pub async fn list_members(
+    state: State<'_, AppState>,
+    org: String,
+    filter: MemberListArgs,
+    sort: String,
+    descending: bool,
+    page: i64,
+    per_page: i64,
+) -> Reply<members::MemberPage> {
+    state.call(|db, who, now| {
+        let q = members::MemberQuery { filter: filter.filter(), sort: members::SortKey::parse(&sort)?, descending, page, per_page };
+        members::list(db, who, &org, &q, now)
+    })
+}
+
+#[tauri::command]
+pub async fn member_details(state: State<'_, AppState>, org: String, email: String) -> Reply<members::MemberDetails> {
+    state.call(|db, who, now| members::show(db, who, &org, &email, now))
+}
+
+#[tauri::command]
+pub async fn set_member_role(state: State<'_, AppState>, org: String, email: String, role: String) -> Reply<()> {
+    state.call(|db, who, now| members::set_role(db, who, &org, &email, &role, now))
+}
+
+/// `when`: RFC 3339, a duration from now (`3s`, `90d`), or empty/`never` to clear.
+#[tauri::command]
+pub async fn set_member_expiry(state: State<'_, AppState>, org: String, email: String, when: Option<String>) -> Reply<()> {
+    state.call(|db, who, now| {
+        let at = moment("when", when.as_deref(), now)?;
+        members::set_expiry(db, who, &org, &email, at, now)
+    })
+}
+
+/// Enable or disable the listed emails, or, when `all_matching` is given, every member matching
+/// that filter (in one transaction; rows the caller may not touch are skipped and reported).
+#[tauri::command]
+pub async fn set_members_enabled(
+    state: State<'_, AppState>,
+    org: String,
+    emails: Vec<String>,
+    all_matching: Option<MemberListArgs>,
+    enabled: bool,
+) -> Reply<members::BulkReport> {
+    state.call(|db, who, now| {
+        let selection = match &all_matching {
+            Some(f) => members::Selection::AllMatching(f.filter()),
+            None => members::Selection::Emails(emails.clone()),
+        };
+        members::set_enabled(db, who, &org, &selection, enabled, now)
+    })
+}
+
+#[tauri::command]
+pub async fn remove_member(state: State<'_, AppState>, org: String, email: String) -> Reply<()> {
+    state.call(|db, who, now| members::remove(db, who, &org, &email, now))
+}
+
+#[tauri::command]
+pub async fn leave_org(state: State<'_, AppState>, org: String) -> Reply<()> {
+    state.call(|db, who, now| members::leave(db, who, &org, now))
+}
+
+/// Export every member as CSV into Downloads; returns the file written.
+#[tauri::command]
+pub async fn export_members<R: tauri::Runtime>(app: tauri::AppHandle<R>, state: State<'_, AppState>, org: String) -> Reply<String> {
+    state.call(|db, who, now| {
+        let rows = review::export_members(db, who, &org, now)?;
+        let text = gatehouse_cli::output::members_csv(&rows)?;
+        save_export(&app, &format!("gatehouse-members-{org}"), "csv", &text)
+    })
+}

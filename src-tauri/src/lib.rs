@@ -1,0 +1,163 @@
+//! The desktop shell of Gatehouse: a Tauri 2 window over the same core as the CLI.
+//!
+//! The page never holds a session or a secret: the signed-in principal lives here, in Rust state,
+//! and every command (`commands/`) is a thin wrapper — the principal from state, one core call,
+//! the error mapped to `{code, message, field?, reason?}`. Authorization happens in the core.
+
+pub mod commands;
+pub mod state;
+
+use std::ffi::OsString;
+use tauri::{Emitter, Manager};
+
+pub use state::AppState;
+
+/// The URL scheme of invitation links: `gatehouse://invite/TOKEN`.
+pub const LINK_SCHEME: &str = "gatehouse://";
+
+/// With no arguments, or with only a `gatehouse://` link (which is how the system hands a clicked
+/// link to the app), `gatehouse` opens its window; anything else is a CLI command.
+pub fn wants_window(args: &[OsString]) -> bool {
+    match args.len() {
+        0 | 1 => true,
+        2 => args[1].to_str().is_some_and(|a| a.starts_with(LINK_SCHEME)),
+        _ => false,
+    }
+}
+
+/// The invitation token of a `gatehouse://invite/TOKEN` link, if that is what `arg` is.
+pub fn invite_token_from_link(arg: &str) -> Option<String> {
+    let rest = arg.strip_prefix(LINK_SCHEME)?.strip_prefix("invite/")?;
+    let token = rest.trim_end_matches('/').split(['?', '#']).next()?.trim();
+    (!token.is_empty() && token.len() <= 200).then(|| token.to_string())
+}
+
+/// A Windows GUI program has no console; when the CLI runs from a shell, write to that shell's.
+pub fn attach_console() {
+    #[cfg(windows)]
+    {
+        #[link(name = "kernel32")]
+        extern "system" {
+            fn AttachConsole(process_id: u32) -> i32;
+        }
+        const ATTACH_PARENT_PROCESS: u32 = u32::MAX;
+        // SAFETY: a plain Win32 call with a constant argument; failure only means "no console".
+        unsafe {
+            AttachConsole(ATTACH_PARENT_PROCESS);
+        }
+    }
+}
+
+/// Every app command, registered with Tauri. Also used by the command-layer tests.
+#[macro_export]
+macro_rules! app_handlers {
+    () => {
+        tauri::generate_handler![
+            $crate::commands::session::app_status,
+            $crate::commands::session::setup,
+            $crate::commands::session::sign_in,
+            $crate::commands::session::sign_out,
+            $crate::commands::session::take_pending_invite,
+            $crate::commands::session::accept_invitation,
+            $crate::commands::session::reject_invitation,
+            $crate::commands::orgs::list_orgs,
+            $crate::commands::orgs::create_org,
+            $crate::commands::orgs::rename_org,
+            $crate::commands::orgs::my_access,
+            $crate::commands::members::list_members,
+            $crate::commands::members::member_details,
+            $crate::commands::members::set_member_role,
+            $crate::commands::members::set_member_expiry,
+            $crate::commands::members::set_members_enabled,
+            $crate::commands::members::remove_member,
+            $crate::commands::members::leave_org,
+            $crate::commands::members::export_members,
+            $crate::commands::invitations::create_invitations,
+            $crate::commands::invitations::parse_invitations_csv,
+            $crate::commands::invitations::list_invitations,
+            $crate::commands::invitations::resend_invitation,
+            $crate::commands::invitations::revoke_invitation,
+            $crate::commands::roles::list_roles,
+            $crate::commands::roles::create_role,
+            $crate::commands::roles::update_role,
+            $crate::commands::roles::delete_role,
+            $crate::commands::roles::list_permissions,
+            $crate::commands::roles::create_permission,
+            $crate::commands::workspaces::list_workspaces,
+            $crate::commands::workspaces::create_workspace,
+            $crate::commands::workspaces::grant_workspace,
+            $crate::commands::workspaces::revoke_workspace,
+            $crate::commands::service_accounts::list_service_accounts,
+            $crate::commands::service_accounts::create_service_account,
+            $crate::commands::service_accounts::revoke_service_account,
+            $crate::commands::audit::list_audit,
+            $crate::commands::audit::verify_audit,
+            $crate::commands::audit::export_audit,
+            $crate::commands::review::access_review,
+            $crate::commands::review::export_review,
+            $crate::commands::review::check_permission,
+        ]
+    };
+}
+
+/// The app's configuration, embedded page and resolved capabilities (generated at build time).
+/// Generic over the runtime so that the command-layer tests run the real ACL on the mock runtime.
+pub fn context<R: tauri::Runtime>() -> tauri::Context<R> {
+    tauri::generate_context!()
+}
+
+/// Open the window. Exits the process with a message if the database cannot be opened.
+pub fn run_desktop() {
+    let db_path = gatehouse_cli::default_db_path();
+    let state = match AppState::open(&db_path) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("gatehouse: cannot open the database {}: {e}", db_path.display());
+            std::process::exit(1);
+        }
+    };
+    if let Some(token) = std::env::args().nth(1).as_deref().and_then(invite_token_from_link) {
+        state.set_pending_invite(token);
+    }
+    tauri::Builder::default()
+        // A second start (a clicked invitation link, or the app icon again) focuses this window and
+        // hands over its link instead of opening another copy on the same database.
+        .plugin(tauri_plugin_single_instance::init(|app, argv, _cwd| {
+            if let Some(token) = argv.get(1).and_then(|a| invite_token_from_link(a)) {
+                app.state::<AppState>().set_pending_invite(token);
+                let _ = app.emit("invite-link", ());
+            }
+            if let Some(w) = app.get_webview_window("main") {
+                let _ = w.unminimize();
+                let _ = w.set_focus();
+            }
+        }))
+        .manage(state)
+        .invoke_handler(app_handlers!())
+        .run(context())
+        .expect("error while running the Gatehouse window");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn window_or_cli() {
+        let a = |v: &[&str]| v.iter().map(OsString::from).collect::<Vec<_>>();
+        assert!(wants_window(&a(&["gatehouse"])));
+        assert!(wants_window(&a(&["gatehouse", "gatehouse://invite/ghi_abc"])));
+        assert!(!wants_window(&a(&["gatehouse", "--help"])));
+        assert!(!wants_window(&a(&["gatehouse", "members", "list"])));
+        assert!(!wants_window(&a(&["gatehouse", "gatehouse://invite/x", "more"])));
+    }
+
+    #[test]
+    fn invite_links() {
+        assert_eq!(invite_token_from_link("gatehouse://invite/ghi_abc").as_deref(), Some("ghi_abc"));
+        assert_eq!(invite_token_from_link("gatehouse://invite/ghi_abc/").as_deref(), Some("ghi_abc"));
+        assert_eq!(invite_token_from_link("gatehouse://invite/"), None);
+        assert_eq!(invite_token_from_link("gatehouse://other/ghi_abc"), None);
+        assert_eq!(invite_token_from_link("https://invite/ghi_abc"), None);
+    }
+}

@@ -1,0 +1,206 @@
+//! The command layer through Tauri's mock runtime: the real handlers, the real core and a real
+//! SQLite file, invoked the way the page invokes them (IPC with JSON arguments).
+
+use gatehouse_app::{commands::names::COMMANDS, AppState};
+use gatehouse_core::Database;
+use serde_json::{json, Value};
+use tauri::ipc::{CallbackFn, InvokeBody};
+use tauri::test::{get_ipc_response, mock_builder, MockRuntime, INVOKE_KEY};
+use tauri::webview::InvokeRequest;
+use tauri::WebviewWindow;
+
+struct App {
+    _app: tauri::App<MockRuntime>,
+    window: WebviewWindow<MockRuntime>,
+    _dir: tempfile::TempDir,
+}
+
+fn app() -> App {
+    let dir = tempfile::tempdir().unwrap();
+    let db = Database::open(dir.path().join("gatehouse.db")).unwrap();
+    let app = mock_builder()
+        .manage(AppState::with_database(db))
+        .invoke_handler(gatehouse_app::app_handlers!())
+        // The real context: the real capabilities decide which commands the window may call.
+        .build(gatehouse_app::context())
+        .expect("mock app");
+    let window = tauri::WebviewWindowBuilder::new(&app, "main", Default::default()).build().expect("mock window");
+    App { _app: app, window, _dir: dir }
+}
+
+impl App {
+    fn call(&self, cmd: &str, args: Value) -> Result<Value, Value> {
+        self.call_from(LOCAL, cmd, args)
+    }
+
+    /// Invoke as a page at `url` would.
+    fn call_from(&self, url: &str, cmd: &str, args: Value) -> Result<Value, Value> {
+        let request = InvokeRequest {
+            cmd: cmd.into(),
+            callback: CallbackFn(0),
+            error: CallbackFn(1),
+            url: url.parse().unwrap(),
+            body: InvokeBody::Json(args),
+            headers: Default::default(),
+            invoke_key: INVOKE_KEY.to_string(),
+        };
+        get_ipc_response(&self.window, request).map(|body| body.deserialize::<Value>().unwrap())
+    }
+
+    fn ok(&self, cmd: &str, args: Value) -> Value {
+        self.call(cmd, args.clone()).unwrap_or_else(|e| panic!("{cmd} {args} failed: {e}"))
+    }
+
+    fn err(&self, cmd: &str, args: Value) -> Value {
+        match self.call(cmd, args.clone()) {
+            Ok(v) => panic!("{cmd} {args} should fail, answered {v}"),
+            Err(e) => e,
+        }
+    }
+}
+
+/// The app's own page (the embedded ui/dist served by the custom protocol).
+const LOCAL: &str = if cfg!(windows) { "http://tauri.localhost" } else { "tauri://localhost" };
+
+const PW: &str = "correct horse battery";
+
+/// First run as the page does it: setup signs the owner in.
+fn with_owner() -> App {
+    let a = app();
+    let status = a.ok("app_status", json!({}));
+    assert_eq!(status["initialized"], false);
+    assert!(status["account"].is_null());
+    let done = a.ok("setup", json!({"org": "Acme Corp", "email": "olivia@acme.test", "name": "Olivia Owner", "password": PW}));
+    assert_eq!(done["organization"]["slug"], "acme-corp");
+    let status = a.ok("app_status", json!({}));
+    assert_eq!(status["initialized"], true);
+    assert_eq!(status["account"]["email"], "olivia@acme.test");
+    a
+}
+
+#[test]
+fn first_run_invite_accept_and_list() {
+    let a = with_owner();
+    let issued = a.ok(
+        "create_invitations",
+        json!({"org": "acme-corp", "rows": [{"email": "ada@acme.test", "role": "admin", "access_expires": null}, {"email": "bob@acme.test", "role": "member", "access_expires": "30d"}], "validFor": "7d"}),
+    );
+    let tokens: Vec<String> = issued["invitations"].as_array().unwrap().iter().map(|i| i["token"].as_str().unwrap().to_string()).collect();
+    assert_eq!(tokens.len(), 2);
+    assert!(tokens.iter().all(|t| t.starts_with("ghi_")));
+
+    let page = a.ok("list_members", json!({"org": "acme-corp", "filter": {"status": "pending"}, "sort": "email", "descending": false, "page": 1, "perPage": 25}));
+    assert_eq!(page["total"], 2);
+
+    // Accepting while signed in as the owner would join the owner; sign out first, as the page does.
+    a.ok("sign_out", json!({}));
+    let accepted = a.ok("accept_invitation", json!({"token": tokens[0], "name": "Ada Admin", "password": PW}));
+    assert_eq!(accepted["role"], "admin");
+    assert_eq!(accepted["new_account"], true);
+    // The new account is now the session.
+    assert_eq!(a.ok("app_status", json!({}))["account"]["email"], "ada@acme.test");
+    let access = a.ok("my_access", json!({"org": "acme-corp"}));
+    assert_eq!(access["is_owner"], false);
+    assert!(access["permissions"].as_array().unwrap().iter().any(|p| p == "members.invite"));
+
+    let page = a.ok("list_members", json!({"org": "acme-corp", "filter": {}, "sort": "name", "descending": false, "page": 1, "perPage": 25}));
+    let statuses: Vec<(String, String)> = page["items"].as_array().unwrap().iter().map(|r| (r["email"].as_str().unwrap().into(), r["status"].as_str().unwrap().into())).collect();
+    assert!(statuses.contains(&("ada@acme.test".into(), "active".into())), "{statuses:?}");
+    assert!(statuses.contains(&("bob@acme.test".into(), "pending".into())), "{statuses:?}");
+}
+
+#[test]
+fn a_denied_command_is_refused_by_the_core() {
+    let a = with_owner();
+    let issued = a.ok("create_invitations", json!({"org": "acme-corp", "rows": [{"email": "ada@acme.test", "role": "admin", "access_expires": null}], "validFor": null}));
+    let token = issued["invitations"][0]["token"].as_str().unwrap().to_string();
+    a.ok("sign_out", json!({}));
+    a.ok("accept_invitation", json!({"token": token, "name": "Ada Admin", "password": PW}));
+
+    // An admin may not invite an owner (no escalation): forbidden, named, and nothing written.
+    let e = a.err("create_invitations", json!({"org": "acme-corp", "rows": [{"email": "eve@acme.test", "role": "owner", "access_expires": null}], "validFor": null}));
+    assert_eq!(e["code"], "forbidden", "{e}");
+    assert!(e["message"].as_str().unwrap().contains("owner"), "{e}");
+    let page = a.ok("list_members", json!({"org": "acme-corp", "filter": {"search": "eve"}, "sort": "email", "descending": false, "page": 1, "perPage": 25}));
+    assert_eq!(page["total"], 0);
+    // …nor demote the owner.
+    let e = a.err("set_member_role", json!({"org": "acme-corp", "email": "olivia@acme.test", "role": "member"}));
+    assert_eq!(e["code"], "forbidden", "{e}");
+    // The refusal is in the audit log (read as the owner).
+    a.ok("sign_out", json!({}));
+    a.ok("sign_in", json!({"email": "olivia@acme.test", "password": PW}));
+    let events = a.ok("list_audit", json!({"org": "acme-corp", "filter": {"action": "access.denied"}}));
+    assert!(events.as_array().unwrap().len() >= 2, "{events}");
+}
+
+#[test]
+fn nobody_signed_in_is_unauthenticated() {
+    let a = with_owner();
+    a.ok("sign_out", json!({}));
+    let e = a.err("list_orgs", json!({}));
+    assert_eq!(e["code"], "unauthenticated");
+    let e = a.err("sign_in", json!({"email": "olivia@acme.test", "password": "wrong password"}));
+    assert_eq!(e["code"], "unauthenticated");
+}
+
+#[test]
+fn bad_input_names_the_field_and_writes_nothing() {
+    let a = with_owner();
+    let e = a.err("set_member_expiry", json!({"org": "acme-corp", "email": "olivia@acme.test", "when": "someday"}));
+    assert_eq!(e["code"], "invalid_input");
+    assert_eq!(e["field"], "when");
+    let e = a.err("create_invitations", json!({"org": "acme-corp", "rows": [{"email": "good@acme.test", "role": "member", "access_expires": null}, {"email": "not-an-email", "role": "member", "access_expires": null}], "validFor": null}));
+    assert_eq!(e["code"], "invalid_input", "{e}");
+    assert_eq!(e["field"], "email", "{e}");
+    let page = a.ok("list_members", json!({"org": "acme-corp", "filter": {"status": "pending"}, "sort": "email", "descending": false, "page": 1, "perPage": 25}));
+    assert_eq!(page["total"], 0, "the good row must not be written either");
+}
+
+#[test]
+fn bulk_disable_all_matching_skips_the_last_owner() {
+    let a = with_owner();
+    let issued = a.ok("create_invitations", json!({"org": "acme-corp", "rows": [{"email": "m1@acme.test", "role": "member", "access_expires": null}, {"email": "m2@acme.test", "role": "member", "access_expires": null}], "validFor": null}));
+    a.ok("sign_out", json!({}));
+    for inv in issued["invitations"].as_array().unwrap() {
+        a.ok("accept_invitation", json!({"token": inv["token"], "name": "Member Person", "password": PW}));
+        a.ok("sign_out", json!({}));
+    }
+    a.ok("sign_in", json!({"email": "olivia@acme.test", "password": PW}));
+    let report = a.ok("set_members_enabled", json!({"org": "acme-corp", "emails": [], "allMatching": {}, "enabled": false}));
+    assert_eq!(report["changed"], 2, "{report}");
+    assert_eq!(report["skipped"], 1, "{report}");
+    let page = a.ok("list_members", json!({"org": "acme-corp", "filter": {"status": "disabled"}, "sort": "email", "descending": false, "page": 1, "perPage": 25}));
+    assert_eq!(page["total"], 2);
+}
+
+#[test]
+fn every_declared_command_is_registered_and_granted() {
+    let a = app();
+    for cmd in COMMANDS {
+        // An unregistered command fails inside Tauri before any argument is looked at.
+        if let Err(e) = a.call(cmd, json!({})) {
+            let text = e.to_string();
+            assert!(!text.contains("not found"), "{cmd} is declared but not registered: {text}");
+        }
+    }
+    let capability: Value = serde_json::from_str(include_str!("../capabilities/main.json")).unwrap();
+    let granted: Vec<&str> = capability["permissions"].as_array().unwrap().iter().filter_map(Value::as_str).collect();
+    for cmd in COMMANDS {
+        let permission = format!("allow-{}", cmd.replace('_', "-"));
+        assert!(granted.contains(&permission.as_str()), "capabilities/main.json does not grant {permission}");
+    }
+    let app_permissions = granted.iter().filter(|p| p.starts_with("allow-")).count();
+    assert_eq!(app_permissions, COMMANDS.len(), "the capability grants a command that is not declared");
+    let csp = serde_json::from_str::<Value>(include_str!("../tauri.conf.json")).unwrap()["app"]["security"]["csp"].to_string();
+    assert!(!csp.contains("unsafe-eval") && !csp.contains("unsafe-inline"), "the CSP must stay strict: {csp}");
+}
+
+#[test]
+fn a_page_from_elsewhere_may_call_nothing() {
+    let a = with_owner();
+    // Signed in, and the same command works from the app's own page…
+    a.ok("list_orgs", json!({}));
+    // …but the capability grants it to local pages only: a remote page is refused by Tauri's ACL.
+    let e = a.call_from("https://evil.example", "list_orgs", json!({})).expect_err("a remote page must be refused");
+    assert!(e.to_string().contains("not allowed"), "{e}");
+}

@@ -1,0 +1,111 @@
+// The only module that talks to the Rust side. Every function is one Tauri command; its types are
+// the ts-rs bindings generated from the Rust types. A refusal arrives as an ApiError carrying the
+// core's {code, message, field?, reason?}.
+import { invoke } from "@tauri-apps/api/core";
+import type { AcceptedMembership } from "../bindings/AcceptedMembership";
+import type { AccountSummary } from "../bindings/AccountSummary";
+import type { AppStatus } from "../bindings/AppStatus";
+import type { AuditEventView } from "../bindings/AuditEventView";
+import type { AuditFilter } from "../bindings/AuditFilter";
+import type { BulkReport } from "../bindings/BulkReport";
+import type { ChainReport } from "../bindings/ChainReport";
+import type { CheckAnswer } from "../bindings/CheckAnswer";
+import type { CreatedServiceAccount } from "../bindings/CreatedServiceAccount";
+import type { Initialized } from "../bindings/Initialized";
+import type { InvitationView } from "../bindings/InvitationView";
+import type { InviteeInput } from "../bindings/InviteeInput";
+import type { IssuedInvitations } from "../bindings/IssuedInvitations";
+import type { MemberDetails } from "../bindings/MemberDetails";
+import type { MemberListArgs } from "../bindings/MemberListArgs";
+import type { MemberPage } from "../bindings/MemberPage";
+import type { MyAccess } from "../bindings/MyAccess";
+import type { OrganizationSummary } from "../bindings/OrganizationSummary";
+import type { PermissionView } from "../bindings/PermissionView";
+import type { ReviewRow } from "../bindings/ReviewRow";
+import type { RoleView } from "../bindings/RoleView";
+import type { ServiceAccountView } from "../bindings/ServiceAccountView";
+import type { WorkspaceGrantView } from "../bindings/WorkspaceGrantView";
+import type { WorkspaceView } from "../bindings/WorkspaceView";
+import { ApiError } from "./errors";
+
+export { ApiError, describeError } from "./errors";
+
+async function call<T>(command: string, args: Record<string, unknown> = {}): Promise<T> {
+  try {
+    return await invoke<T>(command, args);
+  } catch (e) {
+    throw ApiError.from(e);
+  }
+}
+
+export const api = {
+  appStatus: () => call<AppStatus>("app_status"),
+  setup: (org: string, email: string, name: string, password: string) =>
+    call<Initialized>("setup", { org, email, name, password }),
+  signIn: (email: string, password: string) => call<AccountSummary>("sign_in", { email, password }),
+  signOut: () => call<null>("sign_out"),
+  takePendingInvite: () => call<string | null>("take_pending_invite"),
+  acceptInvitation: (token: string, name?: string, password?: string) =>
+    call<AcceptedMembership>("accept_invitation", { token, name: name ?? null, password: password ?? null }),
+  rejectInvitation: (token: string) => call<InvitationView>("reject_invitation", { token }),
+
+  listOrgs: () => call<OrganizationSummary[]>("list_orgs"),
+  createOrg: (name: string) => call<OrganizationSummary>("create_org", { name }),
+  renameOrg: (org: string, name: string) => call<OrganizationSummary>("rename_org", { org, name }),
+  myAccess: (org: string) => call<MyAccess>("my_access", { org }),
+
+  listMembers: (org: string, filter: MemberListArgs, sort: string, descending: boolean, page: number, perPage: number) =>
+    call<MemberPage>("list_members", { org, filter, sort, descending, page, perPage }),
+  memberDetails: (org: string, email: string) => call<MemberDetails>("member_details", { org, email }),
+  setMemberRole: (org: string, email: string, role: string) => call<null>("set_member_role", { org, email, role }),
+  setMemberExpiry: (org: string, email: string, when: string | null) => call<null>("set_member_expiry", { org, email, when }),
+  setMembersEnabled: (org: string, selection: { emails: string[] } | { allMatching: MemberListArgs }, enabled: boolean) =>
+    call<BulkReport>("set_members_enabled", {
+      org,
+      emails: "emails" in selection ? selection.emails : [],
+      allMatching: "allMatching" in selection ? selection.allMatching : null,
+      enabled,
+    }),
+  removeMember: (org: string, email: string) => call<null>("remove_member", { org, email }),
+  leaveOrg: (org: string) => call<null>("leave_org", { org }),
+  exportMembers: (org: string) => call<string>("export_members", { org }),
+
+  createInvitations: (org: string, rows: InviteeInput[], validFor: string | null) =>
+    call<IssuedInvitations>("create_invitations", { org, rows, validFor }),
+  parseInvitationsCsv: (text: string) => call<InviteeInput[]>("parse_invitations_csv", { text }),
+  listInvitations: (org: string, status: string | null) => call<InvitationView[]>("list_invitations", { org, status }),
+  resendInvitation: (org: string, email: string) => call<IssuedInvitations>("resend_invitation", { org, email }),
+  revokeInvitation: (org: string, email: string) => call<null>("revoke_invitation", { org, email }),
+
+  listRoles: (org: string) => call<RoleView[]>("list_roles", { org }),
+  createRole: (org: string, name: string, permissions: string[], description: string) =>
+    call<RoleView>("create_role", { org, name, permissions, description }),
+  updateRole: (org: string, role: string, permissions: string[], description: string | null) =>
+    call<RoleView>("update_role", { org, role, permissions, description }),
+  deleteRole: (org: string, role: string) => call<null>("delete_role", { org, role }),
+  listPermissions: (org: string) => call<PermissionView[]>("list_permissions", { org }),
+  createPermission: (org: string, name: string, description: string) =>
+    call<PermissionView>("create_permission", { org, name, description }),
+
+  listWorkspaces: (org: string) => call<WorkspaceView[]>("list_workspaces", { org }),
+  createWorkspace: (org: string, name: string) => call<WorkspaceView>("create_workspace", { org, name }),
+  grantWorkspace: (org: string, workspace: string, email: string, role: string, expires: string | null) =>
+    call<WorkspaceGrantView>("grant_workspace", { org, workspace, email, role, expires }),
+  revokeWorkspace: (org: string, workspace: string, email: string) => call<null>("revoke_workspace", { org, workspace, email }),
+
+  listServiceAccounts: (org: string) => call<ServiceAccountView[]>("list_service_accounts", { org }),
+  createServiceAccount: (org: string, name: string, role: string, expires: string | null) =>
+    call<CreatedServiceAccount>("create_service_account", { org, name, role, expires }),
+  revokeServiceAccount: (org: string, name: string) => call<ServiceAccountView>("revoke_service_account", { org, name }),
+
+  listAudit: (org: string, filter: AuditFilter) => call<AuditEventView[]>("list_audit", { org, filter }),
+  verifyAudit: (org: string) => call<ChainReport>("verify_audit", { org }),
+  exportAudit: (org: string, filter: AuditFilter, format: "json" | "csv") => call<string>("export_audit", { org, filter, format }),
+
+  accessReview: (org: string, expiringWithin: string | null) => call<ReviewRow[]>("access_review", { org, expiringWithin }),
+  exportReview: (org: string, expiringWithin: string | null) => call<string>("export_review", { org, expiringWithin }),
+  checkPermission: (org: string, user: string, permission: string, workspace: string | null) =>
+    call<CheckAnswer>("check_permission", { org, user, permission, workspace }),
+};
+
+export type Api = typeof api;
