@@ -30,6 +30,11 @@ after(async () => {
 });
 
 const $ = (sel) => b.$(sel);
+// XPath for "a button with this text inside a dialog/menu/section" (CSS cannot match on text).
+const exact = (text) => `normalize-space(.)="${text}"`;
+const dialogButton = (text) => `//*[@role="dialog"]//button[${exact(text)}]`;
+const dialogButtonStarting = (text) => `//*[@role="dialog"]//button[starts-with(normalize-space(.), "${text}")]`;
+const menuItem = (text) => `//*[@role="menu"]//button[${exact(text)}]`;
 async function waitFor(sel, timeout = 10000) {
   const el = await $(sel);
   await el.waitForDisplayed({ timeout });
@@ -166,7 +171,7 @@ test("an admin tries to invite an owner and sees the refusal", async () => {
   assert.equal(await rowStatus("eve@acme.test"), null, "nothing was invited");
   // The owner's row menu is greyed for an admin.
   await click('tr[data-email="olivia@acme.test"] button[aria-haspopup="menu"]');
-  const change = await waitFor('[role="menu"] button=Change role…');
+  const change = await waitFor(menuItem("Change role…"));
   assert.equal(await change.isEnabled(), false);
   await b.keys("Escape");
   await signOut();
@@ -176,14 +181,14 @@ test("a 3-second access expiry turns the row expired by itself", async () => {
   await signIn("olivia@acme.test");
   await shot("05-users");
   await click('tr[data-email="bob@acme.test"] button[aria-haspopup="menu"]');
-  await click('[role="menu"] button=Set access expiry…');
+  await click(menuItem("Set access expiry…"));
   const at = await b.execute(() => {
     const d = new Date(Date.now() + 4000);
     const p = (n) => String(n).padStart(2, "0");
     return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())}T${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())}`;
   });
   await setInput("#expiry", at);
-  await click('[role="dialog"] button=Save');
+  await click(dialogButton("Save"));
   await waitRowStatus("bob@acme.test", "active");
   await waitRowStatus("bob@acme.test", "expired", 20000);
   assert.equal(await rowStatus("ada@acme.test"), "active");
@@ -194,17 +199,17 @@ test("bulk disable of all matching, with the count confirmed and the owner skipp
   const dialog = await waitFor('[role="dialog"]');
   assert.match(await dialog.getText(), /3 rows/);
   await shot("06-bulk-confirm");
-  await click('[role="dialog"] button^=Disable');
+  await click(dialogButtonStarting("Disable"));
   const result = await textOf(".bulk-result");
   assert.match(result, /2 members changed, 1 skipped/);
-  await click('[role="dialog"] button=Close');
+  await click(dialogButton("Close"));
   await waitRowStatus("ada@acme.test", "disabled");
   await waitRowStatus("bob@acme.test", "disabled");
   assert.equal(await rowStatus("olivia@acme.test"), "active");
   // Enable them again for the screenshots that follow.
   await click("button=Enable all matching");
-  await click('[role="dialog"] button^=Enable');
-  await click('[role="dialog"] button=Close');
+  await click(dialogButtonStarting("Enable"));
+  await click(dialogButton("Close"));
   await waitRowStatus("ada@acme.test", "active");
 });
 
@@ -212,7 +217,7 @@ test("every other screen opens, and its screenshots are taken", async () => {
   await click('tr[data-email="ada@acme.test"] button.person');
   await waitFor('[role="dialog"] dl');
   await shot("07-user-details");
-  await click('[role="dialog"] button=Close');
+  await click(dialogButton("Close"));
 
   await go("invitations");
   await waitFor("h1=Invitations");
@@ -225,18 +230,18 @@ test("every other screen opens, and its screenshots are taken", async () => {
   await go("workspaces");
   await click("button=New workspace");
   await type('[role="dialog"] input', "Analytics");
-  await click('[role="dialog"] button=Create');
+  await click(dialogButton("Create"));
   await waitFor('section[data-workspace="Analytics"]');
-  await click('section[data-workspace="Analytics"] button=Grant access…');
+  await click('//section[@data-workspace="Analytics"]//button[normalize-space(.)="Grant access…"]');
   await type('[role="dialog"] input[type="email"]', "ada@acme.test");
-  await click('[role="dialog"] button=Grant');
-  await waitFor('section[data-workspace="Analytics"] td*=ada@acme.test');
+  await click(dialogButton("Grant"));
+  await waitFor('//section[@data-workspace="Analytics"]//td[contains(., "ada@acme.test")]');
   await shot("10-workspaces");
 
   await go("service-accounts");
   await click("button=New service account");
   await type('[role="dialog"] input', "billing-sync");
-  await click('[role="dialog"] button=Create');
+  await click(dialogButton("Create"));
   const token = await (await waitFor('[role="dialog"] code.token')).getAttribute("data-token");
   assert.match(token, /^ghs_/);
   await shot("11-service-account-token");
