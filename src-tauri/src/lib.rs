@@ -9,6 +9,7 @@ pub mod state;
 
 use std::ffi::OsString;
 use tauri::{Emitter, Manager};
+use tauri_plugin_deep_link::DeepLinkExt;
 
 pub use state::AppState;
 
@@ -132,6 +133,20 @@ pub fn run_desktop() {
                 let _ = w.set_focus();
             }
         }))
+        // `gatehouse://invite/TOKEN`: registered by the installers (tauri.conf.json, plugins.deep-link).
+        // Linux and Windows hand a clicked link over as an argument (above, and via single-instance);
+        // macOS sends it as an event to the running app.
+        .plugin(tauri_plugin_deep_link::init())
+        .setup(|app| {
+            let handle = app.handle().clone();
+            app.deep_link().on_open_url(move |event| {
+                if let Some(token) = event.urls().iter().find_map(|u| invite_token_from_link(u.as_str())) {
+                    handle.state::<AppState>().set_pending_invite(token);
+                    let _ = handle.emit("invite-link", ());
+                }
+            });
+            Ok(())
+        })
         .manage(state)
         .invoke_handler(app_handlers!())
         .run(context())

@@ -68,6 +68,8 @@ async function setInput(sel, value) {
   );
 }
 async function shot(name) {
+  // Notices fade by themselves; dismiss them so they do not cover the screen.
+  await b.execute(() => document.querySelectorAll('.notices button[aria-label="Dismiss"]').forEach((x) => x.click()));
   await b.pause(350);
   for (const theme of ["light", "dark"]) {
     await b.execute((t) => (document.documentElement.dataset.theme = t), theme);
@@ -219,8 +221,9 @@ test("every other screen opens, and its screenshots are taken", async () => {
   await shot("07-user-details");
   await click(dialogButton("Close"));
 
+  await invite(["carol@acme.test", "dan@acme.test"], "member");
   await go("invitations");
-  await waitFor("h1=Invitations");
+  await waitFor('tr[data-email="carol@acme.test"]');
   await shot("08-invitations");
 
   await go("roles");

@@ -193,8 +193,10 @@ fn execute(cli: &Cli, out: &Out) -> Result<()> {
             out.value(&serde_json::json!({"backup": file}), || format!("Backed up to {}", file.display()))
         }
         Command::Restore { file } => {
+            // Check the backup before touching anything, so a refused restore leaves no trace.
+            drop(Database::check_backup(file)?);
             let mut db = open(cli)?;
-            let keep = db.path().map(|p| p.with_extension(format!("before-restore-{now}.db")));
+            let keep = db.path().map(|p| free_name(p, &format!("before-restore-{now}")));
             if let Some(keep) = &keep {
                 db.backup_to(keep)?;
             }
@@ -296,6 +298,19 @@ fn past(field: &str, text: &Option<String>) -> Result<Option<i64>> {
     match time::parse_duration(field, t) {
         Ok(ago) => Ok(Some(now - ago)),
         Err(_) => time::parse_when(field, t, now),
+    }
+}
+
+/// `DB.<stem>.db`, or `DB.<stem>-2.db`, `-3`… when that file exists already.
+fn free_name(db: &std::path::Path, stem: &str) -> PathBuf {
+    let mut n = 1;
+    loop {
+        let suffix = if n == 1 { stem.to_string() } else { format!("{stem}-{n}") };
+        let candidate = db.with_extension(format!("{suffix}.db"));
+        if !candidate.exists() {
+            return candidate;
+        }
+        n += 1;
     }
 }
 

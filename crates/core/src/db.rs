@@ -175,6 +175,18 @@ impl Database {
     /// Replace the contents of this database with those of a backup file, after checking that the
     /// file is a sound Gatehouse database. The replacement is one transaction on this side.
     pub fn restore_from(&mut self, source: &Path) -> Result<()> {
+        let src = Database::check_backup(source)?;
+        {
+            let backup = rusqlite::backup::Backup::new(&src, &mut self.conn)?;
+            backup.run_to_completion(256, Duration::from_millis(0), None)?;
+            drop(backup);
+        }
+        self.after_restore()
+    }
+
+    /// Open `source` read-only and check that it is a sound Gatehouse database, without changing
+    /// anything: front doors call this before they touch the current database.
+    pub fn check_backup(source: &Path) -> Result<Connection> {
         if !source.is_file() {
             return Err(Error::invalid("file", format!("{} is not a file", source.display())));
         }
@@ -193,11 +205,10 @@ impl Database {
         if version < 1 || version > MIGRATIONS.len() as i64 || !has_accounts {
             return Err(Error::invalid("file", "not a Gatehouse backup (unknown schema)"));
         }
-        {
-            let backup = rusqlite::backup::Backup::new(&src, &mut self.conn)?;
-            backup.run_to_completion(256, Duration::from_millis(0), None)?;
-            drop(backup);
-        }
+        Ok(src)
+    }
+
+    fn after_restore(&mut self) -> Result<()> {
         configure(&self.conn)?;
         migrate(&mut self.conn)?;
         Ok(())

@@ -39,6 +39,16 @@ pub fn by_token_hash(conn: &Connection, hash: &[u8]) -> Result<Option<ServiceAcc
     Ok(st.query_row([hash], from_row).optional()?)
 }
 
+pub fn by_id(conn: &Connection, id: &str) -> Result<Option<ServiceAccount>> {
+    let sql = format!("SELECT {COLUMNS} FROM service_accounts WHERE id = ?1");
+    Ok(conn.prepare_cached(&sql)?.query_row([id], from_row).optional()?)
+}
+
+/// Not revoked and not past its expiry at `now`.
+pub fn is_active(sa: &ServiceAccount, now: Timestamp) -> bool {
+    sa.revoked_at.is_none() && sa.expires_at.is_none_or(|t| t > now)
+}
+
 pub fn by_name(conn: &Connection, org_id: &str, name: &str) -> Result<Option<ServiceAccount>> {
     let mut st = conn.prepare_cached(&format!(
         "SELECT {COLUMNS} FROM service_accounts WHERE organization_id = ?1 AND name = ?2 COLLATE NOCASE"

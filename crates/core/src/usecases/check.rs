@@ -32,7 +32,15 @@ pub fn check(db: &mut Database, who: &Principal, org: &str, user: &str, permissi
     }
     db.read(now, |tx| {
         let access = OrgAccess::load(tx, who, org, now)?;
-        let own_service_account = matches!(who, Principal::ServiceAccount { organization_id, .. } if *organization_id == access.org.id);
+        // One of the organization's own service accounts may ask — while it is still active. A
+        // principal held since before a revocation or expiry falls back to its rights, which are
+        // none then, so the policy refuses it (rule 1) and the refusal is audited.
+        let own_service_account = match who {
+            Principal::ServiceAccount { id, organization_id, .. } if *organization_id == access.org.id => {
+                crate::store::service_accounts::by_id(tx, id)?.is_some_and(|sa| crate::store::service_accounts::is_active(&sa, now))
+            }
+            _ => false,
+        };
         if !own_service_account {
             access.require(&Action::ViewOrganization, &email_norm)?;
         }
