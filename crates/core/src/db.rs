@@ -13,7 +13,11 @@ use std::time::Duration;
 pub const MIGRATIONS: &[(&str, &str)] = &[
     ("0001_init", include_str!("../../../migrations/0001_init.sql")),
     ("0002_member_list", include_str!("../../../migrations/0002_member_list.sql")),
+    ("0003_roster", include_str!("../../../migrations/0003_roster.sql")),
 ];
+
+/// The page cache of each connection, in KiB (as a negative `cache_size`).
+pub(crate) const CACHE_KIB: i64 = -65_536;
 
 pub struct Database {
     pub(crate) conn: Connection,
@@ -27,6 +31,10 @@ fn configure(conn: &Connection) -> Result<()> {
     conn.pragma_update(None, "journal_mode", "WAL")?;
     conn.pragma_update(None, "synchronous", "FULL")?;
     conn.pragma_update(None, "trusted_schema", "OFF")?;
+    // Statement journals (every write that fires the roster triggers needs one) stay in memory,
+    // and the page cache holds the working set of a large roster (64 MiB, taken only as used).
+    conn.pragma_update(None, "temp_store", "MEMORY")?;
+    conn.pragma_update(None, "cache_size", CACHE_KIB)?;
     conn.set_prepared_statement_cache_capacity(64);
     Ok(())
 }

@@ -10,6 +10,7 @@ pub mod organizations;
 pub mod permissions;
 pub mod rights;
 pub mod roles;
+pub mod roster;
 pub mod service_accounts;
 pub mod workspaces;
 

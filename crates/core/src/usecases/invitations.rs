@@ -6,7 +6,7 @@ use crate::auth::{self, Principal};
 use crate::db::Database;
 use crate::error::{ConflictReason, Error, Result};
 use crate::policy::Action;
-use crate::store::{accounts, grants, invitations, memberships, roles};
+use crate::store::{accounts, grants, invitations, memberships, roles, roster};
 use crate::time::{rfc3339, rfc3339_opt, Timestamp};
 use crate::validate;
 use serde::Serialize;
@@ -65,6 +65,9 @@ pub fn create(db: &mut Database, who: &Principal, org: &str, invitees: &[Invitee
     let valid_for = valid_for.unwrap_or(DEFAULT_VALID_SECONDS);
     db.write(now, |tx| {
         let access = OrgAccess::load(tx, who, org, now)?;
+        // The new invitations' roster rows are written in one statement at the end, not one by one
+        // by the triggers (a refusal rolls everything back, this switch included).
+        roster::defer(tx, &access.org.id)?;
         let mut issued = Vec::with_capacity(invitees.len());
         let mut errors: Vec<(usize, String, Error)> = Vec::new();
         let mut seen = std::collections::HashSet::new();
@@ -122,6 +125,7 @@ pub fn create(db: &mut Database, who: &Principal, org: &str, invitees: &[Invitee
             }
         }
         if errors.is_empty() {
+            roster::add_new_invitations(tx, &access.org.id, now + valid_for)?;
             return Ok(IssuedInvitations { invitations: issued });
         }
         // A single refused row keeps its own error (and, when forbidden, its audit trail).

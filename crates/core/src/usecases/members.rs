@@ -9,7 +9,7 @@ use crate::policy::{Action, MemberChange, Target};
 use crate::store::{accounts, grants, memberships, rights, roles};
 use crate::time::{rfc3339, rfc3339_opt, require_future, Timestamp};
 use crate::validate;
-use rusqlite::{named_params, Connection};
+use rusqlite::{Connection, OptionalExtension};
 use serde::Serialize;
 use ts_rs::TS;
 
@@ -38,18 +38,6 @@ impl SortKey {
             "expires" => SortKey::Expires,
             _ => return Err(Error::invalid("sort", format!("'{}' is not a sort; use email, name, role, status, created, last_login or expires", validate::shorten(s)))),
         })
-    }
-
-    fn column(self) -> &'static str {
-        match self {
-            SortKey::Email => "email_norm",
-            SortKey::Name => "sort_name",
-            SortKey::Role => "roles_key",
-            SortKey::Status => "status",
-            SortKey::Created => "created_at",
-            SortKey::LastLogin => "last_login_at",
-            SortKey::Expires => "access_expires_at",
-        }
     }
 }
 
@@ -141,41 +129,118 @@ pub struct MemberPage {
     pub counts: StatusCounts,
 }
 
-/// The roster as one relation: memberships and the invitations shown in the member list.
-/// Roles are not part of it: they are looked up only for the rows of the page (and per row only
-/// when a role filter or the role sort needs them), which keeps a page cheap on large rosters.
-const ROSTER: &str = "
-WITH roster AS (
-  SELECT a.email AS email, a.email_norm AS email_norm, a.given_name AS given_name, a.family_name AS family_name,
-         a.sort_name AS sort_name, m.id AS membership_id, NULL AS invite_role,
-         CASE WHEN m.enabled = 0 THEN 'disabled'
-              WHEN m.access_expires_at IS NOT NULL AND m.access_expires_at <= :now THEN 'expired'
-              ELSE 'active' END AS status,
-         a.email_confirmed AS confirmed, m.enabled AS enabled, a.created_at AS created_at,
-         a.last_login_at AS last_login_at, m.access_expires_at AS access_expires_at
-  FROM memberships m JOIN accounts a ON a.id = m.account_id
-  WHERE m.organization_id = :org
-  UNION ALL
-  SELECT i.email, i.email_norm, '', '', '', NULL, r.name,
-         CASE WHEN i.status = 'rejected' THEN 'rejected' WHEN i.valid_until <= :now THEN 'invitation_expired' ELSE 'pending' END,
-         0, 0, i.created_at, NULL, i.access_expires_at
-  FROM invitations i JOIN roles r ON r.id = i.role_id
-  WHERE i.organization_id = :org AND i.status IN ('open', 'rejected')
-)";
+// The roster table (migration 0003) holds one row per membership and per invitation shown, kept in
+// step by triggers inside the transactions that change memberships, accounts, grants and
+// invitations. Status depends on the time, so it is computed here from `cls` and `until`:
+//   cls 0 enabled membership (expired when until <= now), 1 disabled membership,
+//   cls 2 open invitation (invitation_expired when until <= now), 3 rejected invitation.
 
-/// A membership's current organization-scope roles, comma-separated, by name.
-const ROLES_OF_ROW: &str = "CASE WHEN ROW.membership_id IS NULL THEN ROW.invite_role ELSE
-  (SELECT group_concat(name, ',') FROM (SELECT r.name AS name FROM access_grants g JOIN roles r ON r.id = g.role_id
-     WHERE g.membership_id = ROW.membership_id AND g.workspace_id IS NULL
-       AND (g.valid_from IS NULL OR g.valid_from <= :now) AND (g.expires_at IS NULL OR g.expires_at > :now)
-     ORDER BY r.name COLLATE NOCASE)) END";
+/// The SQL condition on a roster row for one status at `:now`. The unary `+` keeps SQLite from
+/// taking `cls` for a constant of the sort, which would make it sort what the index already orders.
+fn status_cond(status: &str) -> &'static str {
+    match status {
+        "active" => "+cls = 0 AND (until IS NULL OR until > :now)",
+        "disabled" => "+cls = 1",
+        "expired" => "+cls = 0 AND until <= :now",
+        "pending" => "+cls = 2 AND until > :now",
+        "rejected" => "+cls = 3",
+        _ => "+cls = 2 AND until <= :now",
+    }
+}
 
-const MATCHES: &str = "
-  (:search IS NULL OR instr(email_norm, :search) > 0 OR instr(sort_name, :search) > 0)
-  AND (:role IS NULL OR CASE WHEN roster.membership_id IS NULL THEN roster.invite_role = :role COLLATE NOCASE ELSE
-        EXISTS (SELECT 1 FROM access_grants g JOIN roles r ON r.id = g.role_id
-                WHERE g.membership_id = roster.membership_id AND g.workspace_id IS NULL AND r.name = :role COLLATE NOCASE
-                  AND (g.valid_from IS NULL OR g.valid_from <= :now) AND (g.expires_at IS NULL OR g.expires_at > :now)) END)";
+/// Statuses in the order of their names: the order of `--sort status`.
+const STATUS_ORDER: [&str; 6] = ["active", "disabled", "expired", "invitation_expired", "pending", "rejected"];
+
+const STATUS_EXPR: &str = "CASE cls WHEN 1 THEN 'disabled' WHEN 3 THEN 'rejected'
+  WHEN 0 THEN CASE WHEN until <= :now THEN 'expired' ELSE 'active' END
+  ELSE CASE WHEN until <= :now THEN 'invitation_expired' ELSE 'pending' END END";
+
+const SEARCH_COND: &str = "(instr(email_norm, :search) > 0 OR instr(sort_name, :search) > 0)";
+
+/// The role filter on the stored role key: one of the comma-separated names equals the filter
+/// (role names hold no comma, so a filter with one matches nothing; NOCASE and SQLite's lower()
+/// both fold ASCII only, so comparing lower-cased names is comparing NOCASE).
+const ROLE_COND: &str = "(instr(:rk, ',') = 0 AND (+roles_key = :rk
+  OR (instr(roles_key, ',') > 0 AND instr(',' || roles_key || ',', ',' || :rk || ',') > 0)))";
+
+/// The organization-scope roles of a membership row at `:now`, for rows whose grants start or end.
+const ROLES_NOW: &str = "(SELECT group_concat(r.name, ',' ORDER BY r.name COLLATE NOCASE) FROM access_grants g JOIN roles r ON r.id = g.role_id
+   WHERE g.membership_id = roster.entry_id AND g.workspace_id IS NULL
+     AND (g.valid_from IS NULL OR g.valid_from <= :now) AND (g.expires_at IS NULL OR g.expires_at > :now))";
+
+fn role_cond(timed: bool) -> String {
+    if timed {
+        format!(
+            "CASE WHEN roles_timed = 0 THEN {ROLE_COND} ELSE EXISTS (SELECT 1 FROM access_grants g JOIN roles r ON r.id = g.role_id
+               WHERE g.membership_id = roster.entry_id AND g.workspace_id IS NULL AND r.name = :role COLLATE NOCASE
+                 AND (g.valid_from IS NULL OR g.valid_from <= :now) AND (g.expires_at IS NULL OR g.expires_at > :now)) END"
+        )
+    } else {
+        ROLE_COND.to_string()
+    }
+}
+
+/// Sort indexes: (name, columns after `org`); every one ends in the filter columns, and the row
+/// id breaks the last ties, so a walk is a total order and walking it backwards reverses it.
+fn sort_index(sort: SortKey) -> (&'static str, &'static [&'static str]) {
+    match sort {
+        SortKey::Email | SortKey::Status => ("roster_by_email", &["email_norm", "cls", "until", "roles_key", "sort_name"]),
+        SortKey::Name => ("roster_by_name", &["sort_name", "email_norm", "cls", "until", "roles_key"]),
+        SortKey::Role => ("roster_by_role", &["roles_key", "email_norm", "cls", "until", "sort_name"]),
+        SortKey::Created => ("roster_by_created", &["created_at", "email_norm", "cls", "until", "roles_key", "sort_name"]),
+        SortKey::LastLogin => ("roster_by_last_login", &["last_login_at", "email_norm", "cls", "until", "roles_key", "sort_name"]),
+        SortKey::Expires => ("roster_by_expires", &["expires", "email_norm", "cls", "until", "roles_key", "sort_name"]),
+    }
+}
+
+/// The values a roster query may name; each statement binds those it uses.
+struct Binds<'a> {
+    org: i64,
+    now: Timestamp,
+    search: Option<&'a str>,
+    role: Option<&'a str>,
+    rk: Option<String>,
+}
+
+fn bind(st: &mut rusqlite::Statement, b: &Binds, extra: &[(&str, &dyn rusqlite::ToSql)]) -> Result<()> {
+    let mut set = |name: &str, value: &dyn rusqlite::ToSql| -> Result<()> {
+        if let Some(i) = st.parameter_index(name)? {
+            st.raw_bind_parameter(i, value)?;
+        }
+        Ok(())
+    };
+    set(":org", &b.org)?;
+    set(":now", &b.now)?;
+    set(":search", &b.search)?;
+    set(":role", &b.role)?;
+    set(":rk", &b.rk)?;
+    for (name, value) in extra {
+        set(name, *value)?;
+    }
+    Ok(())
+}
+
+/// The WHERE clause of the rows matching a filter, one status at most.
+fn where_clause(f: &MemberFilter, timed: bool, status: Option<&str>) -> String {
+    let mut parts = vec!["org = :org".to_string()];
+    if let Some(s) = status {
+        parts.push(status_cond(s).to_string());
+    }
+    if f.role.is_some() {
+        parts.push(role_cond(timed));
+    }
+    if f.search.is_some() {
+        parts.push(SEARCH_COND.to_string());
+    }
+    parts.join(" AND ")
+}
+
+const ROW_COLUMNS: &str = "email, given_name, family_name, CASE WHEN roles_timed = 0 THEN roles ELSE ROLES_NOW END AS roles,
+  STATUS_EXPR AS status, confirmed, enabled, created_at, last_login_at, expires AS access_expires_at";
+
+fn row_columns() -> String {
+    ROW_COLUMNS.replace("ROLES_NOW", ROLES_NOW).replace("STATUS_EXPR", STATUS_EXPR)
+}
 
 fn row_of(r: &rusqlite::Row) -> rusqlite::Result<MemberRow> {
     let given: String = r.get("given_name")?;
@@ -194,6 +259,128 @@ fn row_of(r: &rusqlite::Row) -> rusqlite::Result<MemberRow> {
     })
 }
 
+/// The roster's number for an organization, and whether any of its rows has roles that start or end.
+fn roster_org(conn: &Connection, org_id: &str) -> Result<Option<(i64, bool)>> {
+    let org: Option<i64> = conn
+        .prepare_cached("SELECT org FROM roster_orgs WHERE organization_id = ?1")?
+        .query_row([org_id], |r| r.get(0))
+        .optional()?;
+    let Some(org) = org else { return Ok(None) };
+    let timed: bool = conn
+        .prepare_cached("SELECT EXISTS (SELECT 1 FROM roster INDEXED BY roster_timed WHERE org = ?1 AND roles_timed = 1)")?
+        .query_row([org], |r| r.get(0))?;
+    Ok(Some((org, timed)))
+}
+
+/// The status counts of the rows matching search and role. Without a search they come from the
+/// counter rows plus two short index ranges (what has expired by now); with one, from one pass
+/// over the status ranges of `roster_scan`.
+fn status_counts(conn: &Connection, b: &Binds, f: &MemberFilter, timed: bool) -> Result<StatusCounts> {
+    let dynamic_role = f.role.is_some() && timed;
+    let narrow = where_clause(f, timed, None).replacen("org = :org", "", 1);
+    let count = |cond: &str| format!("(SELECT count(*) FROM roster INDEXED BY roster_scan WHERE org = :org AND {cond}{narrow})");
+    let expired = count("cls = 0 AND until <= :now");
+    let invitation_expired = count("cls = 2 AND until <= :now");
+    let mut by_cls = [0i64; 4];
+    let (expired, invitation_expired): (i64, i64) = if f.search.is_none() && !dynamic_role {
+        let role = if f.role.is_some() { format!(" AND {ROLE_COND}") } else { String::new() };
+        let mut st = conn.prepare_cached(&format!("SELECT cls, sum(n) FROM roster_counts WHERE org = :org{role} GROUP BY cls"))?;
+        bind(&mut st, b, &[])?;
+        let mut rows = st.raw_query();
+        while let Some(r) = rows.next()? {
+            let cls: i64 = r.get(0)?;
+            if let Some(slot) = by_cls.get_mut(cls as usize) {
+                *slot = r.get(1)?;
+            }
+        }
+        drop(rows);
+        let mut st = conn.prepare_cached(&format!("SELECT {expired}, {invitation_expired}"))?;
+        bind(&mut st, b, &[])?;
+        let mut rows = st.raw_query();
+        let r = rows.next()?.ok_or_else(|| Error::Internal("no counts".into()))?;
+        (r.get(0)?, r.get(1)?)
+    } else {
+        let mut st = conn.prepare_cached(&format!(
+            "SELECT {}, {}, {}, {}, {expired}, {invitation_expired}",
+            count("cls = 0"),
+            count("cls = 1"),
+            count("cls = 2"),
+            count("cls = 3")
+        ))?;
+        bind(&mut st, b, &[])?;
+        let mut rows = st.raw_query();
+        let r = rows.next()?.ok_or_else(|| Error::Internal("no counts".into()))?;
+        for (i, slot) in by_cls.iter_mut().enumerate() {
+            *slot = r.get(i)?;
+        }
+        (r.get(4)?, r.get(5)?)
+    };
+    let counts = StatusCounts {
+        active: by_cls[0] - expired,
+        disabled: by_cls[1],
+        expired,
+        pending: by_cls[2] - invitation_expired,
+        rejected: by_cls[3],
+        invitation_expired,
+        total: by_cls.iter().sum(),
+    };
+    Ok(counts)
+}
+
+fn count_of(c: &StatusCounts, status: Option<&str>) -> i64 {
+    match status {
+        None => c.total,
+        Some("active") => c.active,
+        Some("disabled") => c.disabled,
+        Some("expired") => c.expired,
+        Some("pending") => c.pending,
+        Some("rejected") => c.rejected,
+        Some(_) => c.invitation_expired,
+    }
+}
+
+/// Rows `offset..offset+limit` of the `total` rows matching `where_`, in index order: walked from
+/// whichever end is nearer, so the deepest page costs no more than the middle one.
+#[allow(clippy::too_many_arguments)]
+fn walk(conn: &Connection, b: &Binds, index: &str, order: &[&str], where_: &str, desc: bool, offset: i64, limit: i64, total: i64) -> Result<Vec<i64>> {
+    if offset >= total || limit <= 0 {
+        return Ok(vec![]);
+    }
+    let limit = limit.min(total - offset);
+    let from_end = total - offset - limit;
+    let reverse = from_end < offset;
+    let (descending, skip) = if reverse { (!desc, from_end) } else { (desc, offset) };
+    let dir = if descending { "DESC" } else { "ASC" };
+    let order_by: Vec<String> = order.iter().chain(std::iter::once(&"rid")).map(|c| format!("{c} {dir}")).collect();
+    let mut st = conn.prepare_cached(&format!(
+        "SELECT rid FROM roster INDEXED BY {index} WHERE {where_} ORDER BY {} LIMIT :limit OFFSET :offset",
+        order_by.join(", ")
+    ))?;
+    bind(&mut st, b, &[(":limit", &limit), (":offset", &skip)])?;
+    let mut rows = st.raw_query();
+    let mut out = Vec::with_capacity(limit as usize);
+    while let Some(r) = rows.next()? {
+        out.push(r.get(0)?);
+    }
+    if reverse {
+        out.reverse();
+    }
+    Ok(out)
+}
+
+fn rows_by_id(conn: &Connection, b: &Binds, rids: &[i64]) -> Result<Vec<MemberRow>> {
+    let mut st = conn.prepare_cached(&format!("SELECT {} FROM roster WHERE rid = :rid", row_columns()))?;
+    let mut out = Vec::with_capacity(rids.len());
+    for rid in rids {
+        bind(&mut st, b, &[(":rid", rid)])?;
+        let mut rows = st.raw_query();
+        if let Some(r) = rows.next()? {
+            out.push(row_of(r)?);
+        }
+    }
+    Ok(out)
+}
+
 /// One page of the roster, with the status counts of the rows matching search and role.
 pub(crate) fn query_roster(conn: &Connection, org_id: &str, q: &MemberQuery, now: Timestamp) -> Result<MemberPage> {
     let f = q.filter.normalized()?;
@@ -203,52 +390,61 @@ pub(crate) fn query_roster(conn: &Connection, org_id: &str, q: &MemberQuery, now
     if q.page < 1 {
         return Err(Error::invalid("page", "must be 1 or more"));
     }
-    let dir = if q.descending { "DESC" } else { "ASC" };
-    let column = q.sort.column();
-    let sort = if column == "roles_key" { format!("lower(coalesce({}, ''))", ROLES_OF_ROW.replace("ROW.", "roster.")) } else { column.to_string() };
-    let outer_sort = if column == "roles_key" { "lower(coalesce(roles, ''))" } else { column };
-    // Ties break by email in the same direction, so pages never repeat or skip a row. The page is
-    // cut first; roles are looked up for its rows only.
-    let roles_of_page = ROLES_OF_ROW.replace("ROW.", "page.");
-    let sql = format!(
-        "{ROSTER} SELECT page.*, {roles_of_page} AS roles FROM
-           (SELECT * FROM roster WHERE {MATCHES} AND (:status IS NULL OR status = :status)
-            ORDER BY {sort} {dir}, email_norm {dir} LIMIT :limit OFFSET :offset) AS page
-         ORDER BY {outer_sort} {dir}, email_norm {dir}"
-    );
-    let mut st = conn.prepare_cached(&sql)?;
-    let items = st
-        .query_map(
-            named_params! {":org": org_id, ":now": now, ":search": f.search, ":role": f.role, ":status": f.status,
-                           ":limit": q.per_page, ":offset": (q.page - 1).saturating_mul(q.per_page)},
-            row_of,
-        )?
-        .collect::<rusqlite::Result<Vec<_>>>()?;
-    let mut counts = StatusCounts::default();
-    let mut st = conn.prepare_cached(&format!("{ROSTER} SELECT status, count(*) FROM roster WHERE {MATCHES} GROUP BY status"))?;
-    let mut rows = st.query(named_params! {":org": org_id, ":now": now, ":search": f.search, ":role": f.role})?;
-    while let Some(r) = rows.next()? {
-        let status: String = r.get(0)?;
-        let n: i64 = r.get(1)?;
-        match status.as_str() {
-            "active" => counts.active = n,
-            "disabled" => counts.disabled = n,
-            "expired" => counts.expired = n,
-            "pending" => counts.pending = n,
-            "rejected" => counts.rejected = n,
-            _ => counts.invitation_expired = n,
-        }
-        counts.total += n;
-    }
-    let total = match f.status.as_deref() {
-        None => counts.total,
-        Some("active") => counts.active,
-        Some("disabled") => counts.disabled,
-        Some("expired") => counts.expired,
-        Some("pending") => counts.pending,
-        Some("rejected") => counts.rejected,
-        Some(_) => counts.invitation_expired,
+    let Some((org, timed)) = roster_org(conn, org_id)? else {
+        return Ok(MemberPage { items: vec![], page: q.page, per_page: q.per_page, total: 0, counts: StatusCounts::default() });
     };
+    let b = Binds { org, now, search: f.search.as_deref(), role: f.role.as_deref(), rk: f.role.as_deref().map(str::to_ascii_lowercase) };
+    let counts = status_counts(conn, &b, &f, timed)?;
+    let status = f.status.as_deref();
+    let total = count_of(&counts, status);
+    let offset = (q.page - 1).saturating_mul(q.per_page);
+    let limit = q.per_page;
+    let rids = if offset >= total {
+        vec![]
+    } else if q.sort == SortKey::Status {
+        // One segment per status, in the order of the names, each in email order.
+        let (index, order) = sort_index(SortKey::Email);
+        let mut segments: Vec<&str> = STATUS_ORDER.iter().copied().filter(|s| status.is_none_or(|f| f == *s)).collect();
+        if q.descending {
+            segments.reverse();
+        }
+        let (mut start, mut want_offset, mut want) = (0i64, offset, limit);
+        let mut out = Vec::new();
+        for s in segments {
+            let n = count_of(&counts, Some(s));
+            if want == 0 {
+                break;
+            }
+            if want_offset < start + n {
+                let local = want_offset - start;
+                let take = want.min(n - local);
+                out.extend(walk(conn, &b, index, order, &where_clause(&f, timed, Some(s)), q.descending, local, take, n)?);
+                want_offset += take;
+                want -= take;
+            }
+            start += n;
+        }
+        out
+    } else if q.sort == SortKey::Role && timed {
+        // Some roles start or end: the role sort key is computed at `now`, without an index.
+        let dir = if q.descending { "DESC" } else { "ASC" };
+        let mut st = conn.prepare_cached(&format!(
+            "SELECT rid FROM roster WHERE {} ORDER BY lower(coalesce(CASE WHEN roles_timed = 0 THEN roles ELSE {ROLES_NOW} END, '')) {dir},
+               email_norm {dir}, rid {dir} LIMIT :limit OFFSET :offset",
+            where_clause(&f, timed, status)
+        ))?;
+        bind(&mut st, &b, &[(":limit", &limit), (":offset", &offset)])?;
+        let mut rows = st.raw_query();
+        let mut out = Vec::new();
+        while let Some(r) = rows.next()? {
+            out.push(r.get(0)?);
+        }
+        out
+    } else {
+        let (index, order) = sort_index(q.sort);
+        walk(conn, &b, index, order, &where_clause(&f, timed, status), q.descending, offset, limit, total)?
+    };
+    let items = rows_by_id(conn, &b, &rids)?;
     Ok(MemberPage { items, page: q.page, per_page: q.per_page, total, counts })
 }
 
@@ -262,18 +458,30 @@ pub fn list(db: &mut Database, who: &Principal, org: &str, q: &MemberQuery, now:
 
 /// Every row of the roster matching a filter, in email order (for export and bulk actions).
 pub(crate) fn all_matching(conn: &Connection, org_id: &str, filter: &MemberFilter, now: Timestamp) -> Result<Vec<MemberRow>> {
-    let q = MemberQuery { filter: filter.clone(), sort: SortKey::Email, descending: false, page: 1, per_page: 10_000 };
+    rows_in_email_order(conn, org_id, filter, None, now)
+}
+
+/// The rows matching a filter and, if given, one normalized email exactly, in email order.
+fn rows_in_email_order(conn: &Connection, org_id: &str, filter: &MemberFilter, email_norm: Option<&str>, now: Timestamp) -> Result<Vec<MemberRow>> {
+    let f = filter.normalized()?;
+    let Some((org, timed)) = roster_org(conn, org_id)? else { return Ok(vec![]) };
+    let b = Binds { org, now, search: f.search.as_deref(), role: f.role.as_deref(), rk: f.role.as_deref().map(str::to_ascii_lowercase) };
+    let (index, order) = sort_index(SortKey::Email);
+    let order_by: Vec<String> = order.iter().chain(std::iter::once(&"rid")).map(|c| c.to_string()).collect();
+    let exact = if email_norm.is_some() { " AND email_norm = :email" } else { "" };
+    let mut st = conn.prepare_cached(&format!(
+        "SELECT {} FROM roster INDEXED BY {index} WHERE {}{exact} ORDER BY {}",
+        row_columns(),
+        where_clause(&f, timed, f.status.as_deref()),
+        order_by.join(", ")
+    ))?;
+    bind(&mut st, &b, &[(":email", &email_norm)])?;
+    let mut rows = st.raw_query();
     let mut out = Vec::new();
-    let mut page = 1;
-    loop {
-        let p = query_roster(conn, org_id, &MemberQuery { page, ..q.clone() }, now)?;
-        let n = p.items.len();
-        out.extend(p.items);
-        if (n as i64) < q.per_page {
-            return Ok(out);
-        }
-        page += 1;
+    while let Some(r) = rows.next()? {
+        out.push(row_of(r)?);
     }
+    Ok(out)
 }
 
 #[derive(Debug, Clone, Serialize, TS)]
@@ -319,10 +527,9 @@ pub fn show(db: &mut Database, who: &Principal, org: &str, email: &str, now: Tim
         let access = OrgAccess::load(tx, who, org, now)?;
         access.require(&Action::ViewOrganization, email)?;
         let (_, email_norm) = validate::email("email", email)?;
-        let filter = MemberFilter { search: Some(email_norm.clone()), ..Default::default() };
-        let row = all_matching(tx, &access.org.id, &filter, now)?
+        let row = rows_in_email_order(tx, &access.org.id, &MemberFilter::default(), Some(&email_norm), now)?
             .into_iter()
-            .find(|r| r.email.to_ascii_lowercase() == email_norm)
+            .next()
             .ok_or_else(|| Error::not_found(format!("{} is neither a member of {} nor invited", email.trim(), access.org.slug)))?;
         let (given_name, family_name, joined_at, workspaces) = match accounts::by_email(tx, &email_norm)? {
             Some(account) => match memberships::of(tx, &access.org.id, &account.id)? {

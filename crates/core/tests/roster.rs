@@ -1,0 +1,366 @@
+//! The member list reads the `roster` table (migration 0003), which triggers keep in step with
+//! memberships, accounts, grants and invitations. These tests change the roster every way the use
+//! cases can and check, after each change and at several moments, that (a) the roster table equals
+//! what the base tables say and (b) every page, filter and sort of `members list` equals the
+//! brute-force answer of the query the roster replaced.
+
+use gatehouse_core::auth::sign_in;
+use gatehouse_core::store::{accounts, grants, memberships, organizations, roles as role_store};
+use gatehouse_core::usecases::invitations::{self, Acceptor, Invitee};
+use gatehouse_core::usecases::members::{self, MemberFilter, MemberQuery, MemberRow, Selection, SortKey, StatusCounts};
+use gatehouse_core::usecases::{demo, orgs, review, roles, workspaces};
+use gatehouse_core::{Database, Principal};
+use rusqlite::named_params;
+
+const T0: i64 = 1_800_000_000;
+const DAY: i64 = 86_400;
+const PW: &str = "correct horse battery";
+const OWNER: &str = "owner@acme.test";
+
+/// The member list as it was computed before the roster table: the oracle.
+const ORACLE: &str = "
+WITH roster AS (
+  SELECT a.email AS email, a.email_norm AS email_norm, a.given_name AS given_name, a.family_name AS family_name,
+         a.sort_name AS sort_name, m.id AS membership_id, NULL AS invite_role,
+         CASE WHEN m.enabled = 0 THEN 'disabled'
+              WHEN m.access_expires_at IS NOT NULL AND m.access_expires_at <= :now THEN 'expired'
+              ELSE 'active' END AS status,
+         a.email_confirmed AS confirmed, m.enabled AS enabled, a.created_at AS created_at,
+         a.last_login_at AS last_login_at, m.access_expires_at AS access_expires_at
+  FROM memberships m JOIN accounts a ON a.id = m.account_id
+  WHERE m.organization_id = :org
+  UNION ALL
+  SELECT i.email, i.email_norm, '', '', '', NULL, r.name,
+         CASE WHEN i.status = 'rejected' THEN 'rejected' WHEN i.valid_until <= :now THEN 'invitation_expired' ELSE 'pending' END,
+         0, 0, i.created_at, NULL, i.access_expires_at
+  FROM invitations i JOIN roles r ON r.id = i.role_id
+  WHERE i.organization_id = :org AND i.status IN ('open', 'rejected')
+), full AS (
+  SELECT roster.*, CASE WHEN membership_id IS NULL THEN invite_role ELSE
+    (SELECT group_concat(name, ',') FROM (SELECT r.name AS name FROM access_grants g JOIN roles r ON r.id = g.role_id
+       WHERE g.membership_id = roster.membership_id AND g.workspace_id IS NULL
+         AND (g.valid_from IS NULL OR g.valid_from <= :now) AND (g.expires_at IS NULL OR g.expires_at > :now)
+       ORDER BY r.name COLLATE NOCASE)) END AS roles
+  FROM roster
+)
+SELECT * FROM full";
+
+/// Every row of the oracle at `now` as (email_norm, sort_name, role sort key, row), in no order.
+fn oracle_rows(db: &Database, org_id: &str, now: i64) -> Vec<(String, String, String, MemberRow)> {
+    let conn = db.connection();
+    let mut st = conn.prepare(ORACLE).unwrap();
+    st.query_map(named_params! {":org": org_id, ":now": now}, |r| {
+        let given: String = r.get("given_name")?;
+        let family: String = r.get("family_name")?;
+        let roles: Option<String> = r.get("roles")?;
+        let row = MemberRow {
+            email: r.get("email")?,
+            name: accounts::full_name(&given, &family),
+            roles: roles.clone().map(|s| s.split(',').map(str::to_string).collect()).unwrap_or_default(),
+            status: r.get("status")?,
+            confirmed: r.get("confirmed")?,
+            enabled: r.get("enabled")?,
+            created_at: gatehouse_core::time::rfc3339(r.get("created_at")?),
+            last_login_at: gatehouse_core::time::rfc3339_opt(r.get("last_login_at")?),
+            access_expires_at: gatehouse_core::time::rfc3339_opt(r.get("access_expires_at")?),
+        };
+        Ok((r.get("email_norm")?, r.get("sort_name")?, roles.unwrap_or_default().to_ascii_lowercase(), row))
+    })
+    .unwrap()
+    .collect::<rusqlite::Result<Vec<_>>>()
+    .unwrap()
+}
+
+fn parse_time(s: &Option<String>) -> Option<i64> {
+    s.as_ref().map(|t| chrono::DateTime::parse_from_rfc3339(t).unwrap().timestamp())
+}
+
+/// The oracle's answer to a query: the full ordered list of emails matching and the counts.
+fn oracle(db: &Database, org_id: &str, q: &MemberQuery, now: i64) -> (Vec<MemberRow>, StatusCounts) {
+    let search = q.filter.search.as_deref().map(str::trim).filter(|s| !s.is_empty()).map(str::to_lowercase);
+    let role = q.filter.role.as_deref().map(str::trim).filter(|s| !s.is_empty()).map(str::to_string);
+    let status = q.filter.status.as_deref().filter(|s| *s != "all").map(str::to_string);
+    let mut counts = StatusCounts::default();
+    let mut rows = Vec::new();
+    for (email_norm, sort_name, roles_key, row) in oracle_rows(db, org_id, now) {
+        if let Some(s) = &search {
+            if !email_norm.contains(s.as_str()) && !sort_name.contains(s.as_str()) {
+                continue;
+            }
+        }
+        if let Some(r) = &role {
+            if !row.roles.iter().any(|x| x.eq_ignore_ascii_case(r)) {
+                continue;
+            }
+        }
+        match row.status.as_str() {
+            "active" => counts.active += 1,
+            "disabled" => counts.disabled += 1,
+            "expired" => counts.expired += 1,
+            "pending" => counts.pending += 1,
+            "rejected" => counts.rejected += 1,
+            _ => counts.invitation_expired += 1,
+        }
+        counts.total += 1;
+        if status.as_deref().is_some_and(|s| s != row.status) {
+            continue;
+        }
+        rows.push((email_norm, sort_name, roles_key, row));
+    }
+    type Key = (Option<String>, Option<i64>);
+    let key = |(email_norm, sort_name, roles_key, row): &(String, String, String, MemberRow)| -> Key {
+        match q.sort {
+            SortKey::Email => (Some(email_norm.clone()), None),
+            SortKey::Name => (Some(sort_name.clone()), None),
+            SortKey::Role => (Some(roles_key.clone()), None),
+            SortKey::Status => (Some(row.status.clone()), None),
+            SortKey::Created => (None, parse_time(&Some(row.created_at.clone()))),
+            SortKey::LastLogin => (None, parse_time(&row.last_login_at)),
+            SortKey::Expires => (None, parse_time(&row.access_expires_at)),
+        }
+    };
+    // NULLs first ascending, as SQLite orders them; ties by email in the same direction.
+    rows.sort_by(|a, b| {
+        let o = key(a).cmp(&key(b)).then_with(|| a.0.cmp(&b.0));
+        if q.descending { o.reverse() } else { o }
+    });
+    (rows.into_iter().map(|r| r.3).collect(), counts)
+}
+
+/// Every page of `members list` for `q` (per_page small) against the oracle: the same counts and
+/// total, the same emails in the same order, and the same rows.
+#[track_caller]
+fn check_query(db: &mut Database, who: &Principal, slug: &str, org_id: &str, q: &MemberQuery, now: i64) {
+    let (expected, counts) = oracle(db, org_id, q, now);
+    let mut got: Vec<MemberRow> = Vec::new();
+    let pages = (expected.len() as i64 + q.per_page - 1) / q.per_page + 1;
+    for page in 1..=pages {
+        let p = members::list(db, who, slug, &MemberQuery { page, ..q.clone() }, now).unwrap();
+        assert_eq!(p.counts, counts, "counts for {q:?} at {now}");
+        assert_eq!(p.total, expected.len() as i64, "total for {q:?} at {now}");
+        got.extend(p.items);
+    }
+    let emails = |rows: &[MemberRow]| rows.iter().map(|r| r.email.to_lowercase()).collect::<Vec<_>>();
+    assert_eq!(emails(&got), emails(&expected), "order for {q:?} at {now}");
+    let mut a: Vec<String> = got.iter().map(|r| format!("{r:?}")).collect();
+    let mut b: Vec<String> = expected.iter().map(|r| format!("{r:?}")).collect();
+    a.sort();
+    b.sort();
+    assert_eq!(a, b, "rows for {q:?} at {now}");
+}
+
+/// The roster table and its counters equal what the base tables say (the migration's backfill).
+#[track_caller]
+fn check_in_step(db: &Database) {
+    let conn = db.connection();
+    let dump = |sql: &str| -> Vec<String> {
+        let mut st = conn.prepare(sql).unwrap();
+        let n = st.column_count();
+        st.query_map([], |r| Ok((0..n).map(|i| format!("{:?}", r.get_ref(i).unwrap())).collect::<Vec<_>>().join("|")))
+            .unwrap()
+            .collect::<rusqlite::Result<Vec<_>>>()
+            .unwrap()
+    };
+    const COLS: &str = "org, entry_id, kind, email, email_norm, given_name, family_name, sort_name, roles, roles_key, roles_timed, cls, until, expires, confirmed, enabled, created_at, last_login_at";
+    let stored = dump(&format!("SELECT {COLS} FROM roster ORDER BY entry_id"));
+    let roles = |m: &str| {
+        format!("(SELECT group_concat(r.name, ',' ORDER BY r.name COLLATE NOCASE) FROM access_grants g JOIN roles r ON r.id = g.role_id WHERE g.membership_id = {m} AND g.workspace_id IS NULL)")
+    };
+    let expected = dump(&format!(
+        "SELECT {COLS} FROM (
+           SELECT o.org, m.id AS entry_id, 0 AS kind, a.email, a.email_norm, a.given_name, a.family_name, a.sort_name, {r} AS roles,
+                  lower(coalesce({r}, '')) AS roles_key,
+                  EXISTS (SELECT 1 FROM access_grants g WHERE g.membership_id = m.id AND g.workspace_id IS NULL AND (g.valid_from IS NOT NULL OR g.expires_at IS NOT NULL)) AS roles_timed,
+                  CASE WHEN m.enabled THEN 0 ELSE 1 END AS cls, m.access_expires_at AS until, m.access_expires_at AS expires,
+                  a.email_confirmed AS confirmed, m.enabled, a.created_at, a.last_login_at
+           FROM memberships m JOIN accounts a ON a.id = m.account_id JOIN roster_orgs o ON o.organization_id = m.organization_id
+           UNION ALL
+           SELECT o.org, i.id, 1, i.email, i.email_norm, '', '', '', r.name, lower(r.name), 0,
+                  CASE WHEN i.status = 'open' THEN 2 ELSE 3 END, CASE WHEN i.status = 'open' THEN i.valid_until END,
+                  i.access_expires_at, 0, 0, i.created_at, NULL
+           FROM invitations i JOIN roles r ON r.id = i.role_id JOIN roster_orgs o ON o.organization_id = i.organization_id
+           WHERE i.status IN ('open', 'rejected')) ORDER BY entry_id",
+        r = roles("m.id")
+    ));
+    assert_eq!(stored, expected, "roster rows");
+    let counters = dump("SELECT org, roles_key, cls, n FROM roster_counts WHERE n <> 0 ORDER BY org, roles_key, cls");
+    let recount = dump("SELECT org, roles_key, cls, count(*) FROM roster GROUP BY org, roles_key, cls ORDER BY org, roles_key, cls");
+    assert_eq!(counters, recount, "roster counters");
+    let orgs = dump("SELECT organization_id FROM roster_orgs ORDER BY organization_id");
+    let base = dump("SELECT id FROM organizations ORDER BY id");
+    assert_eq!(orgs, base, "roster organizations");
+}
+
+fn queries() -> Vec<MemberQuery> {
+    let mut out = Vec::new();
+    let filters = [
+        MemberFilter::default(),
+        MemberFilter { search: Some("a".into()), ..Default::default() },
+        MemberFilter { search: Some(" Ab".into()), status: Some("active".into()), role: Some("member".into()) },
+        MemberFilter { role: Some("ADMIN".into()), ..Default::default() },
+        MemberFilter { role: Some("billing".into()), status: Some("pending".into()), ..Default::default() },
+        MemberFilter { status: Some("expired".into()), ..Default::default() },
+        MemberFilter { status: Some("invitation_expired".into()), search: Some("e".into()), ..Default::default() },
+        MemberFilter { status: Some("disabled".into()), ..Default::default() },
+        MemberFilter { status: Some("rejected".into()), ..Default::default() },
+        MemberFilter { status: Some("all".into()), search: Some("zzz-nothing".into()), ..Default::default() },
+        MemberFilter { role: Some("admin,member".into()), ..Default::default() },
+    ];
+    let sorts = [SortKey::Email, SortKey::Name, SortKey::Role, SortKey::Status, SortKey::Created, SortKey::LastLogin, SortKey::Expires];
+    for (i, filter) in filters.iter().enumerate() {
+        for (j, sort) in sorts.iter().enumerate() {
+            for descending in [false, true] {
+                // Vary the page size so that pages start everywhere, including across status segments.
+                let per_page = [7, 13, 50][(i + j) % 3];
+                out.push(MemberQuery { filter: filter.clone(), sort: *sort, descending, page: 1, per_page });
+            }
+        }
+    }
+    out
+}
+
+fn check_all(db: &mut Database, who: &Principal, slug: &str, moments: &[i64]) {
+    check_in_step(db);
+    let org_id = organizations::by_slug(db.connection(), slug).unwrap().unwrap().id;
+    for &now in moments {
+        for q in queries() {
+            check_query(db, who, slug, &org_id, &q, now);
+        }
+    }
+}
+
+fn email(i: i64) -> String {
+    // demo's email for member i (names from its lists).
+    const GIVEN: [&str; 24] = ["ada", "bruno", "chloe", "dmitri", "emma", "farid", "grace", "hiro", "ines", "jonas", "kemi", "lars", "maya", "nils", "olga", "pedro", "quinn", "rosa", "sven", "tara", "umar", "vera", "wei", "zoe"];
+    const FAMILY: [&str; 24] = ["abbott", "becker", "castro", "dubois", "eriksen", "fischer", "garcia", "hansen", "ito", "jensen", "kowalski", "lopez", "muller", "novak", "okafor", "petrov", "quinto", "rossi", "silva", "tanaka", "ulrich", "varga", "wong", "young"];
+    format!("{}.{}.{i}@demo.example", GIVEN[(i % 24) as usize], FAMILY[((i / 24) % 24) as usize])
+}
+
+#[test]
+fn roster_stays_in_step_with_every_change() {
+    let mut db = Database::open_in_memory().unwrap();
+    orgs::init(&mut db, "Acme", OWNER, "Olivia Owner", PW, T0).unwrap();
+    let o = sign_in(&mut db, OWNER, PW, T0).unwrap();
+    demo::demo(&mut db, &o, "demo", 400, T0).unwrap();
+    let moments = [T0, T0 + 3 * DAY, T0 + 200 * DAY];
+    check_all(&mut db, &o, "demo", &moments);
+
+    let now = T0 + 60;
+    // Role changes, expiry set and cleared, disable and enable, remove.
+    members::set_role(&mut db, &o, "demo", &email(2), "admin", now).unwrap();
+    members::set_role(&mut db, &o, "demo", &email(3), "billing", now).unwrap();
+    members::set_expiry(&mut db, &o, "demo", &email(4), Some(now + DAY), now).unwrap();
+    members::set_expiry(&mut db, &o, "demo", &email(13), None, now).unwrap();
+    members::set_enabled(&mut db, &o, "demo", &Selection::Emails(vec![email(5), email(6)]), false, now).unwrap();
+    members::set_enabled(&mut db, &o, "demo", &Selection::Emails(vec![email(81)]), true, now).unwrap();
+    members::set_enabled(
+        &mut db,
+        &o,
+        "demo",
+        &Selection::AllMatching(MemberFilter { search: Some("zoe".into()), role: Some("member".into()), ..Default::default() }),
+        false,
+        now,
+    )
+    .unwrap();
+    members::remove(&mut db, &o, "demo", &email(7), now).unwrap();
+    // Invitations: revoke, resend (a rejected one comes back open), invite, reject, accept.
+    invitations::revoke(&mut db, &o, "demo", &email(90), now).unwrap();
+    invitations::resend(&mut db, &o, "demo", &email(95), now).unwrap();
+    invitations::resend(&mut db, &o, "demo", &email(98), now).unwrap();
+    let mk = |e: &str, role: &str, exp: Option<i64>| Invitee { email: e.into(), role: role.into(), access_expires_at: exp };
+    let issued = invitations::create(
+        &mut db,
+        &o,
+        "demo",
+        &[mk("new.one@x.io", "member", None), mk("New.Two@x.io", "admin", Some(now + 2 * DAY)), mk("new.three@x.io", "billing", None), mk(&email(99), "member", None)],
+        None,
+        now,
+    )
+    .unwrap();
+    let token = |i: usize| issued.invitations[i].token.clone();
+    invitations::reject(&mut db, &token(2), now).unwrap();
+    invitations::accept(&mut db, &token(0), Acceptor::NewAccount { full_name: "Nora One", password: PW }, now).unwrap();
+    invitations::accept(&mut db, &token(1), Acceptor::NewAccount { full_name: "Ned Two", password: PW }, now).unwrap();
+    // A rejected invitation and a membership for the same email, side by side.
+    let again = invitations::create(&mut db, &o, "demo", &[mk("new.three@x.io", "member", None)], None, now).unwrap();
+    invitations::accept(&mut db, &again.invitations[0].token, Acceptor::NewAccount { full_name: "Nina Three", password: PW }, now).unwrap();
+    // Signing in changes last_login_at; the owner's own memberships follow.
+    sign_in(&mut db, "new.one@x.io", PW, now + 30).unwrap();
+    // Workspace grants do not change the roster's roles; a custom role does.
+    workspaces::grant(&mut db, &o, "demo", "Production", "new.one@x.io", "admin", None, now).unwrap();
+    roles::create(&mut db, &o, "demo", "Auditor", &["org.view".to_string()], "", now).unwrap();
+    members::set_role(&mut db, &o, "demo", &email(8), "Auditor", now).unwrap();
+    // The owner of acme joins demo through an invitation too (an account in two organizations).
+    let n = invitations::create(&mut db, &o, "demo", &[mk("x@acme.test", "member", None)], None, now).unwrap();
+    let _ = n;
+    check_all(&mut db, &o, "demo", &[now, T0 + 3 * DAY, T0 + 200 * DAY]);
+
+    // Roles that start or end (written through the store): the list computes them at `now`.
+    let conn = db.connection();
+    let org_id = organizations::by_slug(conn, "demo").unwrap().unwrap().id;
+    let admin = role_store::by_name(conn, &org_id, "admin").unwrap().unwrap().id;
+    let billing = role_store::by_name(conn, &org_id, "billing").unwrap().unwrap().id;
+    for (i, role, from, until) in [(10, &admin, None, Some(T0 + 2 * DAY)), (11, &billing, Some(T0 + 2 * DAY), None), (12, &admin, Some(T0 - DAY), Some(T0 + 100 * DAY))] {
+        let account = accounts::by_email(conn, &email(i)).unwrap().unwrap();
+        let m = memberships::of(conn, &org_id, &account.id).unwrap().unwrap();
+        let g = grants::NewGrant { organization_id: &org_id, subject: grants::Subject::Membership(&m.id), role_id: role, workspace_id: None, valid_from: from, expires_at: until, granted_by: None };
+        grants::insert(conn, &g, now).unwrap();
+    }
+    let roles_of = |db: &mut Database, i: i64, at: i64| {
+        let q = MemberQuery { filter: MemberFilter { search: Some(email(i)), ..Default::default() }, ..Default::default() };
+        members::list(db, &o, "demo", &q, at).unwrap().items.remove(0).roles
+    };
+    assert_eq!(roles_of(&mut db, 10, now), ["admin", "member"]);
+    assert_eq!(roles_of(&mut db, 10, T0 + 3 * DAY), ["member"]);
+    assert_eq!(roles_of(&mut db, 11, now), ["member"]);
+    assert_eq!(roles_of(&mut db, 11, T0 + 3 * DAY), ["billing", "member"]);
+    check_all(&mut db, &o, "demo", &[now, T0 + 3 * DAY, T0 + 200 * DAY]);
+
+    // Leaving; the review and the export read the roster too.
+    let nina = sign_in(&mut db, "new.three@x.io", PW, now).unwrap();
+    members::leave(&mut db, &nina, "demo", now).unwrap();
+    check_all(&mut db, &o, "demo", &[now]);
+    let export = review::export_members(&mut db, &o, "demo", now).unwrap();
+    let (expected, _) = oracle(&db, &org_id, &MemberQuery { per_page: 10_000, ..Default::default() }, now);
+    assert_eq!(export.iter().map(|r| r.email.to_lowercase()).collect::<Vec<_>>(), expected.iter().map(|r| r.email.to_lowercase()).collect::<Vec<_>>());
+    assert!(!review::review(&mut db, &o, "demo", None, now).unwrap().is_empty());
+    // The acme organization is untouched by all of this and still right.
+    check_all(&mut db, &o, "acme", &[now]);
+}
+
+#[test]
+fn migration_backfills_the_roster_of_an_existing_database() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("old.db");
+    {
+        let mut db = Database::open(&path).unwrap();
+        orgs::init(&mut db, "Acme", OWNER, "Olivia Owner", PW, T0).unwrap();
+        let o = sign_in(&mut db, OWNER, PW, T0).unwrap();
+        demo::demo(&mut db, &o, "demo", 150, T0).unwrap();
+        members::set_role(&mut db, &o, "demo", &email(2), "admin", T0).unwrap();
+        members::set_enabled(&mut db, &o, "demo", &Selection::Emails(vec![email(5)]), false, T0).unwrap();
+        // Back to schema version 2: no roster, no triggers.
+        let conn = db.connection();
+        let triggers: Vec<String> = conn
+            .prepare("SELECT name FROM sqlite_master WHERE type = 'trigger' AND name LIKE 'roster%'")
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .collect::<rusqlite::Result<_>>()
+            .unwrap();
+        for t in triggers {
+            conn.execute_batch(&format!("DROP TRIGGER {t}")).unwrap();
+        }
+        conn.execute_batch(
+            "DROP TABLE roster; DROP TABLE roster_counts; DROP TABLE roster_orgs;
+             CREATE INDEX accounts_sort_name ON accounts(sort_name, email_norm);
+             CREATE INDEX accounts_created ON accounts(created_at, email_norm);
+             PRAGMA user_version = 2;",
+        )
+        .unwrap();
+    }
+    let mut db = Database::open(&path).unwrap();
+    assert_eq!(db.schema_version().unwrap(), gatehouse_core::db::MIGRATIONS.len() as i64);
+    let o = sign_in(&mut db, OWNER, PW, T0).unwrap();
+    check_all(&mut db, &o, "demo", &[T0, T0 + 200 * DAY]);
+}
