@@ -4,84 +4,14 @@
 use assert_cmd::Command;
 use serde_json::{json, Value};
 use std::collections::BTreeSet;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::thread::sleep;
 use std::time::Duration;
 use tempfile::TempDir;
 
-const PW: &str = "correct-horse-battery";
-const OWNER: &str = "ada@acme.io";
-const ORG: &str = "acme";
+mod common;
+use common::*;
 
-/// Run `gatehouse --db DB --json [--as EMAIL] ARGS` with GATEHOUSE_PASSWORD=password.
-/// Returns (exit code, stdout as JSON, stderr as JSON); empty output is `Null`, non-JSON output
-/// is kept as a JSON string.
-fn gh(db: &Path, as_email: Option<&str>, password: &str, args: &[&str]) -> (i32, Value, Value) {
-    let mut cmd = Command::cargo_bin("gatehouse").unwrap();
-    cmd.env_remove("GATEHOUSE_TOKEN").env_remove("GATEHOUSE_DB").env("GATEHOUSE_PASSWORD", password);
-    cmd.arg("--db").arg(db).arg("--json");
-    if let Some(e) = as_email {
-        cmd.arg("--as").arg(e);
-    }
-    cmd.args(args);
-    let out = cmd.output().unwrap();
-    let parse = |b: &[u8]| {
-        let s = String::from_utf8_lossy(b);
-        if s.trim().is_empty() {
-            Value::Null
-        } else {
-            serde_json::from_str(&s).unwrap_or_else(|_| Value::String(s.into_owned()))
-        }
-    };
-    (out.status.code().unwrap_or(-1), parse(&out.stdout), parse(&out.stderr))
-}
-
-/// The raw stdout of a command (for exports).
-fn gh_raw(db: &Path, as_email: &str, args: &[&str]) -> (i32, String) {
-    let out = Command::cargo_bin("gatehouse")
-        .unwrap()
-        .env_remove("GATEHOUSE_TOKEN")
-        .env_remove("GATEHOUSE_DB")
-        .env("GATEHOUSE_PASSWORD", PW)
-        .arg("--db")
-        .arg(db)
-        .arg("--as")
-        .arg(as_email)
-        .args(args)
-        .output()
-        .unwrap();
-    (out.status.code().unwrap_or(-1), String::from_utf8_lossy(&out.stdout).into_owned())
-}
-
-/// Acting as the owner.
-fn ok(db: &Path, args: &[&str]) -> Value {
-    ok_as(db, OWNER, args)
-}
-
-fn ok_as(db: &Path, who: &str, args: &[&str]) -> Value {
-    let (code, out, err) = gh(db, Some(who), PW, args);
-    assert_eq!(code, 0, "{args:?} as {who} failed: {err}");
-    out
-}
-
-/// Expect a failure with this exit code and error code; returns the error message.
-fn fails(db: &Path, who: Option<&str>, args: &[&str], exit: i32, code: &str) -> String {
-    let (c, out, err) = gh(db, who, PW, args);
-    assert_eq!(c, exit, "{args:?}: expected exit {exit}, got {c}; stdout {out}; stderr {err}");
-    assert_eq!(err["error"]["code"], code, "{args:?}: {err}");
-    let msg = err["error"]["message"].as_str().unwrap_or_else(|| panic!("no message in {err}")).to_string();
-    assert!(!msg.is_empty());
-    msg
-}
-
-/// A fresh database with organization "Acme" (slug acme) owned by Ada.
-fn setup() -> (TempDir, PathBuf) {
-    let dir = TempDir::new().unwrap();
-    let db = dir.path().join("gatehouse.db");
-    let (code, _, err) = gh(&db, None, PW, &["init", "--org", "Acme", "--email", OWNER, "--name", "Ada Lovelace"]);
-    assert_eq!(code, 0, "init: {err}");
-    (dir, db)
-}
 
 fn invite(db: &Path, by: &str, emails: &str, role: &str) -> Vec<String> {
     let out = ok_as(db, by, &["invites", "create", "--org", ORG, "--emails", emails, "--role", role]);
@@ -128,19 +58,6 @@ fn check(db: &Path, user: &str, permission: &str) -> Value {
 
 fn allowed(db: &Path, user: &str, permission: &str) -> bool {
     check(db, user, permission)["allowed"].as_bool().unwrap()
-}
-
-fn keys(v: &Value) -> BTreeSet<String> {
-    v.as_object().unwrap_or_else(|| panic!("not an object: {v}")).keys().cloned().collect()
-}
-
-fn set(ks: &[&str]) -> BTreeSet<String> {
-    ks.iter().map(|s| s.to_string()).collect()
-}
-
-fn is_rfc3339_utc(s: &str) -> bool {
-    let b = s.as_bytes();
-    s.len() >= 20 && b[4] == b'-' && b[7] == b'-' && b[10] == b'T' && s.ends_with('Z')
 }
 
 // ---------------------------------------------------------------------------------------------

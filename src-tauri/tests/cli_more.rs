@@ -2,7 +2,6 @@
 //! workspaces, expiring workspace access, service-account tokens, the access review and the
 //! exports, backup/restore, demo and the sign-in lockout. Each test owns a temp-dir database.
 
-use assert_cmd::Command;
 use serde_json::{json, Value};
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -10,109 +9,12 @@ use std::thread::sleep;
 use std::time::Duration;
 use tempfile::TempDir;
 
-const PW: &str = "correct-horse-battery";
-const OWNER: &str = "ada@acme.io";
-const ORG: &str = "acme";
+mod common;
+use common::*;
+
 
 // ---------------------------------------------------------------------------------------------
 // helpers
-
-fn parse(b: &[u8]) -> Value {
-    let s = String::from_utf8_lossy(b);
-    if s.trim().is_empty() {
-        Value::Null
-    } else {
-        serde_json::from_str(&s).unwrap_or_else(|_| Value::String(s.into_owned()))
-    }
-}
-
-/// Run `gatehouse --db DB --json [--as EMAIL] ARGS` with GATEHOUSE_PASSWORD=password.
-/// Returns (exit code, stdout as JSON, stderr as JSON).
-fn gh(db: &Path, as_email: Option<&str>, password: &str, args: &[&str]) -> (i32, Value, Value) {
-    let mut cmd = Command::cargo_bin("gatehouse").unwrap();
-    cmd.env_remove("GATEHOUSE_TOKEN").env_remove("GATEHOUSE_DB").env("GATEHOUSE_PASSWORD", password);
-    cmd.arg("--db").arg(db).arg("--json");
-    if let Some(e) = as_email {
-        cmd.arg("--as").arg(e);
-    }
-    cmd.args(args);
-    let out = cmd.output().unwrap();
-    (out.status.code().unwrap_or(-1), parse(&out.stdout), parse(&out.stderr))
-}
-
-/// Run `gatehouse --db DB --json ARGS` as a service account: GATEHOUSE_TOKEN=token, no --as.
-fn gh_token(db: &Path, token: &str, args: &[&str]) -> (i32, Value, Value) {
-    let out = Command::cargo_bin("gatehouse")
-        .unwrap()
-        .env_remove("GATEHOUSE_PASSWORD")
-        .env_remove("GATEHOUSE_DB")
-        .env("GATEHOUSE_TOKEN", token)
-        .arg("--db")
-        .arg(db)
-        .arg("--json")
-        .args(args)
-        .output()
-        .unwrap();
-    (out.status.code().unwrap_or(-1), parse(&out.stdout), parse(&out.stderr))
-}
-
-/// The raw stdout of a command run as the owner, without --json (for text and CSV output).
-fn gh_raw(db: &Path, args: &[&str]) -> (i32, String) {
-    let out = Command::cargo_bin("gatehouse")
-        .unwrap()
-        .env_remove("GATEHOUSE_TOKEN")
-        .env_remove("GATEHOUSE_DB")
-        .env("GATEHOUSE_PASSWORD", PW)
-        .arg("--db")
-        .arg(db)
-        .arg("--as")
-        .arg(OWNER)
-        .args(args)
-        .output()
-        .unwrap();
-    (out.status.code().unwrap_or(-1), String::from_utf8_lossy(&out.stdout).into_owned())
-}
-
-/// Acting as the owner.
-fn ok(db: &Path, args: &[&str]) -> Value {
-    ok_as(db, OWNER, args)
-}
-
-fn ok_as(db: &Path, who: &str, args: &[&str]) -> Value {
-    let (code, out, err) = gh(db, Some(who), PW, args);
-    assert_eq!(code, 0, "{args:?} as {who} failed: {err}");
-    out
-}
-
-/// Check an error against the contract: exit code, `{"error":{"code","message"}}`; returns the message.
-#[track_caller]
-fn contract_error(args: &[&str], got: (i32, Value, Value), exit: i32, code: &str) -> String {
-    let (c, out, err) = got;
-    assert_eq!(c, exit, "{args:?}: expected exit {exit}, got {c}; stdout {out}; stderr {err}");
-    assert_eq!(err["error"]["code"], code, "{args:?}: {err}");
-    let msg = err["error"]["message"].as_str().unwrap_or_else(|| panic!("no message in {err}")).to_string();
-    assert!(!msg.is_empty());
-    msg
-}
-
-#[track_caller]
-fn fails(db: &Path, who: Option<&str>, args: &[&str], exit: i32, code: &str) -> String {
-    contract_error(args, gh(db, who, PW, args), exit, code)
-}
-
-#[track_caller]
-fn token_fails(db: &Path, token: &str, args: &[&str], exit: i32, code: &str) -> String {
-    contract_error(args, gh_token(db, token, args), exit, code)
-}
-
-/// A fresh database with organization "Acme" (slug acme) owned by Ada.
-fn setup() -> (TempDir, PathBuf) {
-    let dir = TempDir::new().unwrap();
-    let db = dir.path().join("gatehouse.db");
-    let (code, _, err) = gh(&db, None, PW, &["init", "--org", "Acme", "--email", OWNER, "--name", "Ada Lovelace"]);
-    assert_eq!(code, 0, "init: {err}");
-    (dir, db)
-}
 
 /// Invite EMAIL as ROLE (by the owner, with extra `invites create` options) and accept it as a new account.
 fn add_member_with(db: &Path, email: &str, role: &str, extra: &[&str]) {
@@ -143,18 +45,6 @@ fn check_in(db: &Path, user: &str, permission: &str, workspace: Option<&str>) ->
 
 fn allowed_in(db: &Path, user: &str, permission: &str, workspace: Option<&str>) -> bool {
     check_in(db, user, permission, workspace)["allowed"].as_bool().unwrap()
-}
-
-fn keys(v: &Value) -> BTreeSet<String> {
-    v.as_object().unwrap_or_else(|| panic!("not an object: {v}")).keys().cloned().collect()
-}
-
-fn set(ks: &[&str]) -> BTreeSet<String> {
-    ks.iter().map(|s| s.to_string()).collect()
-}
-
-fn is_rfc3339_utc(s: &str) -> bool {
-    chrono::DateTime::parse_from_rfc3339(s).is_ok() && s.ends_with('Z')
 }
 
 fn items(v: &Value) -> Vec<Value> {
@@ -326,7 +216,7 @@ fn service_account_token_shown_once_limited_to_its_role_and_refused_after_revoke
     assert_eq!(items(&l).len(), 1);
     assert!(items(&l)[0].get("token").is_none(), "{l}");
     assert!(!l.to_string().contains(&secret));
-    let (code, text) = gh_raw(&db, &["service-accounts", "list", "--org", ORG]);
+    let (code, text) = gh_raw(&db, OWNER, &["service-accounts", "list", "--org", ORG]);
     assert_eq!(code, 0);
     assert!(text.contains("ci-bot") && !text.contains(&secret), "{text}");
 
@@ -378,7 +268,7 @@ fn service_account_token_shown_once_limited_to_its_role_and_refused_after_revoke
 fn service_account_text_output_shows_the_token_once_and_expiry_ends_it() {
     let (_d, db) = setup();
     // Text mode prints the token once, with how to use it.
-    let (code, text) = gh_raw(&db, &["service-accounts", "create", "--org", ORG, "printer", "--role", "member"]);
+    let (code, text) = gh_raw(&db, OWNER, &["service-accounts", "create", "--org", ORG, "printer", "--role", "member"]);
     assert_eq!(code, 0, "{text}");
     let token = text.split_whitespace().find(|w| w.starts_with("ghs_")).unwrap_or_else(|| panic!("no token in {text:?}")).to_string();
     assert_eq!(token.len(), 68);
@@ -460,7 +350,7 @@ fn review_shows_who_has_what_expiring_within_and_exports() {
     fails(&db, Some(OWNER), &["review", "--org", ORG, "--expiring-within", "soon"], 2, "invalid_input");
 
     // CSV export: a header and one line per row.
-    let (code, csv) = gh_raw(&db, &["review", "--org", ORG, "--expiring-within", "30d", "--format", "csv"]);
+    let (code, csv) = gh_raw(&db, OWNER, &["review", "--org", ORG, "--expiring-within", "30d", "--format", "csv"]);
     assert_eq!(code, 0);
     let lines: Vec<&str> = csv.lines().collect();
     assert_eq!(lines.len(), 4, "{csv}");
@@ -470,7 +360,7 @@ fn review_shows_who_has_what_expiring_within_and_exports() {
     assert!(lines.iter().any(|l| l.starts_with("service_account,ci-bot,")), "{csv}");
     assert!(!csv.contains("later@x.io"));
     // Table.
-    let (code, table) = gh_raw(&db, &["review", "--org", ORG]);
+    let (code, table) = gh_raw(&db, OWNER, &["review", "--org", ORG]);
     assert_eq!(code, 0);
     assert!(table.contains("later@x.io") && table.contains("Production"), "{table}");
 
@@ -478,7 +368,7 @@ fn review_shows_who_has_what_expiring_within_and_exports() {
     fails(&db, Some("never@x.io"), &["review", "--org", ORG], 4, "forbidden");
 
     // members export: the roster, as JSON and CSV, to stdout or a file.
-    let (code, json_text) = gh_raw(&db, &["members", "export", "--org", ORG, "--format", "json"]);
+    let (code, json_text) = gh_raw(&db, OWNER, &["members", "export", "--org", ORG, "--format", "json"]);
     assert_eq!(code, 0);
     let exported: Value = serde_json::from_str(&json_text).unwrap();
     let rows = items(&exported);
@@ -489,7 +379,7 @@ fn review_shows_who_has_what_expiring_within_and_exports() {
     assert_eq!(rows.iter().find(|r| r["email"] == "pending@x.io").unwrap()["status"], "pending");
     let dir = TempDir::new().unwrap();
     let file = dir.path().join("roster.csv");
-    let (code, _) = gh_raw(&db, &["members", "export", "--org", ORG, "--format", "csv", "--out", file.to_str().unwrap()]);
+    let (code, _) = gh_raw(&db, OWNER, &["members", "export", "--org", ORG, "--format", "csv", "--out", file.to_str().unwrap()]);
     assert_eq!(code, 0);
     let csv = std::fs::read_to_string(&file).unwrap();
     assert_eq!(csv.lines().count(), 6, "{csv}");
@@ -625,7 +515,7 @@ fn demo_makes_members_of_every_status_and_the_counts_agree() {
     assert!(!sas.is_empty());
     assert!(sas.iter().all(|s| s["token_prefix"].as_str().unwrap().starts_with("ghs_")), "{sas:?}");
     // The roster export agrees.
-    let (code, text) = gh_raw(&db, &["members", "export", "--org", "demo", "--format", "json"]);
+    let (code, text) = gh_raw(&db, OWNER, &["members", "export", "--org", "demo", "--format", "json"]);
     assert_eq!(code, 0);
     assert_eq!(items(&serde_json::from_str(&text).unwrap()).len() as i64, total);
     assert_eq!(ok(&db, &["audit", "verify", "--org", "demo"])["ok"], true);

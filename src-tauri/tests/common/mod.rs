@@ -1,0 +1,123 @@
+//! Helpers of the black-box CLI tests: run the built `gatehouse` with a database, an identity and
+//! `--json`, and check results against the CLI contract (PRODUCT.md §3).
+#![allow(dead_code)]
+
+use assert_cmd::Command;
+use serde_json::Value;
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use tempfile::TempDir;
+
+pub const PW: &str = "correct-horse-battery";
+pub const OWNER: &str = "ada@acme.io";
+pub const ORG: &str = "acme";
+
+pub fn parse(b: &[u8]) -> Value {
+    let s = String::from_utf8_lossy(b);
+    if s.trim().is_empty() {
+        Value::Null
+    } else {
+        serde_json::from_str(&s).unwrap_or_else(|_| Value::String(s.into_owned()))
+    }
+}
+
+/// Run `gatehouse --db DB --json [--as EMAIL] ARGS` with GATEHOUSE_PASSWORD=password.
+/// Returns (exit code, stdout as JSON, stderr as JSON).
+pub fn gh(db: &Path, as_email: Option<&str>, password: &str, args: &[&str]) -> (i32, Value, Value) {
+    let mut cmd = Command::cargo_bin("gatehouse").unwrap();
+    cmd.env_remove("GATEHOUSE_TOKEN").env_remove("GATEHOUSE_DB").env("GATEHOUSE_PASSWORD", password);
+    cmd.arg("--db").arg(db).arg("--json");
+    if let Some(e) = as_email {
+        cmd.arg("--as").arg(e);
+    }
+    cmd.args(args);
+    let out = cmd.output().unwrap();
+    (out.status.code().unwrap_or(-1), parse(&out.stdout), parse(&out.stderr))
+}
+
+/// Run `gatehouse --db DB --json ARGS` as a service account: GATEHOUSE_TOKEN=token, no --as.
+pub fn gh_token(db: &Path, token: &str, args: &[&str]) -> (i32, Value, Value) {
+    let out = Command::cargo_bin("gatehouse")
+        .unwrap()
+        .env_remove("GATEHOUSE_PASSWORD")
+        .env_remove("GATEHOUSE_DB")
+        .env("GATEHOUSE_TOKEN", token)
+        .arg("--db")
+        .arg(db)
+        .arg("--json")
+        .args(args)
+        .output()
+        .unwrap();
+    (out.status.code().unwrap_or(-1), parse(&out.stdout), parse(&out.stderr))
+}
+
+/// The raw stdout of a command run as `as_email`, without --json (for text and CSV output).
+pub fn gh_raw(db: &Path, as_email: &str, args: &[&str]) -> (i32, String) {
+    let out = Command::cargo_bin("gatehouse")
+        .unwrap()
+        .env_remove("GATEHOUSE_TOKEN")
+        .env_remove("GATEHOUSE_DB")
+        .env("GATEHOUSE_PASSWORD", PW)
+        .arg("--db")
+        .arg(db)
+        .arg("--as")
+        .arg(as_email)
+        .args(args)
+        .output()
+        .unwrap();
+    (out.status.code().unwrap_or(-1), String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+/// Acting as the owner.
+pub fn ok(db: &Path, args: &[&str]) -> Value {
+    ok_as(db, OWNER, args)
+}
+
+pub fn ok_as(db: &Path, who: &str, args: &[&str]) -> Value {
+    let (code, out, err) = gh(db, Some(who), PW, args);
+    assert_eq!(code, 0, "{args:?} as {who} failed: {err}");
+    out
+}
+
+/// Check an error against the contract: exit code, `{"error":{"code","message"}}`; returns the message.
+#[track_caller]
+pub fn contract_error(args: &[&str], got: (i32, Value, Value), exit: i32, code: &str) -> String {
+    let (c, out, err) = got;
+    assert_eq!(c, exit, "{args:?}: expected exit {exit}, got {c}; stdout {out}; stderr {err}");
+    assert_eq!(err["error"]["code"], code, "{args:?}: {err}");
+    let msg = err["error"]["message"].as_str().unwrap_or_else(|| panic!("no message in {err}")).to_string();
+    assert!(!msg.is_empty());
+    msg
+}
+
+#[track_caller]
+pub fn fails(db: &Path, who: Option<&str>, args: &[&str], exit: i32, code: &str) -> String {
+    contract_error(args, gh(db, who, PW, args), exit, code)
+}
+
+#[track_caller]
+pub fn token_fails(db: &Path, token: &str, args: &[&str], exit: i32, code: &str) -> String {
+    contract_error(args, gh_token(db, token, args), exit, code)
+}
+
+/// A fresh database with organization "Acme" (slug acme) owned by Ada.
+pub fn setup() -> (TempDir, PathBuf) {
+    let dir = TempDir::new().unwrap();
+    let db = dir.path().join("gatehouse.db");
+    let (code, _, err) = gh(&db, None, PW, &["init", "--org", "Acme", "--email", OWNER, "--name", "Ada Lovelace"]);
+    assert_eq!(code, 0, "init: {err}");
+    (dir, db)
+}
+
+pub fn keys(v: &Value) -> BTreeSet<String> {
+    v.as_object().unwrap_or_else(|| panic!("not an object: {v}")).keys().cloned().collect()
+}
+
+pub fn set(ks: &[&str]) -> BTreeSet<String> {
+    ks.iter().map(|s| s.to_string()).collect()
+}
+
+pub fn is_rfc3339_utc(s: &str) -> bool {
+    chrono::DateTime::parse_from_rfc3339(s).is_ok() && s.ends_with('Z')
+}
+
