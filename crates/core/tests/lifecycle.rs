@@ -6,35 +6,19 @@ use gatehouse_core::auth::{self, authenticate_token, sign_in};
 use gatehouse_core::catalogue::{AUDIT_VIEW, ORG_VIEW};
 use gatehouse_core::store::{accounts, grants, memberships, organizations, roles as role_store};
 use gatehouse_core::time::rfc3339;
-use gatehouse_core::usecases::audit::{self, AuditEventView, AuditQuery};
+use gatehouse_core::usecases::audit::{self, AuditQuery};
 use gatehouse_core::usecases::check::check;
-use gatehouse_core::usecases::invitations::{self, Acceptor, Invitee};
+use gatehouse_core::usecases::invitations::{self, Invitee};
 use gatehouse_core::usecases::members::{self, MemberQuery};
 use gatehouse_core::usecases::{demo, orgs, review, roles, service_accounts, workspaces};
-use gatehouse_core::{Database, Error, ErrorCode, Principal, Result};
+use gatehouse_core::{Database, Error, ErrorCode, Principal};
 
-const T0: i64 = 1_800_000_000;
-const PW: &str = "correct horse battery";
-const ORG: &str = "acme";
-const OWNER: &str = "owner@acme.test";
+mod common;
+use common::*;
+
 const DEPLOY: &str = "deploy.run";
 
 // ---------------------------------------------------------------- helpers
-
-fn world() -> (Database, Principal) {
-    let mut db = Database::open_in_memory().unwrap();
-    orgs::init(&mut db, "Acme", OWNER, "Olivia Owner", PW, T0).unwrap();
-    let o = sign_in(&mut db, OWNER, PW, T0).unwrap();
-    (db, o)
-}
-
-/// Invite, accept with a new account, sign in.
-fn add(db: &mut Database, who: &Principal, email: &str, role: &str, expires: Option<i64>, now: i64) -> Principal {
-    let invitee = Invitee { email: email.into(), role: role.into(), access_expires_at: expires };
-    let token = invitations::create(db, who, ORG, &[invitee], None, now).unwrap().invitations.remove(0).token;
-    invitations::accept(db, &token, Acceptor::NewAccount { full_name: "Test Person", password: PW }, now).unwrap();
-    sign_in(db, email, PW, now).unwrap()
-}
 
 /// A custom permission `deploy.run` and a role `deployer` holding it (and nothing else), so that
 /// only a grant of `deployer` can allow `deploy.run`.
@@ -43,28 +27,8 @@ fn deployer_role(db: &mut Database, o: &Principal, now: i64) {
     roles::create(db, o, ORG, "deployer", &[DEPLOY.to_string()], "deploys", now).unwrap();
 }
 
-#[track_caller]
-fn code<T: std::fmt::Debug>(r: Result<T>) -> ErrorCode {
-    match r {
-        Err(e) => e.code(),
-        Ok(v) => panic!("expected an error, got Ok({v:?})"),
-    }
-}
-
-#[track_caller]
-fn invalid_field<T: std::fmt::Debug>(r: Result<T>) -> String {
-    match r {
-        Err(Error::InvalidInput { field, .. }) => field,
-        other => panic!("expected invalid input, got {other:?}"),
-    }
-}
-
 fn can_in(db: &mut Database, who: &Principal, email: &str, perm: &str, workspace: Option<&str>, now: i64) -> bool {
     check(db, who, ORG, email, perm, workspace, now).unwrap().allowed
-}
-
-fn events(db: &mut Database, who: &Principal, now: i64) -> Vec<AuditEventView> {
-    audit::list(db, who, ORG, &AuditQuery::default(), now).unwrap()
 }
 
 /// Insert an access grant straight through the store (no use case sets `valid from` yet).

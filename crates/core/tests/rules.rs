@@ -4,29 +4,22 @@
 use gatehouse_core::auth::{self, sign_in};
 use gatehouse_core::catalogue::{AUDIT_VIEW, MEMBERS_MANAGE, ORG_VIEW, OWNERS_MANAGE};
 use gatehouse_core::time::rfc3339;
-use gatehouse_core::usecases::audit::{self, AuditEventView, AuditQuery};
+use gatehouse_core::usecases::audit::{self, AuditQuery};
 use gatehouse_core::usecases::check::check;
 use gatehouse_core::usecases::invitations::{self, Acceptor, Invitee};
 use gatehouse_core::usecases::members::{self, MemberFilter, MemberQuery, Selection};
 use gatehouse_core::usecases::{orgs, roles};
 use gatehouse_core::{ConflictReason, Database, Error, ErrorCode, Principal, Result};
 
-const T0: i64 = 1_800_000_000;
-const PW: &str = "correct horse battery";
-const ORG: &str = "acme";
-const OWNER: &str = "owner@acme.test";
+mod common;
+use common::*;
+
 
 // ---------------------------------------------------------------- helpers
 
 fn init(db: &mut Database) -> Principal {
     orgs::init(db, "Acme", OWNER, "Olivia Owner", PW, T0).unwrap();
     sign_in(db, OWNER, PW, T0).unwrap()
-}
-
-fn world() -> (Database, Principal) {
-    let mut db = Database::open_in_memory().unwrap();
-    let o = init(&mut db);
-    (db, o)
 }
 
 fn invitee(email: &str, role: &str, expires: Option<i64>) -> Invitee {
@@ -41,13 +34,6 @@ fn accept_new(db: &mut Database, token: &str, now: i64) -> Result<invitations::A
     invitations::accept(db, token, Acceptor::NewAccount { full_name: "Test Person", password: PW }, now)
 }
 
-/// Invite, accept with a new account, sign in.
-fn add(db: &mut Database, who: &Principal, email: &str, role: &str, expires: Option<i64>, now: i64) -> Principal {
-    let token = invite(db, who, email, role, expires, now);
-    accept_new(db, &token, now).unwrap();
-    sign_in(db, email, PW, now).unwrap()
-}
-
 /// A custom non-owner role that may act on owners (so the last-owner rule, not the policy, is what refuses).
 fn keeper(db: &mut Database, o: &Principal, now: i64) -> Principal {
     let perms: Vec<String> = [ORG_VIEW, MEMBERS_MANAGE, OWNERS_MANAGE, AUDIT_VIEW].iter().map(|s| s.to_string()).collect();
@@ -60,22 +46,6 @@ fn conflict<T: std::fmt::Debug>(r: Result<T>) -> ConflictReason {
     match r {
         Err(Error::Conflict { reason, .. }) => reason,
         other => panic!("expected a conflict, got {other:?}"),
-    }
-}
-
-#[track_caller]
-fn code<T: std::fmt::Debug>(r: Result<T>) -> ErrorCode {
-    match r {
-        Err(e) => e.code(),
-        Ok(v) => panic!("expected an error, got Ok({v:?})"),
-    }
-}
-
-#[track_caller]
-fn invalid_field<T: std::fmt::Debug>(r: Result<T>) -> String {
-    match r {
-        Err(Error::InvalidInput { field, .. }) => field,
-        other => panic!("expected invalid input, got {other:?}"),
     }
 }
 
@@ -111,10 +81,6 @@ fn snapshot(db: &Database) -> Vec<String> {
         }
     }
     out
-}
-
-fn events(db: &mut Database, who: &Principal, now: i64) -> Vec<AuditEventView> {
-    audit::list(db, who, ORG, &AuditQuery::default(), now).unwrap()
 }
 
 fn owner_count(db: &Database) -> i64 {
