@@ -107,6 +107,12 @@ pub fn context<R: tauri::Runtime>() -> tauri::Context<R> {
     tauri::generate_context!()
 }
 
+/// Keep the token of a link that arrived while the app runs, and tell the page to take it.
+fn hand_over_invite<R: tauri::Runtime>(app: &tauri::AppHandle<R>, token: String) {
+    app.state::<AppState>().set_pending_invite(token);
+    let _ = app.emit("invite-link", ());
+}
+
 /// Open the window. Exits the process with a message if the database cannot be opened.
 pub fn run_desktop() {
     let db_path = gatehouse_cli::default_db_path();
@@ -125,8 +131,7 @@ pub fn run_desktop() {
         // hands over its link instead of opening another copy on the same database.
         .plugin(tauri_plugin_single_instance::init(|app, argv, _cwd| {
             if let Some(token) = argv.get(1).and_then(|a| invite_token_from_link(a)) {
-                app.state::<AppState>().set_pending_invite(token);
-                let _ = app.emit("invite-link", ());
+                hand_over_invite(app, token);
             }
             if let Some(w) = app.get_webview_window("main") {
                 let _ = w.unminimize();
@@ -141,8 +146,7 @@ pub fn run_desktop() {
             let handle = app.handle().clone();
             app.deep_link().on_open_url(move |event| {
                 if let Some(token) = event.urls().iter().find_map(|u| invite_token_from_link(u.as_str())) {
-                    handle.state::<AppState>().set_pending_invite(token);
-                    let _ = handle.emit("invite-link", ());
+                    hand_over_invite(&handle, token);
                 }
             });
             Ok(())

@@ -6,20 +6,23 @@ use gatehouse_core::usecases::{check, review};
 use gatehouse_core::time;
 use tauri::State;
 
+/// `expiring_within` as the page sends it: a duration such as `30d`, or empty for all access.
+fn within(text: Option<&str>) -> gatehouse_core::Result<Option<i64>> {
+    text.map(str::trim).filter(|s| !s.is_empty()).map(|d| time::parse_duration("expiring_within", d)).transpose()
+}
+
 /// Who has what; with `expiring_within` (a duration such as `30d`), only access ending that soon.
 #[tauri::command]
 pub async fn access_review(state: State<'_, AppState>, org: String, expiring_within: Option<String>) -> Reply<Vec<review::ReviewRow>> {
     state.call(|db, who, now| {
-        let within = expiring_within.as_deref().filter(|s| !s.trim().is_empty()).map(|d| time::parse_duration("expiring_within", d.trim())).transpose()?;
-        review::review(db, who, &org, within, now)
+        review::review(db, who, &org, within(expiring_within.as_deref())?, now)
     })
 }
 
 #[tauri::command]
 pub async fn export_review<R: tauri::Runtime>(app: tauri::AppHandle<R>, state: State<'_, AppState>, org: String, expiring_within: Option<String>) -> Reply<String> {
     state.call(|db, who, now| {
-        let within = expiring_within.as_deref().filter(|s| !s.trim().is_empty()).map(|d| time::parse_duration("expiring_within", d.trim())).transpose()?;
-        let rows = review::review(db, who, &org, within, now)?;
+        let rows = review::review(db, who, &org, within(expiring_within.as_deref())?, now)?;
         let text = gatehouse_cli::output::review_csv(&rows)?;
         save_export(&app, &format!("gatehouse-review-{org}"), "csv", &text)
     })

@@ -19,13 +19,12 @@ pub struct AppStatus {
 
 #[tauri::command]
 pub async fn app_status(state: State<'_, AppState>) -> Reply<AppStatus> {
-    let account = match state.principal() {
-        Some(_) => Some(state.call(|db, who, now| orgs::whoami(db, who, now))?),
-        None => None,
-    };
-    let database = state.open_call(|db, _| Ok(db.path().map(|p| p.display().to_string()).unwrap_or_default()))?;
-    let initialized = state.open_call(orgs::is_initialized)?;
-    Ok(AppStatus { initialized, account, database })
+    let who = state.principal();
+    state.open_call(|db, now| {
+        let account = who.as_ref().map(|who| orgs::whoami(db, who, now)).transpose()?;
+        let database = db.path().map(|p| p.display().to_string()).unwrap_or_default();
+        Ok(AppStatus { initialized: orgs::is_initialized(db, now)?, account, database })
+    })
 }
 
 /// The first run: the first organization and its owner, who is then signed in.

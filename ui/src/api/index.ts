@@ -107,5 +107,3 @@ export const api = {
   checkPermission: (org: string, user: string, permission: string, workspace: string | null) =>
     call<CheckAnswer>("check_permission", { org, user, permission, workspace }),
 };
-
-export type Api = typeof api;

@@ -8,6 +8,3 @@ export function parseDuration(text: string): number {
   return Number(m[1]) * UNITS[m[2].toLowerCase()];
 }
 
-export function isDuration(text: string): boolean {
-  return !Number.isNaN(parseDuration(text));
-}

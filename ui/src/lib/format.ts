@@ -1,7 +1,7 @@
 // Formatting of times, statuses and names for the tables.
 
-export const STATUSES = ["active", "disabled", "expired", "pending", "rejected", "invitation_expired"] as const;
-export type Status = (typeof STATUSES)[number];
+/** The member list's statuses, in the order of its summary badges and status filter. */
+export const STATUSES = ["active", "disabled", "expired", "pending", "invitation_expired", "rejected"] as const;
 
 const STATUS_LABELS: Record<string, string> = {
   active: "Active",

@@ -73,21 +73,37 @@ pub fn of_subject(conn: &Connection, subject: Subject) -> Result<Vec<Grant>> {
          FROM access_grants g JOIN roles r ON r.id = g.role_id LEFT JOIN workspaces w ON w.id = g.workspace_id
          WHERE g.{column} = ?1 ORDER BY g.workspace_id IS NOT NULL, w.name, r.name"
     ))?;
-    let rows = st
-        .query_map([id], |r| {
-            Ok(Grant {
-                id: r.get(0)?,
-                role_id: r.get(1)?,
-                role_name: r.get(2)?,
-                role_is_owner: r.get(3)?,
-                workspace: r.get(4)?,
-                valid_from: r.get(5)?,
-                expires_at: r.get(6)?,
-                granted_by: r.get(7)?,
-                granted_at: r.get(8)?,
-            })
-        })?
-        .collect::<rusqlite::Result<_>>()?;
+    let rows = st.query_map([id], |r| grant_at(r, 0))?.collect::<rusqlite::Result<_>>()?;
+    Ok(rows)
+}
+
+/// The grant in the columns `GRANT_COLUMNS` starting at column `at` of a row.
+fn grant_at(r: &rusqlite::Row, at: usize) -> rusqlite::Result<Grant> {
+    Ok(Grant {
+        id: r.get(at)?,
+        role_id: r.get(at + 1)?,
+        role_name: r.get(at + 2)?,
+        role_is_owner: r.get(at + 3)?,
+        workspace: r.get(at + 4)?,
+        valid_from: r.get(at + 5)?,
+        expires_at: r.get(at + 6)?,
+        granted_by: r.get(at + 7)?,
+        granted_at: r.get(at + 8)?,
+    })
+}
+
+/// Every grant of every membership of an organization in one query, as (the member's email, the
+/// membership's access expiry, the grant), each member's grants in the order of `of_subject`.
+pub fn of_memberships(conn: &Connection, org_id: &str) -> Result<Vec<(String, Option<Timestamp>, Grant)>> {
+    let mut st = conn.prepare_cached(
+        "SELECT a.email, m.access_expires_at,
+                g.id, g.role_id, r.name, r.is_owner, w.name, g.valid_from, g.expires_at, g.granted_by, g.granted_at
+         FROM memberships m JOIN accounts a ON a.id = m.account_id
+         JOIN access_grants g ON g.membership_id = m.id JOIN roles r ON r.id = g.role_id
+         LEFT JOIN workspaces w ON w.id = g.workspace_id
+         WHERE m.organization_id = ?1 ORDER BY m.id, g.workspace_id IS NOT NULL, w.name, r.name",
+    )?;
+    let rows = st.query_map([org_id], |r| Ok((r.get(0)?, r.get(1)?, grant_at(r, 2)?)))?.collect::<rusqlite::Result<_>>()?;
     Ok(rows)
 }
 
