@@ -12,7 +12,6 @@ use tempfile::TempDir;
 mod common;
 use common::*;
 
-
 fn invite(db: &Path, by: &str, emails: &str, role: &str) -> Vec<String> {
     let out = ok_as(db, by, &["invites", "create", "--org", ORG, "--emails", emails, "--role", role]);
     out["invitations"].as_array().unwrap().iter().map(|i| i["token"].as_str().unwrap().to_string()).collect()
@@ -49,7 +48,8 @@ fn emails(page: &Value) -> Vec<String> {
 }
 
 fn check(db: &Path, user: &str, permission: &str) -> Value {
-    let (code, out, err) = gh(db, Some(OWNER), PW, &["check", "--org", ORG, "--user", user, "--permission", permission]);
+    let (code, out, err) =
+        gh(db, Some(OWNER), PW, &["check", "--org", ORG, "--user", user, "--permission", permission]);
     assert_eq!(code, 0, "check exits 0 either way: {err}");
     assert!(out["allowed"].is_boolean(), "{out}");
     assert!(out["reason"].is_string(), "{out}");
@@ -67,7 +67,8 @@ fn allowed(db: &Path, user: &str, permission: &str) -> bool {
 fn init_json_shape_and_slug_rule() {
     let dir = TempDir::new().unwrap();
     let db = dir.path().join("g.db");
-    let (code, out, err) = gh(&db, None, PW, &["init", "--org", "Acme, Inc.", "--email", OWNER, "--name", "Ada Lovelace"]);
+    let (code, out, err) =
+        gh(&db, None, PW, &["init", "--org", "Acme, Inc.", "--email", OWNER, "--name", "Ada Lovelace"]);
     assert_eq!(code, 0, "{err}");
     assert_eq!(keys(&out), set(&["organization", "account"]));
     assert_eq!(out["organization"], json!({"slug": "acme-inc", "name": "Acme, Inc."}));
@@ -95,7 +96,10 @@ fn orgs_list_create_and_rename() {
     // Rename keeps the slug.
     ok(&db, &["orgs", "rename", "acme", "Acme Renamed"]);
     let orgs = ok(&db, &["orgs", "list"]);
-    assert!(orgs["items"].as_array().unwrap().iter().any(|o| o["slug"] == "acme" && o["name"] == "Acme Renamed"), "{orgs}");
+    assert!(
+        orgs["items"].as_array().unwrap().iter().any(|o| o["slug"] == "acme" && o["name"] == "Acme Renamed"),
+        "{orgs}"
+    );
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -110,9 +114,25 @@ fn members_list_json_shape_is_exact() {
     assert_eq!(page["page"], 1);
     assert_eq!(page["per_page"], 50);
     assert_eq!(page["total"], 2);
-    assert_eq!(keys(&page["counts"]), set(&["active", "disabled", "expired", "pending", "rejected", "invitation_expired", "total"]));
-    assert_eq!(page["counts"], json!({"active":1,"disabled":0,"expired":0,"pending":1,"rejected":0,"invitation_expired":0,"total":2}));
-    let row_keys = set(&["email", "name", "roles", "status", "confirmed", "enabled", "created_at", "last_login_at", "access_expires_at"]);
+    assert_eq!(
+        keys(&page["counts"]),
+        set(&["active", "disabled", "expired", "pending", "rejected", "invitation_expired", "total"])
+    );
+    assert_eq!(
+        page["counts"],
+        json!({"active":1,"disabled":0,"expired":0,"pending":1,"rejected":0,"invitation_expired":0,"total":2})
+    );
+    let row_keys = set(&[
+        "email",
+        "name",
+        "roles",
+        "status",
+        "confirmed",
+        "enabled",
+        "created_at",
+        "last_login_at",
+        "access_expires_at",
+    ]);
     for r in page["items"].as_array().unwrap() {
         assert_eq!(keys(r), row_keys, "{r}");
         assert!(r["roles"].is_array());
@@ -220,7 +240,21 @@ fn members_sort_and_pagination_never_repeat_rows() {
 #[test]
 fn invites_create_shape_and_separators() {
     let (_d, db) = setup();
-    let out = ok(&db, &["invites", "create", "--org", ORG, "--emails", "a@x.io, b@x.io;c@x.io d@x.io\ne@x.io", "--role", "member", "--access-expires", "30d"]);
+    let out = ok(
+        &db,
+        &[
+            "invites",
+            "create",
+            "--org",
+            ORG,
+            "--emails",
+            "a@x.io, b@x.io;c@x.io d@x.io\ne@x.io",
+            "--role",
+            "member",
+            "--access-expires",
+            "30d",
+        ],
+    );
     assert_eq!(keys(&out), set(&["invitations"]));
     let inv = out["invitations"].as_array().unwrap();
     let got: Vec<_> = inv.iter().map(|i| i["email"].as_str().unwrap()).collect();
@@ -238,7 +272,13 @@ fn invites_create_shape_and_separators() {
     assert_eq!(tokens.len(), 5, "tokens are distinct");
     assert_eq!(list(&db, &["--status", "pending"])["total"], 5);
     // Inviting again an email with an open invitation, or a member, is a conflict.
-    fails(&db, Some(OWNER), &["invites", "create", "--org", ORG, "--emails", "a@x.io", "--role", "member"], 6, "conflict");
+    fails(
+        &db,
+        Some(OWNER),
+        &["invites", "create", "--org", ORG, "--emails", "a@x.io", "--role", "member"],
+        6,
+        "conflict",
+    );
     fails(&db, Some(OWNER), &["invites", "create", "--org", ORG, "--emails", OWNER, "--role", "member"], 6, "conflict");
     // invites list
     let l = ok(&db, &["invites", "list", "--org", ORG]);
@@ -272,13 +312,25 @@ fn invites_from_csv_with_one_bad_row_writes_nothing() {
     ] {
         let csv = d.path().join(name);
         std::fs::write(&csv, text).unwrap();
-        fails(&db, Some(OWNER), &["invites", "create", "--org", ORG, "--from-csv", csv.to_str().unwrap()], 2, "invalid_input");
+        fails(
+            &db,
+            Some(OWNER),
+            &["invites", "create", "--org", ORG, "--from-csv", csv.to_str().unwrap()],
+            2,
+            "invalid_input",
+        );
     }
     assert_eq!(snapshot(&db), before);
     assert_eq!(list(&db, &[])["counts"]["pending"], 0);
     assert_eq!(ok(&db, &["invites", "list", "--org", ORG])["items"], json!([]));
     // A bad row in --emails is atomic too.
-    fails(&db, Some(OWNER), &["invites", "create", "--org", ORG, "--emails", "ok@x.io, bad@@x.io", "--role", "member"], 2, "invalid_input");
+    fails(
+        &db,
+        Some(OWNER),
+        &["invites", "create", "--org", ORG, "--emails", "ok@x.io, bad@@x.io", "--role", "member"],
+        2,
+        "invalid_input",
+    );
     assert_eq!(list(&db, &[])["total"], 1);
     assert_eq!(ok(&db, &["invites", "list", "--org", ORG])["items"], json!([]));
 }
@@ -377,7 +429,8 @@ fn invitation_expires_after_valid_for() {
 }
 
 fn invite_valid_for(db: &Path, email: &str, valid_for: &str) -> String {
-    let out = ok(db, &["invites", "create", "--org", ORG, "--emails", email, "--role", "member", "--valid-for", valid_for]);
+    let out =
+        ok(db, &["invites", "create", "--org", ORG, "--emails", email, "--role", "member", "--valid-for", valid_for]);
     out["invitations"][0]["token"].as_str().unwrap().to_string()
 }
 
@@ -388,9 +441,16 @@ fn invite_valid_for(db: &Path, email: &str, valid_for: &str) -> String {
 fn cloudtruth_admin_may_invite_admin_but_not_owner() {
     let (_d, db) = setup();
     add_member(&db, "adam@x.io", "admin", "Adam Admin");
-    let out = ok_as(&db, "adam@x.io", &["invites", "create", "--org", ORG, "--emails", "second@x.io", "--role", "admin"]);
+    let out =
+        ok_as(&db, "adam@x.io", &["invites", "create", "--org", ORG, "--emails", "second@x.io", "--role", "admin"]);
     assert_eq!(out["invitations"][0]["role"], "admin");
-    fails(&db, Some("adam@x.io"), &["invites", "create", "--org", ORG, "--emails", "boss@x.io", "--role", "owner"], 4, "forbidden");
+    fails(
+        &db,
+        Some("adam@x.io"),
+        &["invites", "create", "--org", ORG, "--emails", "boss@x.io", "--role", "owner"],
+        4,
+        "forbidden",
+    );
     assert!(row(&db, "boss@x.io").is_none());
     // Nor may an admin make someone owner or act on the owner.
     add_member(&db, "mem@x.io", "member", "Mem Ber");
@@ -406,7 +466,13 @@ fn cloudtruth_admin_may_invite_admin_but_not_owner() {
     assert_eq!(status(&db, OWNER), "active");
     fails(&db, Some("adam@x.io"), &["members", "remove", "--org", ORG, OWNER], 4, "forbidden");
     // A plain member may not invite at all.
-    fails(&db, Some("mem@x.io"), &["invites", "create", "--org", ORG, "--emails", "z@x.io", "--role", "member"], 4, "forbidden");
+    fails(
+        &db,
+        Some("mem@x.io"),
+        &["invites", "create", "--org", ORG, "--emails", "z@x.io", "--role", "member"],
+        4,
+        "forbidden",
+    );
     // But an admin may change a member's role to admin.
     ok_as(&db, "adam@x.io", &["members", "role", "--org", ORG, "mem@x.io", "admin"]);
     assert_eq!(row(&db, "mem@x.io").unwrap()["roles"], json!(["admin"]));
@@ -467,7 +533,8 @@ fn metriport_custom_permissions_and_roles() {
     assert_eq!(p["name"], "billing.access");
     ok(&db, &["permissions", "create", "--org", ORG, "clinical_data.access"]);
     let perms = ok(&db, &["permissions", "list", "--org", ORG]);
-    let names: Vec<_> = perms["items"].as_array().unwrap().iter().map(|p| p["name"].as_str().unwrap().to_string()).collect();
+    let names: Vec<_> =
+        perms["items"].as_array().unwrap().iter().map(|p| p["name"].as_str().unwrap().to_string()).collect();
     for n in ["org.view", "members.invite", "audit.view", "billing.access", "clinical_data.access"] {
         assert!(names.contains(&n.to_string()), "{n} in {names:?}");
     }
@@ -476,7 +543,8 @@ fn metriport_custom_permissions_and_roles() {
 
     // Admin gets billing and clinical data on top of its built-ins.
     let admin = ok(&db, &["roles", "show", "--org", ORG, "admin"]);
-    let mut admin_perms: Vec<String> = admin["permissions"].as_array().unwrap().iter().map(|v| v.as_str().unwrap().to_string()).collect();
+    let mut admin_perms: Vec<String> =
+        admin["permissions"].as_array().unwrap().iter().map(|v| v.as_str().unwrap().to_string()).collect();
     admin_perms.push("billing.access".into());
     admin_perms.push("clinical_data.access".into());
     let joined = admin_perms.join(",");
@@ -484,15 +552,35 @@ fn metriport_custom_permissions_and_roles() {
     let upd_perms: Vec<_> = upd["permissions"].as_array().unwrap().iter().map(|v| v.as_str().unwrap()).collect();
     assert!(upd_perms.contains(&"billing.access") && upd_perms.contains(&"clinical_data.access"), "{upd}");
 
-    ok(&db, &["roles", "create", "--org", ORG, "Clinical", "--permissions", "org.view,clinical_data.access", "--description", "Clinical staff"]);
+    ok(
+        &db,
+        &[
+            "roles",
+            "create",
+            "--org",
+            ORG,
+            "Clinical",
+            "--permissions",
+            "org.view,clinical_data.access",
+            "--description",
+            "Clinical staff",
+        ],
+    );
     ok(&db, &["roles", "create", "--org", ORG, "Billing", "--permissions", "org.view,billing.access"]);
     ok(&db, &["roles", "create", "--org", ORG, "Developer", "--permissions", "org.view"]);
     // Role names are unique case-insensitively.
     fails(&db, Some(OWNER), &["roles", "create", "--org", ORG, "clinical", "--permissions", "org.view"], 6, "conflict");
     // Unknown permission in a role: invalid input.
-    fails(&db, Some(OWNER), &["roles", "create", "--org", ORG, "Weird", "--permissions", "nope.nothing"], 2, "invalid_input");
+    fails(
+        &db,
+        Some(OWNER),
+        &["roles", "create", "--org", ORG, "Weird", "--permissions", "nope.nothing"],
+        2,
+        "invalid_input",
+    );
     let roles = ok(&db, &["roles", "list", "--org", ORG]);
-    let rnames: Vec<_> = roles["items"].as_array().unwrap().iter().map(|r| r["name"].as_str().unwrap().to_lowercase()).collect();
+    let rnames: Vec<_> =
+        roles["items"].as_array().unwrap().iter().map(|r| r["name"].as_str().unwrap().to_lowercase()).collect();
     for n in ["owner", "admin", "member", "clinical", "billing", "developer"] {
         assert!(rnames.contains(&n.to_string()), "{n} in {rnames:?}");
     }
@@ -516,14 +604,25 @@ fn metriport_custom_permissions_and_roles() {
     // check JSON is exactly {allowed, reason}.
     assert_eq!(keys(&check(&db, "doc@x.io", "billing.access")), set(&["allowed", "reason"]));
     // A member may call check (holds org.view).
-    let (c, out, _) = gh(&db, Some("dev@x.io"), PW, &["check", "--org", ORG, "--user", "doc@x.io", "--permission", "clinical_data.access"]);
+    let (c, out, _) = gh(
+        &db,
+        Some("dev@x.io"),
+        PW,
+        &["check", "--org", ORG, "--user", "doc@x.io", "--permission", "clinical_data.access"],
+    );
     assert_eq!(c, 0);
     assert_eq!(out["allowed"], true);
 
     // No escalation: the Clinical member cannot create roles; an admin cannot make a role with
     // a permission they lack (org.manage).
     fails(&db, Some("doc@x.io"), &["roles", "create", "--org", ORG, "X", "--permissions", "org.view"], 4, "forbidden");
-    fails(&db, Some("adm@x.io"), &["roles", "create", "--org", ORG, "Manager", "--permissions", "org.manage"], 4, "forbidden");
+    fails(
+        &db,
+        Some("adm@x.io"),
+        &["roles", "create", "--org", ORG, "Manager", "--permissions", "org.manage"],
+        4,
+        "forbidden",
+    );
     // Owner role cannot be edited; a used role cannot be deleted; an unused one can.
     let (c, _, _) = gh(&db, Some(OWNER), PW, &["roles", "update", "--org", ORG, "owner", "--permissions", "org.view"]);
     assert_ne!(c, 0);
@@ -556,7 +655,10 @@ fn synerise_access_expiry_lifecycle() {
     assert_ne!(code, 0);
     // The expiry is audited as access.expired, distinct from a revoke.
     let ev = ok(&db, &["audit", "list", "--org", ORG, "--action", "access.expired"]);
-    assert!(ev["items"].as_array().unwrap().iter().any(|e| e["target"].as_str().unwrap_or("").contains("tmp@x.io")), "{ev}");
+    assert!(
+        ev["items"].as_array().unwrap().iter().any(|e| e["target"].as_str().unwrap_or("").contains("tmp@x.io")),
+        "{ev}"
+    );
     // Clearing the expiry restores access; nothing was deleted.
     let out = ok(&db, &["members", "expire", "--org", ORG, "tmp@x.io", "never"]);
     assert_eq!(out["access_expires_at"], Value::Null);
@@ -568,7 +670,21 @@ fn synerise_access_expiry_lifecycle() {
 #[test]
 fn synerise_expiry_carried_from_invitation_and_rejected_rows() {
     let (_d, db) = setup();
-    let out = ok(&db, &["invites", "create", "--org", ORG, "--emails", "cont@x.io", "--role", "member", "--access-expires", "2099-01-01T00:00:00Z"]);
+    let out = ok(
+        &db,
+        &[
+            "invites",
+            "create",
+            "--org",
+            ORG,
+            "--emails",
+            "cont@x.io",
+            "--role",
+            "member",
+            "--access-expires",
+            "2099-01-01T00:00:00Z",
+        ],
+    );
     assert_eq!(out["invitations"][0]["access_expires_at"], "2099-01-01T00:00:00Z");
     let tok = out["invitations"][0]["token"].as_str().unwrap().to_string();
     let acc = accept_new(&db, &tok, "Con Tractor");
@@ -600,7 +716,8 @@ fn bizmetry_disable_and_enable_one_member() {
     assert_eq!(list(&db, &[])["counts"]["disabled"], 1);
     assert_eq!(check(&db, "dan@x.io", "org.view")["allowed"], false);
     // Access stops at once: the disabled admin can no longer invite.
-    let (c, _, _) = gh(&db, Some("dan@x.io"), PW, &["invites", "create", "--org", ORG, "--emails", "q@x.io", "--role", "member"]);
+    let (c, _, _) =
+        gh(&db, Some("dan@x.io"), PW, &["invites", "create", "--org", ORG, "--emails", "q@x.io", "--role", "member"]);
     assert_ne!(c, 0);
     assert!(row(&db, "q@x.io").is_none());
     let r = ok(&db, &["members", "enable", "--org", ORG, "dan@x.io"]);
@@ -668,7 +785,8 @@ fn bizmetry_remove_deletes_membership_but_keeps_audit_events() {
     add_member(&db, "rem@x.io", "admin", "Re Moved");
     // Rem does something that is audited.
     ok_as(&db, "rem@x.io", &["invites", "create", "--org", ORG, "--emails", "byrem@x.io", "--role", "member"]);
-    let before: Vec<Value> = ok(&db, &["audit", "list", "--org", ORG, "--actor", "rem@x.io"])["items"].as_array().unwrap().clone();
+    let before: Vec<Value> =
+        ok(&db, &["audit", "list", "--org", ORG, "--actor", "rem@x.io"])["items"].as_array().unwrap().clone();
     assert!(!before.is_empty());
     let out = ok(&db, &["members", "remove", "--org", ORG, "rem@x.io"]);
     assert!(out.is_object());
@@ -712,8 +830,15 @@ fn audit_list_export_and_verify() {
     assert!(by_actor["items"].as_array().unwrap().iter().all(|e| e["actor"] == OWNER));
     let members_ev = ok(&db, &["audit", "list", "--org", ORG, "--action", "members"]);
     assert!(!members_ev["items"].as_array().unwrap().is_empty());
-    assert!(members_ev["items"].as_array().unwrap().iter().all(|e| e["action"].as_str().unwrap().starts_with("members")));
-    assert_eq!(ok(&db, &["audit", "list", "--org", ORG, "--since", "1d"])["items"].as_array().unwrap().len(), items.len());
+    assert!(members_ev["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|e| e["action"].as_str().unwrap().starts_with("members")));
+    assert_eq!(
+        ok(&db, &["audit", "list", "--org", ORG, "--since", "1d"])["items"].as_array().unwrap().len(),
+        items.len()
+    );
     assert_eq!(ok(&db, &["audit", "list", "--org", ORG, "--until", "2000-01-01T00:00:00Z"])["items"], json!([]));
 
     let (c, jsonl) = gh_raw(&db, OWNER, &["audit", "export", "--org", ORG, "--format", "jsonl"]);
@@ -851,8 +976,29 @@ fn bad_input_names_the_field_and_writes_nothing() {
     // Past timestamps for a new expiry, and nonsense WHEN.
     assert_invalid(&db, o, &["members", "expire", "--org", ORG, "bob@x.io", "2020-01-01T00:00:00Z"], "when");
     assert_invalid(&db, o, &["members", "expire", "--org", ORG, "bob@x.io", "yesterday-ish"], "when");
-    assert_invalid(&db, o, &["invites", "create", "--org", ORG, "--emails", "z@x.io", "--role", "member", "--access-expires", "2020-01-01T00:00:00Z"], "access_expires");
-    assert_invalid(&db, o, &["invites", "create", "--org", ORG, "--emails", "z@x.io", "--role", "member", "--valid-for", "soon"], "valid_for");
+    assert_invalid(
+        &db,
+        o,
+        &[
+            "invites",
+            "create",
+            "--org",
+            ORG,
+            "--emails",
+            "z@x.io",
+            "--role",
+            "member",
+            "--access-expires",
+            "2020-01-01T00:00:00Z",
+        ],
+        "access_expires",
+    );
+    assert_invalid(
+        &db,
+        o,
+        &["invites", "create", "--org", ORG, "--emails", "z@x.io", "--role", "member", "--valid-for", "soon"],
+        "valid_for",
+    );
     // SQL-looking search text is harmless: it just matches nothing.
     let p = list(&db, &["--search", "x' OR '1'='1"]);
     assert_eq!(p["total"], 0);
@@ -896,7 +1042,13 @@ fn emails_are_case_insensitive_and_trimmed() {
     let (_d, db) = setup();
     // Sign in with a different case.
     ok_as(&db, "ADA@Acme.IO", &["orgs", "list"]);
-    fails(&db, Some(OWNER), &["invites", "create", "--org", ORG, "--emails", "  Ada@ACME.io ", "--role", "member"], 6, "conflict");
+    fails(
+        &db,
+        Some(OWNER),
+        &["invites", "create", "--org", ORG, "--emails", "  Ada@ACME.io ", "--role", "member"],
+        6,
+        "conflict",
+    );
 }
 
 #[test]
@@ -923,7 +1075,19 @@ fn members_show_json_shape() {
     let (_d, db) = setup();
     add_member(&db, "bob@x.io", "member", "Bob Builder");
     let s = ok(&db, &["members", "show", "--org", ORG, "bob@x.io"]);
-    for k in ["email", "name", "roles", "status", "confirmed", "enabled", "created_at", "last_login_at", "access_expires_at", "joined_at", "workspaces"] {
+    for k in [
+        "email",
+        "name",
+        "roles",
+        "status",
+        "confirmed",
+        "enabled",
+        "created_at",
+        "last_login_at",
+        "access_expires_at",
+        "joined_at",
+        "workspaces",
+    ] {
         assert!(s.get(k).is_some(), "{k} missing in {s}");
     }
     assert_eq!(s["email"], "bob@x.io");
@@ -1010,7 +1174,8 @@ fn a_member_may_leave_and_a_stranger_is_refused() {
     // Bob's account still exists but is a stranger to acme now.
     let (c, _, err) = gh(&db, Some("bob@x.io"), PW, &["members", "list", "--org", ORG]);
     assert!(c == 4 || c == 5, "stranger: {c} {err}");
-    let (c, _, _) = gh(&db, Some("bob@x.io"), PW, &["check", "--org", ORG, "--user", OWNER, "--permission", "org.view"]);
+    let (c, _, _) =
+        gh(&db, Some("bob@x.io"), PW, &["check", "--org", ORG, "--user", OWNER, "--permission", "org.view"]);
     assert!(c == 4 || c == 5, "check needs org.view in that organization");
     // He can be invited again.
     let t = invite(&db, OWNER, "bob@x.io", "member");
@@ -1052,7 +1217,12 @@ fn two_owners_demoting_each_other_concurrently_leave_exactly_one_owner() {
         let ra = a.wait_with_output().unwrap();
         let rb = b.wait_with_output().unwrap();
         let codes = [ra.status.code().unwrap(), rb.status.code().unwrap()];
-        assert!(codes.iter().all(|c| [0, 4, 6].contains(c)), "{codes:?} {} {}", String::from_utf8_lossy(&ra.stderr), String::from_utf8_lossy(&rb.stderr));
+        assert!(
+            codes.iter().all(|c| [0, 4, 6].contains(c)),
+            "{codes:?} {} {}",
+            String::from_utf8_lossy(&ra.stderr),
+            String::from_utf8_lossy(&rb.stderr)
+        );
         assert_eq!(codes.iter().filter(|c| **c == 0).count(), 1, "exactly one demotion wins: {codes:?}");
         // Whoever is still owner lists the members.
         let winner = if codes[0] == 0 { OWNER.to_string() } else { other.clone() };
@@ -1072,7 +1242,9 @@ fn two_owners_demoting_each_other_concurrently_leave_exactly_one_owner() {
 #[test]
 fn usage_errors_are_json_under_json() {
     let (_d, db) = setup();
-    for args in [vec!["members", "list"], vec!["audit", "export", "--org", ORG, "--format", "xml"], vec!["nosuchcommand"]] {
+    for args in
+        [vec!["members", "list"], vec!["audit", "export", "--org", ORG, "--format", "xml"], vec!["nosuchcommand"]]
+    {
         let (c, _, err) = gh(&db, Some(OWNER), PW, &args);
         assert_eq!(c, 2);
         assert_eq!(err["error"]["code"], "invalid_input", "{args:?}: {err}");

@@ -12,7 +12,6 @@ use tempfile::TempDir;
 mod common;
 use common::*;
 
-
 // ---------------------------------------------------------------------------------------------
 // helpers
 
@@ -107,18 +106,59 @@ fn workspaces_create_list_grant_with_expiry_check_and_revoke() {
     // Before any grant: denied.
     assert!(!allowed_in(&db, "bob@x.io", "deploy.run", Some("Production")));
     // An expiry in the past is bad input naming the field, and nothing is granted.
-    let msg = fails(&db, Some(OWNER), &["workspaces", "grant", "--org", ORG, "--workspace", "Production", "bob@x.io", "deployer", "--expires", "2020-01-01T00:00:00Z"], 2, "invalid_input");
+    let msg = fails(
+        &db,
+        Some(OWNER),
+        &[
+            "workspaces",
+            "grant",
+            "--org",
+            ORG,
+            "--workspace",
+            "Production",
+            "bob@x.io",
+            "deployer",
+            "--expires",
+            "2020-01-01T00:00:00Z",
+        ],
+        2,
+        "invalid_input",
+    );
     assert!(msg.contains("expires"), "{msg}");
     assert!(!allowed_in(&db, "bob@x.io", "deploy.run", Some("Production")));
     // A member cannot grant; unknown workspace and member are not_found.
-    fails(&db, Some("bob@x.io"), &["workspaces", "grant", "--org", ORG, "--workspace", "Production", OWNER, "member"], 4, "forbidden");
-    fails(&db, Some(OWNER), &["workspaces", "grant", "--org", ORG, "--workspace", "Nope", "bob@x.io", "deployer"], 5, "not_found");
-    fails(&db, Some(OWNER), &["workspaces", "grant", "--org", ORG, "--workspace", "Production", "ghost@x.io", "deployer"], 5, "not_found");
+    fails(
+        &db,
+        Some("bob@x.io"),
+        &["workspaces", "grant", "--org", ORG, "--workspace", "Production", OWNER, "member"],
+        4,
+        "forbidden",
+    );
+    fails(
+        &db,
+        Some(OWNER),
+        &["workspaces", "grant", "--org", ORG, "--workspace", "Nope", "bob@x.io", "deployer"],
+        5,
+        "not_found",
+    );
+    fails(
+        &db,
+        Some(OWNER),
+        &["workspaces", "grant", "--org", ORG, "--workspace", "Production", "ghost@x.io", "deployer"],
+        5,
+        "not_found",
+    );
 
     // Grant with a short expiry.
-    let g = ok(&db, &["workspaces", "grant", "--org", ORG, "--workspace", "Production", "bob@x.io", "deployer", "--expires", "6s"]);
+    let g = ok(
+        &db,
+        &["workspaces", "grant", "--org", ORG, "--workspace", "Production", "bob@x.io", "deployer", "--expires", "6s"],
+    );
     assert_eq!(keys(&g), set(&["workspace", "email", "role", "expires_at"]), "{g}");
-    assert_eq!((g["workspace"].as_str(), g["email"].as_str(), g["role"].as_str()), (Some("Production"), Some("bob@x.io"), Some("deployer")));
+    assert_eq!(
+        (g["workspace"].as_str(), g["email"].as_str(), g["role"].as_str()),
+        (Some("Production"), Some("bob@x.io"), Some("deployer"))
+    );
     let until = g["expires_at"].as_str().unwrap().to_string();
     assert!(is_rfc3339_utc(&until), "{g}");
 
@@ -127,7 +167,13 @@ fn workspaces_create_list_grant_with_expiry_check_and_revoke() {
     assert_eq!(c["allowed"], true, "{c}");
     assert!(!allowed_in(&db, "bob@x.io", "deploy.run", Some("Staging")));
     assert!(!allowed_in(&db, "bob@x.io", "deploy.run", None), "a workspace grant must not leak to organization scope");
-    fails(&db, Some(OWNER), &["check", "--org", ORG, "--user", "bob@x.io", "--permission", "deploy.run", "--workspace", "Nope"], 5, "not_found");
+    fails(
+        &db,
+        Some(OWNER),
+        &["check", "--org", ORG, "--user", "bob@x.io", "--permission", "deploy.run", "--workspace", "Nope"],
+        5,
+        "not_found",
+    );
 
     // After the expiry: denied, audited once as access.expired at workspace scope, grant kept.
     sleep_past(&until);
@@ -152,7 +198,13 @@ fn workspaces_create_list_grant_with_expiry_check_and_revoke() {
     assert_eq!(r, json!({"workspace": "Production", "revoked": "bob@x.io"}));
     assert!(!allowed_in(&db, "bob@x.io", "deploy.run", Some("Production")));
     assert_eq!(ok(&db, &["members", "show", "--org", ORG, "bob@x.io"])["workspaces"], json!([]));
-    fails(&db, Some(OWNER), &["workspaces", "revoke", "--org", ORG, "--workspace", "Production", "bob@x.io"], 5, "not_found");
+    fails(
+        &db,
+        Some(OWNER),
+        &["workspaces", "revoke", "--org", ORG, "--workspace", "Production", "bob@x.io"],
+        5,
+        "not_found",
+    );
     assert_eq!(ok(&db, &["audit", "verify", "--org", ORG])["ok"], true);
 }
 
@@ -199,7 +251,18 @@ fn service_account_token_shown_once_limited_to_its_role_and_refused_after_revoke
     let c = ok(&db, &["service-accounts", "create", "--org", ORG, "ci-bot", "--role", "member"]);
     assert_eq!(
         keys(&c),
-        set(&["name", "role", "token_prefix", "status", "expires_at", "created_by", "created_at", "last_used_at", "revoked_at", "token"]),
+        set(&[
+            "name",
+            "role",
+            "token_prefix",
+            "status",
+            "expires_at",
+            "created_by",
+            "created_at",
+            "last_used_at",
+            "revoked_at",
+            "token"
+        ]),
         "{c}"
     );
     let token = c["token"].as_str().unwrap().to_string();
@@ -221,7 +284,8 @@ fn service_account_token_shown_once_limited_to_its_role_and_refused_after_revoke
     assert!(text.contains("ci-bot") && !text.contains(&secret), "{text}");
 
     // The token works through GATEHOUSE_TOKEN, within the member role.
-    let (code, out, err) = gh_token(&db, &token, &["check", "--org", ORG, "--user", "bob@x.io", "--permission", "org.view"]);
+    let (code, out, err) =
+        gh_token(&db, &token, &["check", "--org", ORG, "--user", "bob@x.io", "--permission", "org.view"]);
     assert_eq!(code, 0, "{err}");
     assert_eq!(out, json!({"allowed": true, "reason": out["reason"]}));
     assert_eq!(out["allowed"], true);
@@ -231,9 +295,21 @@ fn service_account_token_shown_once_limited_to_its_role_and_refused_after_revoke
     let (code, out, _) = gh_token(&db, &token, &["orgs", "list"]);
     assert_eq!(code, 0);
     assert_eq!(out["items"], json!([{"slug": "acme", "name": "Acme"}]));
-    token_fails(&db, &token, &["invites", "create", "--org", ORG, "--emails", "x@y.io", "--role", "member"], 4, "forbidden");
+    token_fails(
+        &db,
+        &token,
+        &["invites", "create", "--org", ORG, "--emails", "x@y.io", "--role", "member"],
+        4,
+        "forbidden",
+    );
     token_fails(&db, &token, &["audit", "list", "--org", ORG], 4, "forbidden");
-    token_fails(&db, &token, &["service-accounts", "create", "--org", ORG, "child", "--role", "member"], 4, "forbidden");
+    token_fails(
+        &db,
+        &token,
+        &["service-accounts", "create", "--org", ORG, "child", "--role", "member"],
+        4,
+        "forbidden",
+    );
     token_fails(&db, &token, &["members", "disable", "--org", ORG, "bob@x.io"], 4, "forbidden");
     // Nothing in another organization.
     ok(&db, &["orgs", "create", "Other"]);
@@ -250,7 +326,13 @@ fn service_account_token_shown_once_limited_to_its_role_and_refused_after_revoke
     assert_eq!(r["status"], "revoked", "{r}");
     assert!(is_rfc3339_utc(r["revoked_at"].as_str().unwrap()), "{r}");
     assert!(r.get("token").is_none());
-    let msg = token_fails(&db, &token, &["check", "--org", ORG, "--user", "bob@x.io", "--permission", "org.view"], 3, "unauthenticated");
+    let msg = token_fails(
+        &db,
+        &token,
+        &["check", "--org", ORG, "--user", "bob@x.io", "--permission", "org.view"],
+        3,
+        "unauthenticated",
+    );
     assert!(msg.contains("revoked"), "{msg}");
     token_fails(&db, &token, &["members", "list", "--org", ORG], 3, "unauthenticated");
     let ev = items(&ok(&db, &["audit", "list", "--org", ORG, "--action", "service_accounts"]));
@@ -270,14 +352,24 @@ fn service_account_text_output_shows_the_token_once_and_expiry_ends_it() {
     // Text mode prints the token once, with how to use it.
     let (code, text) = gh_raw(&db, OWNER, &["service-accounts", "create", "--org", ORG, "printer", "--role", "member"]);
     assert_eq!(code, 0, "{text}");
-    let token = text.split_whitespace().find(|w| w.starts_with("ghs_")).unwrap_or_else(|| panic!("no token in {text:?}")).to_string();
+    let token = text
+        .split_whitespace()
+        .find(|w| w.starts_with("ghs_"))
+        .unwrap_or_else(|| panic!("no token in {text:?}"))
+        .to_string();
     assert_eq!(token.len(), 68);
     assert!(text.contains("GATEHOUSE_TOKEN"), "{text}");
     let (code, _, err) = gh_token(&db, &token, &["orgs", "list"]);
     assert_eq!(code, 0, "{err}");
 
     // An expiring token works until its expiry, then is refused with exit 3.
-    fails(&db, Some(OWNER), &["service-accounts", "create", "--org", ORG, "late", "--role", "member", "--expires", "2020-01-01T00:00:00Z"], 2, "invalid_input");
+    fails(
+        &db,
+        Some(OWNER),
+        &["service-accounts", "create", "--org", ORG, "late", "--role", "member", "--expires", "2020-01-01T00:00:00Z"],
+        2,
+        "invalid_input",
+    );
     let c = ok(&db, &["service-accounts", "create", "--org", ORG, "short", "--role", "member", "--expires", "5s"]);
     let until = c["expires_at"].as_str().unwrap().to_string();
     let t = c["token"].as_str().unwrap().to_string();
@@ -290,8 +382,15 @@ fn service_account_text_output_shows_the_token_once_and_expiry_ends_it() {
     assert_eq!(l.iter().find(|s| s["name"] == "short").unwrap()["status"], "expired", "{l:?}");
     // An admin may not create an owner-role service account (no escalation).
     add_member(&db, "adm@x.io", "admin");
-    fails(&db, Some("adm@x.io"), &["service-accounts", "create", "--org", ORG, "root", "--role", "owner"], 4, "forbidden");
-    let (code, _, _) = gh(&db, Some("adm@x.io"), PW, &["service-accounts", "create", "--org", ORG, "helper", "--role", "admin"]);
+    fails(
+        &db,
+        Some("adm@x.io"),
+        &["service-accounts", "create", "--org", ORG, "root", "--role", "owner"],
+        4,
+        "forbidden",
+    );
+    let (code, _, _) =
+        gh(&db, Some("adm@x.io"), PW, &["service-accounts", "create", "--org", ORG, "helper", "--role", "admin"]);
     assert_eq!(code, 0);
 }
 
@@ -306,7 +405,21 @@ fn review_shows_who_has_what_expiring_within_and_exports() {
     add_member_with(&db, "later@x.io", "admin", &["--access-expires", "100d"]);
     add_member(&db, "never@x.io", "member");
     ok(&db, &["workspaces", "create", "--org", ORG, "Production"]);
-    ok(&db, &["workspaces", "grant", "--org", ORG, "--workspace", "Production", "never@x.io", "deployer", "--expires", "10d"]);
+    ok(
+        &db,
+        &[
+            "workspaces",
+            "grant",
+            "--org",
+            ORG,
+            "--workspace",
+            "Production",
+            "never@x.io",
+            "deployer",
+            "--expires",
+            "10d",
+        ],
+    );
     ok(&db, &["service-accounts", "create", "--org", ORG, "ci-bot", "--role", "member", "--expires", "3d"]);
     ok(&db, &["invites", "create", "--org", ORG, "--emails", "pending@x.io", "--role", "admin"]);
 
@@ -318,7 +431,17 @@ fn review_shows_who_has_what_expiring_within_and_exports() {
             "{r}"
         );
     }
-    let pairs: BTreeSet<String> = all.iter().map(|r| format!("{}:{}:{}", r["subject"].as_str().unwrap(), r["role"].as_str().unwrap(), r["scope"].as_str().unwrap())).collect();
+    let pairs: BTreeSet<String> = all
+        .iter()
+        .map(|r| {
+            format!(
+                "{}:{}:{}",
+                r["subject"].as_str().unwrap(),
+                r["role"].as_str().unwrap(),
+                r["scope"].as_str().unwrap()
+            )
+        })
+        .collect();
     assert_eq!(
         pairs,
         set(&[
@@ -341,12 +464,16 @@ fn review_shows_who_has_what_expiring_within_and_exports() {
 
     // Within 30 days: only what ends within them.
     let within = items(&ok(&db, &["review", "--org", ORG, "--expiring-within", "30d", "--format", "json"]));
-    let got: BTreeSet<String> = within.iter().map(|r| format!("{}:{}", r["subject"].as_str().unwrap(), r["role"].as_str().unwrap())).collect();
+    let got: BTreeSet<String> =
+        within.iter().map(|r| format!("{}:{}", r["subject"].as_str().unwrap(), r["role"].as_str().unwrap())).collect();
     assert_eq!(got, set(&["soon@x.io:member", "never@x.io:deployer", "ci-bot:member"]));
     // --json alone gives the same document.
     assert_eq!(items(&ok(&db, &["review", "--org", ORG, "--expiring-within", "30d"])).len(), 3);
     // Within 1 day: nothing.
-    assert_eq!(items(&ok(&db, &["review", "--org", ORG, "--expiring-within", "1d", "--format", "json"])), Vec::<Value>::new());
+    assert_eq!(
+        items(&ok(&db, &["review", "--org", ORG, "--expiring-within", "1d", "--format", "json"])),
+        Vec::<Value>::new()
+    );
     fails(&db, Some(OWNER), &["review", "--org", ORG, "--expiring-within", "soon"], 2, "invalid_input");
 
     // CSV export: a header and one line per row.
@@ -374,12 +501,27 @@ fn review_shows_who_has_what_expiring_within_and_exports() {
     let rows = items(&exported);
     assert_eq!(rows.len(), 5, "four members and one pending invitation: {exported}");
     for r in &rows {
-        assert_eq!(keys(r), set(&["email", "name", "roles", "status", "confirmed", "enabled", "created_at", "last_login_at", "access_expires_at"]), "{r}");
+        assert_eq!(
+            keys(r),
+            set(&[
+                "email",
+                "name",
+                "roles",
+                "status",
+                "confirmed",
+                "enabled",
+                "created_at",
+                "last_login_at",
+                "access_expires_at"
+            ]),
+            "{r}"
+        );
     }
     assert_eq!(rows.iter().find(|r| r["email"] == "pending@x.io").unwrap()["status"], "pending");
     let dir = TempDir::new().unwrap();
     let file = dir.path().join("roster.csv");
-    let (code, _) = gh_raw(&db, OWNER, &["members", "export", "--org", ORG, "--format", "csv", "--out", file.to_str().unwrap()]);
+    let (code, _) =
+        gh_raw(&db, OWNER, &["members", "export", "--org", ORG, "--format", "csv", "--out", file.to_str().unwrap()]);
     assert_eq!(code, 0);
     let csv = std::fs::read_to_string(&file).unwrap();
     assert_eq!(csv.lines().count(), 6, "{csv}");
@@ -472,7 +614,11 @@ fn a_restore_retried_within_the_same_second_is_not_a_conflict() {
     // The retry, most likely within the same second, works...
     ok(&db, &["restore", backup.to_str().unwrap()]);
     // ...and only the successful restore kept a copy of the previous database.
-    let kept: Vec<_> = std::fs::read_dir(dir.path()).unwrap().filter_map(|e| e.ok()).filter(|e| e.file_name().to_string_lossy().contains("before-restore")).collect();
+    let kept: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_name().to_string_lossy().contains("before-restore"))
+        .collect();
     assert_eq!(kept.len(), 1, "a failed restore must leave nothing behind: {kept:?}");
 }
 
@@ -490,7 +636,10 @@ fn demo_makes_members_of_every_status_and_the_counts_agree() {
 
     let p = ok(&db, &["members", "list", "--org", "demo", "--per-page", "1000"]);
     let counts = &p["counts"];
-    assert_eq!(keys(counts), set(&["active", "disabled", "expired", "pending", "rejected", "invitation_expired", "total"]));
+    assert_eq!(
+        keys(counts),
+        set(&["active", "disabled", "expired", "pending", "rejected", "invitation_expired", "total"])
+    );
     let total = counts["total"].as_i64().unwrap();
     assert_eq!(total, n + 1, "N synthetic members and the owner: {counts}");
     assert_eq!(p["total"], total);
@@ -542,7 +691,9 @@ fn lockout_refuses_the_right_password_and_says_until_when() {
     let started = chrono::Utc::now().timestamp();
     let msg = fails(&db, Some("bob@x.io"), &["orgs", "list"], 3, "unauthenticated");
     assert!(msg.contains("locked"), "{msg}");
-    let until = chrono::DateTime::parse_from_rfc3339(msg.rsplit(' ').next().unwrap()).unwrap_or_else(|_| panic!("{msg}")).timestamp();
+    let until = chrono::DateTime::parse_from_rfc3339(msg.rsplit(' ').next().unwrap())
+        .unwrap_or_else(|_| panic!("{msg}"))
+        .timestamp();
     assert!((started + 5..=started + 40).contains(&until), "locked for about 30 s: {msg}");
     // An unknown email gets the same treatment and the same words.
     for _ in 0..5 {

@@ -70,7 +70,8 @@ fn with_owner() -> App {
     let status = a.ok("app_status", json!({}));
     assert_eq!(status["initialized"], false);
     assert!(status["account"].is_null());
-    let done = a.ok("setup", json!({"org": "Acme Corp", "email": "olivia@acme.test", "name": "Olivia Owner", "password": PW}));
+    let done =
+        a.ok("setup", json!({"org": "Acme Corp", "email": "olivia@acme.test", "name": "Olivia Owner", "password": PW}));
     assert_eq!(done["organization"]["slug"], "acme-corp");
     let status = a.ok("app_status", json!({}));
     assert_eq!(status["initialized"], true);
@@ -85,7 +86,8 @@ fn first_run_invite_accept_and_list() {
         "create_invitations",
         json!({"org": "acme-corp", "rows": [{"email": "ada@acme.test", "role": "admin", "access_expires": null}, {"email": "bob@acme.test", "role": "member", "access_expires": "30d"}], "validFor": "7d"}),
     );
-    let tokens: Vec<String> = issued["invitations"].as_array().unwrap().iter().map(|i| i["token"].as_str().unwrap().to_string()).collect();
+    let tokens: Vec<String> =
+        issued["invitations"].as_array().unwrap().iter().map(|i| i["token"].as_str().unwrap().to_string()).collect();
     assert_eq!(tokens.len(), 2);
     assert!(tokens.iter().all(|t| t.starts_with("ghi_")));
 
@@ -103,8 +105,16 @@ fn first_run_invite_accept_and_list() {
     assert_eq!(access["is_owner"], false);
     assert!(access["permissions"].as_array().unwrap().iter().any(|p| p == "members.invite"));
 
-    let page = a.ok("list_members", json!({"org": "acme-corp", "filter": {}, "sort": "name", "descending": false, "page": 1, "perPage": 25}));
-    let statuses: Vec<(String, String)> = page["items"].as_array().unwrap().iter().map(|r| (r["email"].as_str().unwrap().into(), r["status"].as_str().unwrap().into())).collect();
+    let page = a.ok(
+        "list_members",
+        json!({"org": "acme-corp", "filter": {}, "sort": "name", "descending": false, "page": 1, "perPage": 25}),
+    );
+    let statuses: Vec<(String, String)> = page["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| (r["email"].as_str().unwrap().into(), r["status"].as_str().unwrap().into()))
+        .collect();
     assert!(statuses.contains(&("ada@acme.test".into(), "active".into())), "{statuses:?}");
     assert!(statuses.contains(&("bob@acme.test".into(), "pending".into())), "{statuses:?}");
 }
@@ -166,7 +176,8 @@ fn bulk_disable_all_matching_skips_the_last_owner() {
         a.ok("sign_out", json!({}));
     }
     a.ok("sign_in", json!({"email": "olivia@acme.test", "password": PW}));
-    let report = a.ok("set_members_enabled", json!({"org": "acme-corp", "emails": [], "allMatching": {}, "enabled": false}));
+    let report =
+        a.ok("set_members_enabled", json!({"org": "acme-corp", "emails": [], "allMatching": {}, "enabled": false}));
     assert_eq!(report["changed"], 2, "{report}");
     assert_eq!(report["skipped"], 1, "{report}");
     let page = a.ok("list_members", json!({"org": "acme-corp", "filter": {"status": "disabled"}, "sort": "email", "descending": false, "page": 1, "perPage": 25}));
@@ -191,7 +202,8 @@ fn every_declared_command_is_registered_and_granted() {
     }
     let app_permissions = granted.iter().filter(|p| p.starts_with("allow-")).count();
     assert_eq!(app_permissions, COMMANDS.len(), "the capability grants a command that is not declared");
-    let csp = serde_json::from_str::<Value>(include_str!("../tauri.conf.json")).unwrap()["app"]["security"]["csp"].to_string();
+    let csp = serde_json::from_str::<Value>(include_str!("../tauri.conf.json")).unwrap()["app"]["security"]["csp"]
+        .to_string();
     assert!(!csp.contains("unsafe-eval") && !csp.contains("unsafe-inline"), "the CSP must stay strict: {csp}");
 }
 

@@ -8,7 +8,9 @@ pub mod output;
 
 use args::*;
 use clap::Parser;
-use gatehouse_core::usecases::{audit, check, demo, invitations, members, orgs, review, roles, service_accounts, workspaces};
+use gatehouse_core::usecases::{
+    audit, check, demo, invitations, members, orgs, review, roles, service_accounts, workspaces,
+};
 use gatehouse_core::{time, Database, Error, Principal, Result};
 use output::Out;
 use std::ffi::OsString;
@@ -31,7 +33,14 @@ where
         Err(e) => {
             // A usage error is bad input: under --json it is reported like every other error.
             if args.iter().any(|a| a == "--json") {
-                let message = e.render().to_string().lines().next().unwrap_or("invalid arguments").trim_start_matches("error: ").to_string();
+                let message = e
+                    .render()
+                    .to_string()
+                    .lines()
+                    .next()
+                    .unwrap_or("invalid arguments")
+                    .trim_start_matches("error: ")
+                    .to_string();
                 return Out { json: true }.error(&Error::invalid("arguments", message));
             }
             let _ = e.print();
@@ -56,7 +65,10 @@ pub fn default_db_path() -> PathBuf {
     } else if cfg!(target_os = "macos") {
         home.join("Library/Application Support")
     } else {
-        std::env::var_os("XDG_DATA_HOME").filter(|p| !p.is_empty()).map(PathBuf::from).unwrap_or_else(|| home.join(".local/share"))
+        std::env::var_os("XDG_DATA_HOME")
+            .filter(|p| !p.is_empty())
+            .map(PathBuf::from)
+            .unwrap_or_else(|| home.join(".local/share"))
     };
     base.join(APP_IDENTIFIER).join("gatehouse.db")
 }
@@ -69,7 +81,8 @@ fn password_from_env_or_prompt(prompt: &str) -> Result<String> {
         return Ok(p);
     }
     if std::io::IsTerminal::is_terminal(&std::io::stdin()) {
-        return rpassword::prompt_password(prompt).map_err(|e| Error::Internal(format!("cannot read the password: {e}")));
+        return rpassword::prompt_password(prompt)
+            .map_err(|e| Error::Internal(format!("cannot read the password: {e}")));
     }
     Err(Error::invalid("password", "set GATEHOUSE_PASSWORD (no terminal to ask on)"))
 }
@@ -94,7 +107,9 @@ fn identify(cli: &Cli, db: &mut Database) -> Result<Principal> {
             return gatehouse_core::auth::authenticate_token(db, &token, now);
         }
     }
-    Err(Error::Unauthenticated("who is asking? pass --as EMAIL (password in $GATEHOUSE_PASSWORD) or set $GATEHOUSE_TOKEN".into()))
+    Err(Error::Unauthenticated(
+        "who is asking? pass --as EMAIL (password in $GATEHOUSE_PASSWORD) or set $GATEHOUSE_TOKEN".into(),
+    ))
 }
 
 fn when(field: &str, text: &Option<String>) -> Result<Option<i64>> {
@@ -111,7 +126,12 @@ fn execute(cli: &Cli, out: &Out) -> Result<()> {
             let mut db = open(cli)?;
             let password = password_from_env_or_prompt("Password for the new owner: ")?;
             let done = orgs::init(&mut db, org, email, name, &password, now)?;
-            out.value(&done, || format!("Created organization {} ({}) owned by {} <{}>", done.organization.name, done.organization.slug, done.account.name, done.account.email))
+            out.value(&done, || {
+                format!(
+                    "Created organization {} ({}) owned by {} <{}>",
+                    done.organization.name, done.organization.slug, done.account.name, done.account.email
+                )
+            })
         }
         Command::Orgs(cmd) => {
             let mut db = open(cli)?;
@@ -119,7 +139,9 @@ fn execute(cli: &Cli, out: &Out) -> Result<()> {
             match cmd {
                 OrgsCommand::List => {
                     let items = orgs::list(&mut db, &who, now)?;
-                    out.value(&serde_json::json!({ "items": items }), || output::table(&["SLUG", "NAME"], items.iter().map(|o| vec![o.slug.clone(), o.name.clone()])))
+                    out.value(&serde_json::json!({ "items": items }), || {
+                        output::table(&["SLUG", "NAME"], items.iter().map(|o| vec![o.slug.clone(), o.name.clone()]))
+                    })
                 }
                 OrgsCommand::Create { name } => {
                     let o = orgs::create(&mut db, &who, name, now)?;
@@ -138,19 +160,35 @@ fn execute(cli: &Cli, out: &Out) -> Result<()> {
             match cmd {
                 WorkspacesCommand::List { org } => {
                     let items = workspaces::list(&mut db, &who, org, now)?;
-                    out.value(&serde_json::json!({ "items": items }), || output::table(&["WORKSPACE", "CREATED"], items.iter().map(|w| vec![w.name.clone(), w.created_at.clone()])))
+                    out.value(&serde_json::json!({ "items": items }), || {
+                        output::table(
+                            &["WORKSPACE", "CREATED"],
+                            items.iter().map(|w| vec![w.name.clone(), w.created_at.clone()]),
+                        )
+                    })
                 }
                 WorkspacesCommand::Create { org, name } => {
                     let w = workspaces::create(&mut db, &who, org, name, now)?;
                     out.value(&w, || format!("Created workspace {}", w.name))
                 }
                 WorkspacesCommand::Grant { org, workspace, email, role, expires } => {
-                    let g = workspaces::grant(&mut db, &who, org, workspace, email, role, when("expires", expires)?, now)?;
-                    out.value(&g, || format!("{} has {} in {}{}", g.email, g.role, g.workspace, g.expires_at.as_ref().map(|t| format!(" until {t}")).unwrap_or_default()))
+                    let g =
+                        workspaces::grant(&mut db, &who, org, workspace, email, role, when("expires", expires)?, now)?;
+                    out.value(&g, || {
+                        format!(
+                            "{} has {} in {}{}",
+                            g.email,
+                            g.role,
+                            g.workspace,
+                            g.expires_at.as_ref().map(|t| format!(" until {t}")).unwrap_or_default()
+                        )
+                    })
                 }
                 WorkspacesCommand::Revoke { org, workspace, email } => {
                     workspaces::revoke(&mut db, &who, org, workspace, email, now)?;
-                    out.value(&serde_json::json!({"workspace": workspace, "revoked": email}), || format!("{email} no longer has access to {workspace}"))
+                    out.value(&serde_json::json!({"workspace": workspace, "revoked": email}), || {
+                        format!("{email} no longer has access to {workspace}")
+                    })
                 }
             }
         }
@@ -202,7 +240,13 @@ fn execute(cli: &Cli, out: &Out) -> Result<()> {
             }
             db.restore_from(file)?;
             out.value(&serde_json::json!({"restored": file, "previous_kept_at": keep}), || {
-                format!("Restored from {}{}", file.display(), keep.as_ref().map(|k| format!("; the previous database is kept at {}", k.display())).unwrap_or_default())
+                format!(
+                    "Restored from {}{}",
+                    file.display(),
+                    keep.as_ref()
+                        .map(|k| format!("; the previous database is kept at {}", k.display()))
+                        .unwrap_or_default()
+                )
             })
         }
         Command::Demo { org, members: n } => {
@@ -229,11 +273,20 @@ fn execute(cli: &Cli, out: &Out) -> Result<()> {
                     out.value(&r, || output::roles_table(std::slice::from_ref(&r)))
                 }
                 RolesCommand::Create { org, name, permissions, description } => {
-                    let r = roles::create(&mut db, &who, org, name, &split_list(permissions), description.as_deref().unwrap_or(""), now)?;
+                    let r = roles::create(
+                        &mut db,
+                        &who,
+                        org,
+                        name,
+                        &split_list(permissions),
+                        description.as_deref().unwrap_or(""),
+                        now,
+                    )?;
                     out.value(&r, || format!("Created role {} with {}", r.name, r.permissions.join(", ")))
                 }
                 RolesCommand::Update { org, role, permissions, description } => {
-                    let r = roles::update(&mut db, &who, org, role, &split_list(permissions), description.as_deref(), now)?;
+                    let r =
+                        roles::update(&mut db, &who, org, role, &split_list(permissions), description.as_deref(), now)?;
                     out.value(&r, || format!("Role {} now has {}", r.name, r.permissions.join(", ")))
                 }
                 RolesCommand::Delete { org, role } => {
@@ -249,11 +302,21 @@ fn execute(cli: &Cli, out: &Out) -> Result<()> {
                 PermissionsCommand::List { org } => {
                     let items = roles::list_permissions(&mut db, &who, org, now)?;
                     out.value(&serde_json::json!({ "items": items }), || {
-                        output::table(&["PERMISSION", "KIND", "DESCRIPTION"], items.iter().map(|p| vec![p.name.clone(), if p.built_in { "built-in".into() } else { "custom".into() }, p.description.clone()]))
+                        output::table(
+                            &["PERMISSION", "KIND", "DESCRIPTION"],
+                            items.iter().map(|p| {
+                                vec![
+                                    p.name.clone(),
+                                    if p.built_in { "built-in".into() } else { "custom".into() },
+                                    p.description.clone(),
+                                ]
+                            }),
+                        )
                     })
                 }
                 PermissionsCommand::Create { org, name, description } => {
-                    let p = roles::create_permission(&mut db, &who, org, name, description.as_deref().unwrap_or(""), now)?;
+                    let p =
+                        roles::create_permission(&mut db, &who, org, name, description.as_deref().unwrap_or(""), now)?;
                     out.value(&p, || format!("Created permission {}", p.name))
                 }
             }
@@ -269,7 +332,14 @@ fn execute(cli: &Cli, out: &Out) -> Result<()> {
             let who = identify(cli, &mut db)?;
             match cmd {
                 AuditCommand::List { org, actor, action, since, until } => {
-                    let q = audit::AuditQuery { actor: actor.clone(), action: action.clone(), target: None, since: past("since", since)?, until: past("until", until)?, limit: None };
+                    let q = audit::AuditQuery {
+                        actor: actor.clone(),
+                        action: action.clone(),
+                        target: None,
+                        since: past("since", since)?,
+                        until: past("until", until)?,
+                        limit: None,
+                    };
                     let items = audit::list(&mut db, &who, org, &q, now)?;
                     out.value(&serde_json::json!({ "items": items }), || output::audit_table(&items))
                 }
@@ -278,7 +348,9 @@ fn execute(cli: &Cli, out: &Out) -> Result<()> {
                     let text = output::audit_export(&items, format)?;
                     output::write_or_print(file.as_deref(), &text)?;
                     if let Some(f) = file {
-                        out.value(&serde_json::json!({ "written": f, "events": items.len() }), || format!("Wrote {} events to {}", items.len(), f.display()))?;
+                        out.value(&serde_json::json!({ "written": f, "events": items.len() }), || {
+                            format!("Wrote {} events to {}", items.len(), f.display())
+                        })?;
                     }
                     Ok(())
                 }
@@ -392,11 +464,13 @@ fn invites_command(cli: &Cli, out: &Out, cmd: &InvitesCommand) -> Result<()> {
             let who = identify(cli, &mut db)?;
             let invitees = match (from_csv, emails) {
                 (Some(file), None) => {
-                    let text = std::fs::read_to_string(file).map_err(|e| Error::invalid("from_csv", format!("cannot read {}: {e}", file.display())))?;
+                    let text = std::fs::read_to_string(file)
+                        .map_err(|e| Error::invalid("from_csv", format!("cannot read {}: {e}", file.display())))?;
                     invitations::parse_csv(&text, now)?
                 }
                 (None, Some(list)) => {
-                    let role = role.clone().ok_or_else(|| Error::invalid("role", "name the role to invite to (--role)"))?;
+                    let role =
+                        role.clone().ok_or_else(|| Error::invalid("role", "name the role to invite to (--role)"))?;
                     let expires = when("access_expires", access_expires)?;
                     invitations::split_emails(list)
                         .into_iter()
@@ -429,11 +503,20 @@ fn invites_command(cli: &Cli, out: &Out, cmd: &InvitesCommand) -> Result<()> {
                 let who = identify(cli, &mut db)?;
                 invitations::accept(&mut db, token, invitations::Acceptor::SignedIn(&who), now)?
             } else {
-                let name = name.clone().ok_or_else(|| Error::invalid("name", "a new account needs --name \"GIVEN FAMILY\" (or sign in with --as)"))?;
+                let name = name.clone().ok_or_else(|| {
+                    Error::invalid("name", "a new account needs --name \"GIVEN FAMILY\" (or sign in with --as)")
+                })?;
                 let password = password_from_env_or_prompt("Choose a password: ")?;
-                invitations::accept(&mut db, token, invitations::Acceptor::NewAccount { full_name: &name, password: &password }, now)?
+                invitations::accept(
+                    &mut db,
+                    token,
+                    invitations::Acceptor::NewAccount { full_name: &name, password: &password },
+                    now,
+                )?
             };
-            out.value(&accepted, || format!("{} joined {} as {}", accepted.email, accepted.organization.slug, accepted.role))
+            out.value(&accepted, || {
+                format!("{} joined {} as {}", accepted.email, accepted.organization.slug, accepted.role)
+            })
         }
         InvitesCommand::Reject { token } => {
             let v = invitations::reject(&mut db, token, now)?;

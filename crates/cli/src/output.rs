@@ -1,6 +1,9 @@
 //! Printing: one JSON document with --json, else plain tables and sentences; errors on stderr.
 
-use gatehouse_core::usecases::{audit::AuditEventView, invitations, members, review::ReviewRow, roles::RoleView, service_accounts::ServiceAccountView};
+use gatehouse_core::usecases::{
+    audit::AuditEventView, invitations, members, review::ReviewRow, roles::RoleView,
+    service_accounts::ServiceAccountView,
+};
 use gatehouse_core::{Error, ErrorBody, Result};
 use serde::Serialize;
 use std::path::Path;
@@ -43,7 +46,14 @@ pub fn table(headers: &[&str], rows: impl Iterator<Item = Vec<String>>) -> Strin
         }
     }
     let line = |cells: Vec<String>| {
-        cells.iter().enumerate().map(|(i, c)| format!("{c:<w$}", w = widths[i])).collect::<Vec<_>>().join("  ").trim_end().to_string()
+        cells
+            .iter()
+            .enumerate()
+            .map(|(i, c)| format!("{c:<w$}", w = widths[i]))
+            .collect::<Vec<_>>()
+            .join("  ")
+            .trim_end()
+            .to_string()
     };
     let mut out = vec![line(headers.iter().map(|h| h.to_string()).collect())];
     out.extend(rows.into_iter().map(line));
@@ -94,18 +104,28 @@ pub fn member_details(d: &members::MemberDetails) -> String {
         opt(&d.row.access_expires_at)
     );
     for w in &d.workspaces {
-        out.push_str(&format!("Workspace: {} as {} until {}{}\n", w.workspace, w.role, opt(&w.expires_at), if w.current { "" } else { " (not current)" }));
+        out.push_str(&format!(
+            "Workspace: {} as {} until {}{}\n",
+            w.workspace,
+            w.role,
+            opt(&w.expires_at),
+            if w.current { "" } else { " (not current)" }
+        ));
     }
     out
 }
 
 pub fn bulk_report(r: &members::BulkReport) -> String {
-    let t = table(&["EMAIL", "RESULT", "REASON"], r.rows.iter().map(|o| vec![o.email.clone(), o.result.clone(), opt(&o.reason)]));
+    let t = table(
+        &["EMAIL", "RESULT", "REASON"],
+        r.rows.iter().map(|o| vec![o.email.clone(), o.result.clone(), opt(&o.reason)]),
+    );
     format!("{t}\n\n{} changed, {} skipped", r.changed, r.skipped)
 }
 
 pub fn issued(i: &invitations::IssuedInvitations) -> String {
-    let mut out = String::from("Hand each person their token (shown only now); they run: gatehouse invites accept TOKEN\n\n");
+    let mut out =
+        String::from("Hand each person their token (shown only now); they run: gatehouse invites accept TOKEN\n\n");
     for v in &i.invitations {
         out.push_str(&format!(
             "{} as {} (accept before {}{})\n  token: {}\n  link:  gatehouse://invite/{}\n",
@@ -124,7 +144,15 @@ pub fn invitations_table(items: &[invitations::InvitationView]) -> String {
     table(
         &["EMAIL", "ROLE", "STATUS", "VALID UNTIL", "ACCESS EXPIRES", "SENT", "INVITED BY"],
         items.iter().map(|i| {
-            vec![i.email.clone(), i.role.clone(), i.status.clone(), i.valid_until.clone(), opt(&i.access_expires_at), i.times_sent.to_string(), opt(&i.invited_by)]
+            vec![
+                i.email.clone(),
+                i.role.clone(),
+                i.status.clone(),
+                i.valid_until.clone(),
+                opt(&i.access_expires_at),
+                i.times_sent.to_string(),
+                opt(&i.invited_by),
+            ]
         }),
     )
 }
@@ -132,14 +160,25 @@ pub fn invitations_table(items: &[invitations::InvitationView]) -> String {
 pub fn roles_table(items: &[RoleView]) -> String {
     table(
         &["ROLE", "GRANTS", "PERMISSIONS", "DESCRIPTION"],
-        items.iter().map(|r| vec![r.name.clone(), r.grants.to_string(), r.permissions.join(","), r.description.clone()]),
+        items
+            .iter()
+            .map(|r| vec![r.name.clone(), r.grants.to_string(), r.permissions.join(","), r.description.clone()]),
     )
 }
 
 pub fn audit_table(items: &[AuditEventView]) -> String {
     table(
         &["SEQ", "AT", "ACTOR", "ACTION", "TARGET", "DETAILS"],
-        items.iter().map(|e| vec![e.seq.to_string(), e.at.clone(), e.actor.clone(), e.action.clone(), e.target.clone(), e.details.to_string()]),
+        items.iter().map(|e| {
+            vec![
+                e.seq.to_string(),
+                e.at.clone(),
+                e.actor.clone(),
+                e.action.clone(),
+                e.target.clone(),
+                e.details.to_string(),
+            ]
+        }),
     )
 }
 
@@ -147,22 +186,36 @@ pub fn audit_export(items: &[AuditEventView], format: &str) -> Result<String> {
     // Exports run oldest first, as a log is read.
     let ordered = items.iter().rev();
     match format {
-        "jsonl" => Ok(ordered.map(|e| serde_json::to_string(e).map(|s| s + "\n")).collect::<std::result::Result<String, _>>()?),
+        "jsonl" => Ok(ordered
+            .map(|e| serde_json::to_string(e).map(|s| s + "\n"))
+            .collect::<std::result::Result<String, _>>()?),
         _ => {
             let mut w = csv::Writer::from_writer(vec![]);
-            w.write_record(["seq", "at", "actor", "action", "target", "details", "hash"]).map_err(|e| Error::Internal(e.to_string()))?;
+            w.write_record(["seq", "at", "actor", "action", "target", "details", "hash"])
+                .map_err(|e| Error::Internal(e.to_string()))?;
             for e in ordered {
-                w.write_record([e.seq.to_string(), e.at.clone(), e.actor.clone(), e.action.clone(), e.target.clone(), e.details.to_string(), e.hash.clone()])
-                    .map_err(|e| Error::Internal(e.to_string()))?;
+                w.write_record([
+                    e.seq.to_string(),
+                    e.at.clone(),
+                    e.actor.clone(),
+                    e.action.clone(),
+                    e.target.clone(),
+                    e.details.to_string(),
+                    e.hash.clone(),
+                ])
+                .map_err(|e| Error::Internal(e.to_string()))?;
             }
-            String::from_utf8(w.into_inner().map_err(|e| Error::Internal(e.to_string()))?).map_err(|e| Error::Internal(e.to_string()))
+            String::from_utf8(w.into_inner().map_err(|e| Error::Internal(e.to_string()))?)
+                .map_err(|e| Error::Internal(e.to_string()))
         }
     }
 }
 
 pub fn write_or_print(file: Option<&Path>, text: &str) -> Result<()> {
     match file {
-        Some(f) => std::fs::write(f, text).map_err(|e| Error::invalid("out", format!("cannot write {}: {e}", f.display()))),
+        Some(f) => {
+            std::fs::write(f, text).map_err(|e| Error::invalid("out", format!("cannot write {}: {e}", f.display())))
+        }
         None => {
             print!("{text}");
             Ok(())
@@ -177,20 +230,50 @@ fn csv_of(headers: &[&str], rows: impl Iterator<Item = Vec<String>>) -> Result<S
     for r in rows {
         w.write_record(&r).map_err(err)?;
     }
-    String::from_utf8(w.into_inner().map_err(|e| Error::Internal(e.to_string()))?).map_err(|e| Error::Internal(e.to_string()))
+    String::from_utf8(w.into_inner().map_err(|e| Error::Internal(e.to_string()))?)
+        .map_err(|e| Error::Internal(e.to_string()))
 }
 
 pub fn members_csv(rows: &[members::MemberRow]) -> Result<String> {
     csv_of(
-        &["email", "name", "roles", "status", "confirmed", "enabled", "created_at", "last_login_at", "access_expires_at"],
+        &[
+            "email",
+            "name",
+            "roles",
+            "status",
+            "confirmed",
+            "enabled",
+            "created_at",
+            "last_login_at",
+            "access_expires_at",
+        ],
         rows.iter().map(|m| {
-            vec![m.email.clone(), m.name.clone(), m.roles.join(";"), m.status.clone(), m.confirmed.to_string(), m.enabled.to_string(), m.created_at.clone(), m.last_login_at.clone().unwrap_or_default(), m.access_expires_at.clone().unwrap_or_default()]
+            vec![
+                m.email.clone(),
+                m.name.clone(),
+                m.roles.join(";"),
+                m.status.clone(),
+                m.confirmed.to_string(),
+                m.enabled.to_string(),
+                m.created_at.clone(),
+                m.last_login_at.clone().unwrap_or_default(),
+                m.access_expires_at.clone().unwrap_or_default(),
+            ]
         }),
     )
 }
 
 fn review_cells(r: &ReviewRow) -> Vec<String> {
-    vec![r.kind.clone(), r.subject.clone(), r.name.clone(), r.status.clone(), r.role.clone(), r.scope.clone(), r.expires_at.clone().unwrap_or_default(), r.last_login_at.clone().unwrap_or_default()]
+    vec![
+        r.kind.clone(),
+        r.subject.clone(),
+        r.name.clone(),
+        r.status.clone(),
+        r.role.clone(),
+        r.scope.clone(),
+        r.expires_at.clone().unwrap_or_default(),
+        r.last_login_at.clone().unwrap_or_default(),
+    ]
 }
 
 const REVIEW_HEADERS: [&str; 8] = ["kind", "subject", "name", "status", "role", "scope", "expires_at", "last_seen_at"];
@@ -202,12 +285,25 @@ pub fn review_csv(rows: &[ReviewRow]) -> Result<String> {
 pub fn review_table(rows: &[ReviewRow]) -> String {
     let headers: Vec<String> = REVIEW_HEADERS.iter().map(|h| h.to_uppercase()).collect();
     let headers: Vec<&str> = headers.iter().map(String::as_str).collect();
-    table(&headers, rows.iter().map(|r| review_cells(r).into_iter().map(|c| if c.is_empty() { "-".into() } else { c }).collect()))
+    table(
+        &headers,
+        rows.iter().map(|r| review_cells(r).into_iter().map(|c| if c.is_empty() { "-".into() } else { c }).collect()),
+    )
 }
 
 pub fn service_accounts_table(items: &[ServiceAccountView]) -> String {
     table(
         &["NAME", "ROLE", "TOKEN", "STATUS", "EXPIRES", "LAST USED", "CREATED BY"],
-        items.iter().map(|s| vec![s.name.clone(), opt(&s.role), format!("{}…", s.token_prefix), s.status.clone(), opt(&s.expires_at), opt(&s.last_used_at), opt(&s.created_by)]),
+        items.iter().map(|s| {
+            vec![
+                s.name.clone(),
+                opt(&s.role),
+                format!("{}…", s.token_prefix),
+                s.status.clone(),
+                opt(&s.expires_at),
+                opt(&s.last_used_at),
+                opt(&s.created_by),
+            ]
+        }),
     )
 }

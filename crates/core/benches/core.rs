@@ -27,7 +27,11 @@ fn benches(c: &mut Criterion) {
     let mut g = c.benchmark_group(format!("members_{n}"));
     g.sample_size(10).measurement_time(Duration::from_secs(5));
     let query = |page| members::MemberQuery {
-        filter: members::MemberFilter { search: Some("a".into()), status: Some("active".into()), role: Some("member".into()) },
+        filter: members::MemberFilter {
+            search: Some("a".into()),
+            status: Some("active".into()),
+            role: Some("member".into()),
+        },
         sort: members::SortKey::Name,
         descending: false,
         page,
@@ -36,15 +40,21 @@ fn benches(c: &mut Criterion) {
     let total = members::list(&mut db, &who, "demo", &query(1), NOW).unwrap().total;
     let deep = (total / 50).clamp(1, 10_000);
     println!("matching rows: {total}; deep page: {deep}");
-    g.bench_function("page_1_search_sort_filter", |b| b.iter(|| members::list(&mut db, &who, "demo", &query(1), NOW).unwrap()));
-    g.bench_function(format!("page_{deep}_search_sort_filter"), |b| b.iter(|| members::list(&mut db, &who, "demo", &query(deep), NOW).unwrap()));
+    g.bench_function("page_1_search_sort_filter", |b| {
+        b.iter(|| members::list(&mut db, &who, "demo", &query(1), NOW).unwrap())
+    });
+    g.bench_function(format!("page_{deep}_search_sort_filter"), |b| {
+        b.iter(|| members::list(&mut db, &who, "demo", &query(deep), NOW).unwrap())
+    });
     let plain = |page| members::MemberQuery { page, ..Default::default() };
     g.bench_function("page_1_by_email", |b| b.iter(|| members::list(&mut db, &who, "demo", &plain(1), NOW).unwrap()));
     g.finish();
 
     let mut g = c.benchmark_group("check");
     g.bench_function("check_one_permission", |b| {
-        b.iter(|| check::check(&mut db, &who, "demo", "ada.abbott.0@demo.example", "members.invite", None, NOW).unwrap())
+        b.iter(|| {
+            check::check(&mut db, &who, "demo", "ada.abbott.0@demo.example", "members.invite", None, NOW).unwrap()
+        })
     });
     g.finish();
 
@@ -58,7 +68,11 @@ fn benches(c: &mut Criterion) {
                 round += 1;
                 let org = orgs::create(&mut db, &who, &format!("Invite Round {round}"), NOW).unwrap();
                 let invitees: Vec<invitations::Invitee> = (0..10_000)
-                    .map(|i| invitations::Invitee { email: format!("person{i}@round{round}.example"), role: "member".into(), access_expires_at: None })
+                    .map(|i| invitations::Invitee {
+                        email: format!("person{i}@round{round}.example"),
+                        role: "member".into(),
+                        access_expires_at: None,
+                    })
                     .collect();
                 let started = Instant::now();
                 invitations::create(&mut db, &who, &org.slug, &invitees, None, NOW).unwrap();

@@ -81,7 +81,15 @@ pub fn sign_in(db: &mut Database, email: &str, password: &str, now: Timestamp) -
     let tx = db.conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
     let (failures, locked_until) = accounts::attempts(&tx, &email_norm)?;
     if let Some(until) = locked_until.filter(|t| *t > now) {
-        audit::append(&tx, "", &email_norm, "signin.refused", &email_norm, &serde_json::json!({"locked_until": rfc3339(until)}), now)?;
+        audit::append(
+            &tx,
+            "",
+            &email_norm,
+            "signin.refused",
+            &email_norm,
+            &serde_json::json!({"locked_until": rfc3339(until)}),
+            now,
+        )?;
         tx.commit()?;
         return Err(Error::Unauthenticated(format!(
             "sign-in locked after too many failed attempts; try again after {}",
@@ -107,7 +115,15 @@ pub fn sign_in(db: &mut Database, email: &str, password: &str, now: Timestamp) -
             let failures = failures + 1;
             let locked = (failures >= LOCK_AFTER_FAILURES).then(|| now + lock_seconds(failures));
             accounts::set_attempts(&tx, &email_norm, failures, locked, now)?;
-            audit::append(&tx, "", &email_norm, "signin.failed", &email_norm, &serde_json::json!({"failures": failures}), now)?;
+            audit::append(
+                &tx,
+                "",
+                &email_norm,
+                "signin.failed",
+                &email_norm,
+                &serde_json::json!({"failures": failures}),
+                now,
+            )?;
             tx.commit()?;
             Err(Error::Unauthenticated(WRONG_CREDENTIALS.into()))
         }

@@ -29,15 +29,8 @@ pub const ADMIN_ROLE: &str = "admin";
 pub const MEMBER_ROLE: &str = "member";
 
 /// The permissions `admin` starts with.
-pub const ADMIN_PERMISSIONS: [&str; 7] = [
-    ORG_VIEW,
-    MEMBERS_INVITE,
-    MEMBERS_MANAGE,
-    ROLES_MANAGE,
-    WORKSPACES_MANAGE,
-    SERVICE_ACCOUNTS_MANAGE,
-    AUDIT_VIEW,
-];
+pub const ADMIN_PERMISSIONS: [&str; 7] =
+    [ORG_VIEW, MEMBERS_INVITE, MEMBERS_MANAGE, ROLES_MANAGE, WORKSPACES_MANAGE, SERVICE_ACCOUNTS_MANAGE, AUDIT_VIEW];
 
 /// The permissions `member` starts with.
 pub const MEMBER_PERMISSIONS: [&str; 1] = [ORG_VIEW];

@@ -15,6 +15,9 @@ pub enum ErrorCode {
     Forbidden,
     NotFound,
     Conflict,
+    /// The database cannot be reached or opened: a file locked past the busy timeout, a full or
+    /// read-only disk, a shared server that is down. Not a bug, so not `Internal`.
+    Unavailable,
     Internal,
 }
 
@@ -26,6 +29,7 @@ impl ErrorCode {
             ErrorCode::Forbidden => "forbidden",
             ErrorCode::NotFound => "not_found",
             ErrorCode::Conflict => "conflict",
+            ErrorCode::Unavailable => "unavailable",
             ErrorCode::Internal => "internal",
         }
     }
@@ -38,6 +42,7 @@ impl ErrorCode {
             ErrorCode::Forbidden => 4,
             ErrorCode::NotFound => 5,
             ErrorCode::Conflict => 6,
+            ErrorCode::Unavailable => 7,
             ErrorCode::Internal => 1,
         }
     }
@@ -81,6 +86,9 @@ pub enum Error {
     NotFound(String),
     #[error("{message}")]
     Conflict { reason: ConflictReason, message: String },
+    /// The database cannot be reached or opened; the message names the path or server and the cause.
+    #[error("{0}")]
+    Unavailable(String),
     #[error("internal error: {0}")]
     Internal(String),
 }
@@ -95,6 +103,7 @@ impl Error {
             Error::Forbidden { .. } => ErrorCode::Forbidden,
             Error::NotFound(_) => ErrorCode::NotFound,
             Error::Conflict { .. } => ErrorCode::Conflict,
+            Error::Unavailable(_) => ErrorCode::Unavailable,
             Error::Internal(_) => ErrorCode::Internal,
         }
     }

@@ -58,7 +58,9 @@ pub enum MemberChange {
     Enable,
     Disable,
     /// Set, change or clear the access expiry; `extends` when it moves later or is cleared.
-    SetExpiry { extends: bool },
+    SetExpiry {
+        extends: bool,
+    },
     Remove,
     /// Grant or take away workspace access.
     WorkspaceAccess,
@@ -139,8 +141,7 @@ fn grant(rights: &Rights, base: &str, role: &RoleRights) -> Decision {
         return Decision::Deny("only holders of owners.manage may grant the owner role".into());
     }
     if !rights.covers(role) {
-        let missing: Vec<&str> =
-            role.permissions.iter().filter(|p| !rights.holds(p)).map(String::as_str).collect();
+        let missing: Vec<&str> = role.permissions.iter().filter(|p| !rights.holds(p)).map(String::as_str).collect();
         return Decision::Deny(format!(
             "you may not hand out the role {} because you do not hold {}",
             role.name,
@@ -250,7 +251,8 @@ mod tests {
     #[test]
     fn custom_permissions_are_not_escalated() {
         let admin = rights(&ADMIN_PERMISSIONS);
-        let billing = RoleRights { name: "billing".into(), is_owner: false, permissions: ["billing.access".to_string()].into() };
+        let billing =
+            RoleRights { name: "billing".into(), is_owner: false, permissions: ["billing.access".to_string()].into() };
         assert!(!decide(&admin, &Action::WriteRole { role: &billing }).is_allowed());
         let owner = Rights { is_owner: true, permissions: BTreeSet::new() };
         assert!(decide(&owner, &Action::WriteRole { role: &billing }).is_allowed());
@@ -262,7 +264,15 @@ mod tests {
         let me = Target { is_owner: true, is_self: true };
         let member = RoleRights { name: "member".into(), is_owner: false, permissions: [ORG_VIEW.to_string()].into() };
         assert!(!decide(&owner, &Action::AssignRole { target: me, current_is_owner: true, role: &member }).is_allowed());
-        assert!(!decide(&owner, &Action::ChangeMember { target: me, change: MemberChange::SetExpiry { extends: true } }).is_allowed());
-        assert!(decide(&owner, &Action::ChangeMember { target: me, change: MemberChange::SetExpiry { extends: false } }).is_allowed());
+        assert!(!decide(
+            &owner,
+            &Action::ChangeMember { target: me, change: MemberChange::SetExpiry { extends: true } }
+        )
+        .is_allowed());
+        assert!(decide(
+            &owner,
+            &Action::ChangeMember { target: me, change: MemberChange::SetExpiry { extends: false } }
+        )
+        .is_allowed());
     }
 }

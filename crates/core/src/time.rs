@@ -59,14 +59,16 @@ pub fn parse_when(field: &str, text: &str, now: Timestamp) -> Result<Option<Time
     if let Ok(d) = DateTime::parse_from_rfc3339(t) {
         return Ok(Some(d.with_timezone(&Utc).timestamp()));
     }
-    if t.chars().next().is_some_and(|c| c.is_ascii_digit())
-        && t.chars().last().is_some_and(|c| c.is_ascii_alphabetic())
+    if t.chars().next().is_some_and(|c| c.is_ascii_digit()) && t.chars().last().is_some_and(|c| c.is_ascii_alphabetic())
     {
         return Ok(Some(now + parse_duration(field, t)?));
     }
     Err(Error::invalid(
         field,
-        format!("'{}' is not a moment; write RFC 3339 (2027-01-31T17:00:00Z), a duration (90d, 12h, 30m, 45s) or never", crate::validate::shorten(t)),
+        format!(
+            "'{}' is not a moment; write RFC 3339 (2027-01-31T17:00:00Z), a duration (90d, 12h, 30m, 45s) or never",
+            crate::validate::shorten(t)
+        ),
     ))
 }
 

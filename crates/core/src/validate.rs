@@ -69,7 +69,10 @@ pub fn email(field: &str, s: &str) -> Result<(String, String)> {
 pub fn display_name(field: &str, s: &str) -> Result<String> {
     let t = bounded(field, s, MAX_NAME_CHARS)?;
     if let Some(c) = t.chars().find(|c| !(c.is_alphanumeric() || " '’.-,&()".contains(*c))) {
-        return Err(Error::invalid(field, format!("must not contain '{c}'; use letters, digits, spaces and ' . - , & ( )")));
+        return Err(Error::invalid(
+            field,
+            format!("must not contain '{c}'; use letters, digits, spaces and ' . - , & ( )"),
+        ));
     }
     Ok(t.split_whitespace().collect::<Vec<_>>().join(" "))
 }
@@ -96,13 +99,15 @@ pub fn identifier_name(field: &str, s: &str) -> Result<String> {
 pub fn permission_name(field: &str, s: &str) -> Result<String> {
     let t = bounded(field, s, 64)?;
     let ok = t.split_once('.').is_some_and(|(area, action)| {
-        let part = |p: &str| {
-            !p.is_empty() && p.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
-        };
+        let part =
+            |p: &str| !p.is_empty() && p.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
         part(area) && part(action)
     });
     if !ok {
-        return Err(Error::invalid(field, format!("'{}' is not a permission name; write area.action in lower case, e.g. billing.access", shorten(t))));
+        return Err(Error::invalid(
+            field,
+            format!("'{}' is not a permission name; write area.action in lower case, e.g. billing.access", shorten(t)),
+        ));
     }
     Ok(t.to_string())
 }
@@ -151,7 +156,17 @@ mod tests {
     #[test]
     fn emails() {
         assert_eq!(email("email", "  Ann@Example.COM ").unwrap(), ("Ann@Example.COM".into(), "ann@example.com".into()));
-        for bad in ["", "a", "a@b", "a@@b.io", "a b@c.io", "a@b.c", "x'; DROP TABLE accounts;--@x.io", "a@-b.io", "\u{1b}a@b.io"] {
+        for bad in [
+            "",
+            "a",
+            "a@b",
+            "a@@b.io",
+            "a b@c.io",
+            "a@b.c",
+            "x'; DROP TABLE accounts;--@x.io",
+            "a@-b.io",
+            "\u{1b}a@b.io",
+        ] {
             assert_eq!(email("email", bad).unwrap_err().field(), Some("email"), "{bad}");
         }
     }

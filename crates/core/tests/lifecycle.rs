@@ -32,7 +32,15 @@ fn can_in(db: &mut Database, who: &Principal, email: &str, perm: &str, workspace
 }
 
 /// Insert an access grant straight through the store (no use case sets `valid from` yet).
-fn raw_grant(db: &Database, email: &str, role: &str, workspace: Option<&str>, valid_from: Option<i64>, expires_at: Option<i64>, now: i64) {
+fn raw_grant(
+    db: &Database,
+    email: &str,
+    role: &str,
+    workspace: Option<&str>,
+    valid_from: Option<i64>,
+    expires_at: Option<i64>,
+    now: i64,
+) {
     let conn = db.connection();
     let org = organizations::by_slug(conn, ORG).unwrap().unwrap();
     let account = accounts::by_email(conn, email).unwrap().unwrap();
@@ -92,7 +100,8 @@ fn workspace_grant_is_scoped_to_its_workspace_and_ends_at_its_expiry() {
     // Nothing before the grant.
     assert!(!can_in(&mut db, &o, "m@acme.test", DEPLOY, Some("Production"), T0 + 1));
 
-    let g = workspaces::grant(&mut db, &o, ORG, "Production", "m@acme.test", "deployer", Some(T0 + 100), T0 + 1).unwrap();
+    let g =
+        workspaces::grant(&mut db, &o, ORG, "Production", "m@acme.test", "deployer", Some(T0 + 100), T0 + 1).unwrap();
     assert_eq!((g.workspace.as_str(), g.email.as_str(), g.role.as_str()), ("Production", "m@acme.test", "deployer"));
     assert_eq!(g.expires_at, Some(rfc3339(T0 + 100)));
 
@@ -100,7 +109,10 @@ fn workspace_grant_is_scoped_to_its_workspace_and_ends_at_its_expiry() {
     assert!(can_in(&mut db, &o, "m@acme.test", DEPLOY, Some("Production"), T0 + 2));
     assert!(can_in(&mut db, &o, "m@acme.test", DEPLOY, Some("Production"), T0 + 99));
     assert!(!can_in(&mut db, &o, "m@acme.test", DEPLOY, Some("Staging"), T0 + 2));
-    assert!(!can_in(&mut db, &o, "m@acme.test", DEPLOY, None, T0 + 2), "a workspace grant must not leak to organization scope");
+    assert!(
+        !can_in(&mut db, &o, "m@acme.test", DEPLOY, None, T0 + 2),
+        "a workspace grant must not leak to organization scope"
+    );
     // Organization-scope rights still count inside a workspace.
     assert!(can_in(&mut db, &o, "m@acme.test", ORG_VIEW, Some("Production"), T0 + 2));
     let at_expiry = check(&mut db, &o, ORG, "m@acme.test", DEPLOY, Some("Production"), T0 + 100).unwrap();
@@ -132,7 +144,10 @@ fn workspace_grant_is_scoped_to_its_workspace_and_ends_at_its_expiry() {
     // Revoking again: nothing to revoke.
     assert_eq!(code(workspaces::revoke(&mut db, &o, ORG, "Production", "m@acme.test", T0 + 107)), ErrorCode::NotFound);
     let actions: Vec<String> = events(&mut db, &o, T0 + 108).into_iter().map(|e| e.action).collect();
-    assert!(actions.iter().any(|a| a == "workspaces.granted") && actions.iter().any(|a| a == "workspaces.revoked"), "{actions:?}");
+    assert!(
+        actions.iter().any(|a| a == "workspaces.granted") && actions.iter().any(|a| a == "workspaces.revoked"),
+        "{actions:?}"
+    );
 }
 
 #[test]
@@ -143,17 +158,59 @@ fn workspace_grant_refusals() {
     let a = add(&mut db, &o, "a@acme.test", "admin", None, T0);
     workspaces::create(&mut db, &o, ORG, "Production", T0).unwrap();
     // A new expiry in the past (or now) is bad input naming the field.
-    assert_eq!(invalid_field(workspaces::grant(&mut db, &o, ORG, "Production", "m@acme.test", "deployer", Some(T0 - 1), T0 + 1)), "expires");
-    assert_eq!(invalid_field(workspaces::grant(&mut db, &o, ORG, "Production", "m@acme.test", "deployer", Some(T0 + 1), T0 + 1)), "expires");
+    assert_eq!(
+        invalid_field(workspaces::grant(
+            &mut db,
+            &o,
+            ORG,
+            "Production",
+            "m@acme.test",
+            "deployer",
+            Some(T0 - 1),
+            T0 + 1
+        )),
+        "expires"
+    );
+    assert_eq!(
+        invalid_field(workspaces::grant(
+            &mut db,
+            &o,
+            ORG,
+            "Production",
+            "m@acme.test",
+            "deployer",
+            Some(T0 + 1),
+            T0 + 1
+        )),
+        "expires"
+    );
     // Unknown workspace / member / role.
-    assert_eq!(code(workspaces::grant(&mut db, &o, ORG, "Nope", "m@acme.test", "deployer", None, T0 + 1)), ErrorCode::NotFound);
-    assert_eq!(code(workspaces::grant(&mut db, &o, ORG, "Production", "ghost@acme.test", "deployer", None, T0 + 1)), ErrorCode::NotFound);
-    assert_eq!(code(workspaces::grant(&mut db, &o, ORG, "Production", "m@acme.test", "nope", None, T0 + 1)), ErrorCode::InvalidInput);
+    assert_eq!(
+        code(workspaces::grant(&mut db, &o, ORG, "Nope", "m@acme.test", "deployer", None, T0 + 1)),
+        ErrorCode::NotFound
+    );
+    assert_eq!(
+        code(workspaces::grant(&mut db, &o, ORG, "Production", "ghost@acme.test", "deployer", None, T0 + 1)),
+        ErrorCode::NotFound
+    );
+    assert_eq!(
+        code(workspaces::grant(&mut db, &o, ORG, "Production", "m@acme.test", "nope", None, T0 + 1)),
+        ErrorCode::InvalidInput
+    );
     assert_eq!(code(check(&mut db, &o, ORG, "m@acme.test", ORG_VIEW, Some("Nope"), T0 + 1)), ErrorCode::NotFound);
     // A member may not grant; an admin may not hand out owner in a workspace, nor grant themself.
-    assert_eq!(code(workspaces::grant(&mut db, &m, ORG, "Production", "a@acme.test", "member", None, T0 + 1)), ErrorCode::Forbidden);
-    assert_eq!(code(workspaces::grant(&mut db, &a, ORG, "Production", "m@acme.test", "owner", None, T0 + 1)), ErrorCode::Forbidden);
-    assert_eq!(code(workspaces::grant(&mut db, &a, ORG, "Production", "a@acme.test", "admin", None, T0 + 1)), ErrorCode::Forbidden);
+    assert_eq!(
+        code(workspaces::grant(&mut db, &m, ORG, "Production", "a@acme.test", "member", None, T0 + 1)),
+        ErrorCode::Forbidden
+    );
+    assert_eq!(
+        code(workspaces::grant(&mut db, &a, ORG, "Production", "m@acme.test", "owner", None, T0 + 1)),
+        ErrorCode::Forbidden
+    );
+    assert_eq!(
+        code(workspaces::grant(&mut db, &a, ORG, "Production", "a@acme.test", "admin", None, T0 + 1)),
+        ErrorCode::Forbidden
+    );
     // The admin may grant the member an ordinary role there.
     workspaces::grant(&mut db, &a, ORG, "Production", "m@acme.test", "member", None, T0 + 1).unwrap();
     // Nothing else was granted by the refused attempts.
@@ -167,7 +224,8 @@ fn workspace_grant_refusals() {
 fn a_grant_valid_from_a_later_moment_is_denied_before_and_allowed_after() {
     let (mut db, o) = world();
     deployer_role(&mut db, &o, T0);
-    roles::create(&mut db, &o, ORG, "auditor", &[ORG_VIEW.to_string(), AUDIT_VIEW.to_string()], "reads the log", T0).unwrap();
+    roles::create(&mut db, &o, ORG, "auditor", &[ORG_VIEW.to_string(), AUDIT_VIEW.to_string()], "reads the log", T0)
+        .unwrap();
     let m = add(&mut db, &o, "m@acme.test", "member", None, T0);
     workspaces::create(&mut db, &o, ORG, "Production", T0).unwrap();
 
@@ -180,7 +238,12 @@ fn a_grant_valid_from_a_later_moment_is_denied_before_and_allowed_after() {
     assert!(!can_in(&mut db, &o, "m@acme.test", AUDIT_VIEW, None, T0 + 49));
     assert!(!can_in(&mut db, &o, "m@acme.test", DEPLOY, Some("Production"), T0 + 59));
     assert_eq!(code(audit::list(&mut db, &m, ORG, &AuditQuery::default(), T0 + 49)), ErrorCode::Forbidden);
-    let row = members::list(&mut db, &o, ORG, &MemberQuery::default(), T0 + 49).unwrap().items.into_iter().find(|r| r.email == "m@acme.test").unwrap();
+    let row = members::list(&mut db, &o, ORG, &MemberQuery::default(), T0 + 49)
+        .unwrap()
+        .items
+        .into_iter()
+        .find(|r| r.email == "m@acme.test")
+        .unwrap();
     assert_eq!(row.roles, vec!["member".to_string()], "a role not yet valid is not shown as held");
     let d = members::show(&mut db, &o, ORG, "m@acme.test", T0 + 59).unwrap();
     assert_eq!(d.workspaces.len(), 1);
@@ -191,7 +254,12 @@ fn a_grant_valid_from_a_later_moment_is_denied_before_and_allowed_after() {
     assert!(can_in(&mut db, &o, "m@acme.test", AUDIT_VIEW, None, T0 + 50));
     assert!(can_in(&mut db, &o, "m@acme.test", DEPLOY, Some("Production"), T0 + 60));
     assert!(audit::list(&mut db, &m, ORG, &AuditQuery::default(), T0 + 50).is_ok());
-    let row = members::list(&mut db, &o, ORG, &MemberQuery::default(), T0 + 60).unwrap().items.into_iter().find(|r| r.email == "m@acme.test").unwrap();
+    let row = members::list(&mut db, &o, ORG, &MemberQuery::default(), T0 + 60)
+        .unwrap()
+        .items
+        .into_iter()
+        .find(|r| r.email == "m@acme.test")
+        .unwrap();
     assert_eq!(row.roles, vec!["auditor".to_string(), "member".to_string()]);
     assert!(members::show(&mut db, &o, ORG, "m@acme.test", T0 + 60).unwrap().workspaces[0].current);
 
@@ -201,7 +269,8 @@ fn a_grant_valid_from_a_later_moment_is_denied_before_and_allowed_after() {
 
     // The review shows both moments.
     let rows = review::review(&mut db, &o, ORG, None, T0 + 61).unwrap();
-    let auditor = rows.iter().find(|r| r.subject == "m@acme.test" && r.role == "auditor").expect("auditor row in the review");
+    let auditor =
+        rows.iter().find(|r| r.subject == "m@acme.test" && r.role == "auditor").expect("auditor row in the review");
     assert_eq!(auditor.valid_from, Some(rfc3339(T0 + 50)));
     assert_eq!(auditor.expires_at, Some(rfc3339(T0 + 200)));
     assert_eq!(auditor.scope, "organization");
@@ -319,7 +388,10 @@ fn service_account_token_is_shown_once_works_within_its_role_and_stops_when_revo
     let inv = Invitee { email: "x@acme.test".into(), role: "member".into(), access_expires_at: None };
     assert_eq!(code(invitations::create(&mut db, &sa, ORG, &[inv], None, T0 + 3)), ErrorCode::Forbidden);
     assert_eq!(code(audit::list(&mut db, &sa, ORG, &AuditQuery::default(), T0 + 3)), ErrorCode::Forbidden);
-    assert_eq!(code(service_accounts::create(&mut db, &sa, ORG, "child", "member", None, T0 + 3)), ErrorCode::Forbidden);
+    assert_eq!(
+        code(service_accounts::create(&mut db, &sa, ORG, "child", "member", None, T0 + 3)),
+        ErrorCode::Forbidden
+    );
     assert_eq!(service_accounts::list(&mut db, &o, ORG, T0 + 4).unwrap()[0].last_used_at, Some(rfc3339(T0 + 3)));
 
     // A wrong token, or one with a character changed, is unauthenticated.
@@ -349,7 +421,8 @@ fn service_account_token_is_shown_once_works_within_its_role_and_stops_when_revo
     assert!(!contains(&bytes, token[12..].as_bytes()), "the secret part of the token is in the database file");
     // Its hash is.
     let db = Database::open(&path).unwrap();
-    let stored: Vec<u8> = db.connection().query_row("SELECT token_hash FROM service_accounts", [], |r| r.get(0)).unwrap();
+    let stored: Vec<u8> =
+        db.connection().query_row("SELECT token_hash FROM service_accounts", [], |r| r.get(0)).unwrap();
     assert_eq!(stored, auth::token_hash(&token));
 }
 
@@ -400,9 +473,14 @@ fn review_shows_who_has_what_until_when_and_filters_by_expiring_within() {
     invitations::create(&mut db, &o, ORG, &[inv], None, T0).unwrap();
 
     let all = review::review(&mut db, &o, ORG, None, T0 + 1).unwrap();
-    let find = |rows: &[review::ReviewRow], subject: &str, role: &str| rows.iter().find(|r| r.subject == subject && r.role == role).cloned();
+    let find = |rows: &[review::ReviewRow], subject: &str, role: &str| {
+        rows.iter().find(|r| r.subject == subject && r.role == role).cloned()
+    };
     let owner = find(&all, OWNER, "owner").expect("owner row");
-    assert_eq!((owner.kind.as_str(), owner.scope.as_str(), owner.status.as_str()), ("member", "organization", "active"));
+    assert_eq!(
+        (owner.kind.as_str(), owner.scope.as_str(), owner.status.as_str()),
+        ("member", "organization", "active")
+    );
     assert_eq!(owner.expires_at, None);
     assert_eq!(find(&all, "soon@acme.test", "member").unwrap().expires_at, Some(rfc3339(T0 + 5 * 86_400)));
     assert_eq!(find(&all, "later@acme.test", "admin").unwrap().expires_at, Some(rfc3339(T0 + 100 * 86_400)));
@@ -417,12 +495,19 @@ fn review_shows_who_has_what_until_when_and_filters_by_expiring_within() {
     assert_eq!(all.len(), 8, "{all:?}");
 
     // Expiring within 30 days: soon, ws's workspace grant, ci-bot; nothing without an end, nothing later.
-    let mut within: Vec<(String, String)> =
-        review::review(&mut db, &o, ORG, Some(30 * 86_400), T0 + 1).unwrap().into_iter().map(|r| (r.subject, r.role)).collect();
+    let mut within: Vec<(String, String)> = review::review(&mut db, &o, ORG, Some(30 * 86_400), T0 + 1)
+        .unwrap()
+        .into_iter()
+        .map(|r| (r.subject, r.role))
+        .collect();
     within.sort();
     assert_eq!(
         within,
-        vec![("ci-bot".into(), "member".into()), ("soon@acme.test".into(), "member".into()), ("ws@acme.test".into(), "deployer".into())]
+        vec![
+            ("ci-bot".into(), "member".into()),
+            ("soon@acme.test".into(), "member".into()),
+            ("ws@acme.test".into(), "deployer".into())
+        ]
     );
     // A membership expiry caps its grants: a workspace grant with no end of a member expiring soon ends then.
     members::set_expiry(&mut db, &o, ORG, "never@acme.test", Some(T0 + 2 * 86_400), T0 + 2).unwrap();
@@ -449,7 +534,14 @@ fn demo_makes_every_status_workspaces_and_service_accounts() {
     assert_eq!(c.total, n + 1, "{c:?}");
     assert_eq!(page.total, c.total);
     assert_eq!(page.items.len() as i64, c.total);
-    for (status, count) in [("active", c.active), ("disabled", c.disabled), ("expired", c.expired), ("pending", c.pending), ("rejected", c.rejected), ("invitation_expired", c.invitation_expired)] {
+    for (status, count) in [
+        ("active", c.active),
+        ("disabled", c.disabled),
+        ("expired", c.expired),
+        ("pending", c.pending),
+        ("rejected", c.rejected),
+        ("invitation_expired", c.invitation_expired),
+    ] {
         assert!(count > 0, "no {status} rows: {c:?}");
         assert_eq!(page.items.iter().filter(|r| r.status == status).count() as i64, count, "{status}");
     }

@@ -50,16 +50,26 @@ fn table() -> (Database, Principal, Vec<Cell>) {
         for state in STATES {
             let email = format!("{role}-{state}@acme.test");
             let expires = (state == "expired").then_some(T0 + 10);
-            let token = invitations::create(&mut db, &o, ORG, &[Invitee { email: email.clone(), role: role.into(), access_expires_at: expires }], None, T0)
-                .unwrap()
-                .invitations
-                .remove(0)
-                .token;
-            invitations::accept(&mut db, &token, Acceptor::NewAccount { full_name: "Table Row", password: PW }, T0).unwrap();
+            let token = invitations::create(
+                &mut db,
+                &o,
+                ORG,
+                &[Invitee { email: email.clone(), role: role.into(), access_expires_at: expires }],
+                None,
+                T0,
+            )
+            .unwrap()
+            .invitations
+            .remove(0)
+            .token;
+            invitations::accept(&mut db, &token, Acceptor::NewAccount { full_name: "Table Row", password: PW }, T0)
+                .unwrap();
             let who = sign_in(&mut db, &email, PW, T0).unwrap();
             match state {
                 "disabled" => {
-                    let r = members::set_enabled(&mut db, &o, ORG, &Selection::Emails(vec![email.clone()]), false, T0 + 1).unwrap();
+                    let r =
+                        members::set_enabled(&mut db, &o, ORG, &Selection::Emails(vec![email.clone()]), false, T0 + 1)
+                            .unwrap();
                     assert_eq!(r.changed, 1, "{email}: {:?}", r.rows);
                 }
                 "removed" => members::remove(&mut db, &o, ORG, &email, T0 + 1).unwrap(),
@@ -88,7 +98,10 @@ fn check_answers_match_the_matrix() {
                 let got = check(&mut db, asker, ORG, &cell.email, permission, None, T1).unwrap();
                 asked += 1;
                 if got.allowed != want {
-                    wrong.push(format!("{}/{} {permission}: got {} ({}) want {want}", cell.role, cell.state, got.allowed, got.reason));
+                    wrong.push(format!(
+                        "{}/{} {permission}: got {} ({}) want {want}",
+                        cell.role, cell.state, got.allowed, got.reason
+                    ));
                 }
             }
         }
@@ -106,12 +119,20 @@ fn commands_follow_the_same_matrix() {
     for (i, cell) in cells.iter().enumerate() {
         let who = &cell.who;
         let outcomes: [(&str, Result<(), ErrorCode>); 4] = [
-            ("org.view", members::list(&mut db, who, ORG, &MemberQuery::default(), T1).map(|_| ()).map_err(|e| e.code())),
-            ("audit.view", audit::list(&mut db, who, ORG, &AuditQuery::default(), T1).map(|_| ()).map_err(|e| e.code())),
+            (
+                "org.view",
+                members::list(&mut db, who, ORG, &MemberQuery::default(), T1).map(|_| ()).map_err(|e| e.code()),
+            ),
+            (
+                "audit.view",
+                audit::list(&mut db, who, ORG, &AuditQuery::default(), T1).map(|_| ()).map_err(|e| e.code()),
+            ),
             ("org.manage", orgs::rename(&mut db, who, ORG, "Acme", T1).map(|_| ()).map_err(|e| e.code())),
             (
                 "roles.manage",
-                roles::create(&mut db, who, ORG, &format!("viewer{i}"), &["org.view".to_string()], "", T1).map(|_| ()).map_err(|e| e.code()),
+                roles::create(&mut db, who, ORG, &format!("viewer{i}"), &["org.view".to_string()], "", T1)
+                    .map(|_| ())
+                    .map_err(|e| e.code()),
             ),
         ];
         for (permission, got) in outcomes {

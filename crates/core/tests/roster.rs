@@ -122,7 +122,11 @@ fn oracle(db: &Database, org_id: &str, q: &MemberQuery, now: i64) -> (Vec<Member
     // NULLs first ascending, as SQLite orders them; ties by email in the same direction.
     rows.sort_by(|a, b| {
         let o = key(a).cmp(&key(b)).then_with(|| a.0.cmp(&b.0));
-        if q.descending { o.reverse() } else { o }
+        if q.descending {
+            o.reverse()
+        } else {
+            o
+        }
     });
     (rows.into_iter().map(|r| r.3).collect(), counts)
 }
@@ -184,7 +188,9 @@ fn check_in_step(db: &Database) {
     ));
     assert_eq!(stored, expected, "roster rows");
     let counters = dump("SELECT org, roles_key, cls, n FROM roster_counts WHERE n <> 0 ORDER BY org, roles_key, cls");
-    let recount = dump("SELECT org, roles_key, cls, count(*) FROM roster GROUP BY org, roles_key, cls ORDER BY org, roles_key, cls");
+    let recount = dump(
+        "SELECT org, roles_key, cls, count(*) FROM roster GROUP BY org, roles_key, cls ORDER BY org, roles_key, cls",
+    );
     assert_eq!(counters, recount, "roster counters");
     let orgs = dump("SELECT organization_id FROM roster_orgs ORDER BY organization_id");
     let base = dump("SELECT id FROM organizations ORDER BY id");
@@ -206,7 +212,15 @@ fn queries() -> Vec<MemberQuery> {
         MemberFilter { status: Some("all".into()), search: Some("zzz-nothing".into()), ..Default::default() },
         MemberFilter { role: Some("admin,member".into()), ..Default::default() },
     ];
-    let sorts = [SortKey::Email, SortKey::Name, SortKey::Role, SortKey::Status, SortKey::Created, SortKey::LastLogin, SortKey::Expires];
+    let sorts = [
+        SortKey::Email,
+        SortKey::Name,
+        SortKey::Role,
+        SortKey::Status,
+        SortKey::Created,
+        SortKey::LastLogin,
+        SortKey::Expires,
+    ];
     for (i, filter) in filters.iter().enumerate() {
         for (j, sort) in sorts.iter().enumerate() {
             for descending in [false, true] {
@@ -231,8 +245,15 @@ fn check_all(db: &mut Database, who: &Principal, slug: &str, moments: &[i64]) {
 
 fn email(i: i64) -> String {
     // demo's email for member i (names from its lists).
-    const GIVEN: [&str; 24] = ["ada", "bruno", "chloe", "dmitri", "emma", "farid", "grace", "hiro", "ines", "jonas", "kemi", "lars", "maya", "nils", "olga", "pedro", "quinn", "rosa", "sven", "tara", "umar", "vera", "wei", "zoe"];
-    const FAMILY: [&str; 24] = ["abbott", "becker", "castro", "dubois", "eriksen", "fischer", "garcia", "hansen", "ito", "jensen", "kowalski", "lopez", "muller", "novak", "okafor", "petrov", "quinto", "rossi", "silva", "tanaka", "ulrich", "varga", "wong", "young"];
+    const GIVEN: [&str; 24] = [
+        "ada", "bruno", "chloe", "dmitri", "emma", "farid", "grace", "hiro", "ines", "jonas", "kemi", "lars", "maya",
+        "nils", "olga", "pedro", "quinn", "rosa", "sven", "tara", "umar", "vera", "wei", "zoe",
+    ];
+    const FAMILY: [&str; 24] = [
+        "abbott", "becker", "castro", "dubois", "eriksen", "fischer", "garcia", "hansen", "ito", "jensen", "kowalski",
+        "lopez", "muller", "novak", "okafor", "petrov", "quinto", "rossi", "silva", "tanaka", "ulrich", "varga",
+        "wong", "young",
+    ];
     format!("{}.{}.{i}@demo.example", GIVEN[(i % 24) as usize], FAMILY[((i / 24) % 24) as usize])
 }
 
@@ -257,7 +278,11 @@ fn roster_stays_in_step_with_every_change() {
         &mut db,
         &o,
         "demo",
-        &Selection::AllMatching(MemberFilter { search: Some("zoe".into()), role: Some("member".into()), ..Default::default() }),
+        &Selection::AllMatching(MemberFilter {
+            search: Some("zoe".into()),
+            role: Some("member".into()),
+            ..Default::default()
+        }),
         false,
         now,
     )
@@ -267,12 +292,18 @@ fn roster_stays_in_step_with_every_change() {
     invitations::revoke(&mut db, &o, "demo", &email(90), now).unwrap();
     invitations::resend(&mut db, &o, "demo", &email(95), now).unwrap();
     invitations::resend(&mut db, &o, "demo", &email(98), now).unwrap();
-    let mk = |e: &str, role: &str, exp: Option<i64>| Invitee { email: e.into(), role: role.into(), access_expires_at: exp };
+    let mk =
+        |e: &str, role: &str, exp: Option<i64>| Invitee { email: e.into(), role: role.into(), access_expires_at: exp };
     let issued = invitations::create(
         &mut db,
         &o,
         "demo",
-        &[mk("new.one@x.io", "member", None), mk("New.Two@x.io", "admin", Some(now + 2 * DAY)), mk("new.three@x.io", "billing", None), mk(&email(99), "member", None)],
+        &[
+            mk("new.one@x.io", "member", None),
+            mk("New.Two@x.io", "admin", Some(now + 2 * DAY)),
+            mk("new.three@x.io", "billing", None),
+            mk(&email(99), "member", None),
+        ],
         None,
         now,
     )
@@ -283,7 +314,13 @@ fn roster_stays_in_step_with_every_change() {
     invitations::accept(&mut db, &token(1), Acceptor::NewAccount { full_name: "Ned Two", password: PW }, now).unwrap();
     // A rejected invitation and a membership for the same email, side by side.
     let again = invitations::create(&mut db, &o, "demo", &[mk("new.three@x.io", "member", None)], None, now).unwrap();
-    invitations::accept(&mut db, &again.invitations[0].token, Acceptor::NewAccount { full_name: "Nina Three", password: PW }, now).unwrap();
+    invitations::accept(
+        &mut db,
+        &again.invitations[0].token,
+        Acceptor::NewAccount { full_name: "Nina Three", password: PW },
+        now,
+    )
+    .unwrap();
     // Signing in changes last_login_at; the owner's own memberships follow.
     sign_in(&mut db, "new.one@x.io", PW, now + 30).unwrap();
     // Workspace grants do not change the roster's roles; a custom role does.
@@ -300,14 +337,27 @@ fn roster_stays_in_step_with_every_change() {
     let org_id = organizations::by_slug(conn, "demo").unwrap().unwrap().id;
     let admin = role_store::by_name(conn, &org_id, "admin").unwrap().unwrap().id;
     let billing = role_store::by_name(conn, &org_id, "billing").unwrap().unwrap().id;
-    for (i, role, from, until) in [(10, &admin, None, Some(T0 + 2 * DAY)), (11, &billing, Some(T0 + 2 * DAY), None), (12, &admin, Some(T0 - DAY), Some(T0 + 100 * DAY))] {
+    for (i, role, from, until) in [
+        (10, &admin, None, Some(T0 + 2 * DAY)),
+        (11, &billing, Some(T0 + 2 * DAY), None),
+        (12, &admin, Some(T0 - DAY), Some(T0 + 100 * DAY)),
+    ] {
         let account = accounts::by_email(conn, &email(i)).unwrap().unwrap();
         let m = memberships::of(conn, &org_id, &account.id).unwrap().unwrap();
-        let g = grants::NewGrant { organization_id: &org_id, subject: grants::Subject::Membership(&m.id), role_id: role, workspace_id: None, valid_from: from, expires_at: until, granted_by: None };
+        let g = grants::NewGrant {
+            organization_id: &org_id,
+            subject: grants::Subject::Membership(&m.id),
+            role_id: role,
+            workspace_id: None,
+            valid_from: from,
+            expires_at: until,
+            granted_by: None,
+        };
         grants::insert(conn, &g, now).unwrap();
     }
     let roles_of = |db: &mut Database, i: i64, at: i64| {
-        let q = MemberQuery { filter: MemberFilter { search: Some(email(i)), ..Default::default() }, ..Default::default() };
+        let q =
+            MemberQuery { filter: MemberFilter { search: Some(email(i)), ..Default::default() }, ..Default::default() };
         members::list(db, &o, "demo", &q, at).unwrap().items.remove(0).roles
     };
     assert_eq!(roles_of(&mut db, 10, now), ["admin", "member"]);
@@ -322,7 +372,10 @@ fn roster_stays_in_step_with_every_change() {
     check_all(&mut db, &o, "demo", &[now]);
     let export = review::export_members(&mut db, &o, "demo", now).unwrap();
     let (expected, _) = oracle(&db, &org_id, &MemberQuery { per_page: 10_000, ..Default::default() }, now);
-    assert_eq!(export.iter().map(|r| r.email.to_lowercase()).collect::<Vec<_>>(), expected.iter().map(|r| r.email.to_lowercase()).collect::<Vec<_>>());
+    assert_eq!(
+        export.iter().map(|r| r.email.to_lowercase()).collect::<Vec<_>>(),
+        expected.iter().map(|r| r.email.to_lowercase()).collect::<Vec<_>>()
+    );
     assert!(!review::review(&mut db, &o, "demo", None, now).unwrap().is_empty());
     // The acme organization is untouched by all of this and still right.
     check_all(&mut db, &o, "acme", &[now]);

@@ -14,7 +14,6 @@ use gatehouse_core::{ConflictReason, Database, Error, ErrorCode, Principal, Resu
 mod common;
 use common::*;
 
-
 // ---------------------------------------------------------------- helpers
 
 fn init(db: &mut Database) -> Principal {
@@ -36,7 +35,8 @@ fn accept_new(db: &mut Database, token: &str, now: i64) -> Result<invitations::A
 
 /// A custom non-owner role that may act on owners (so the last-owner rule, not the policy, is what refuses).
 fn keeper(db: &mut Database, o: &Principal, now: i64) -> Principal {
-    let perms: Vec<String> = [ORG_VIEW, MEMBERS_MANAGE, OWNERS_MANAGE, AUDIT_VIEW].iter().map(|s| s.to_string()).collect();
+    let perms: Vec<String> =
+        [ORG_VIEW, MEMBERS_MANAGE, OWNERS_MANAGE, AUDIT_VIEW].iter().map(|s| s.to_string()).collect();
     roles::create(db, o, ORG, "keeper", &perms, "acts on owners", now).unwrap();
     add(db, o, "keeper@acme.test", "keeper", None, now)
 }
@@ -103,7 +103,10 @@ fn rule1_deny_by_default_and_changes_apply_on_the_next_call() {
     // A member may view, nothing more.
     assert!(members::list(&mut db, &m, ORG, &MemberQuery::default(), T0).is_ok());
     assert_eq!(code(audit::list(&mut db, &m, ORG, &AuditQuery::default(), T0)), ErrorCode::Forbidden);
-    assert_eq!(code(invitations::create(&mut db, &m, ORG, &[invitee("x@acme.test", "member", None)], None, T0)), ErrorCode::Forbidden);
+    assert_eq!(
+        code(invitations::create(&mut db, &m, ORG, &[invitee("x@acme.test", "member", None)], None, T0)),
+        ErrorCode::Forbidden
+    );
     assert_eq!(code(orgs::rename(&mut db, &m, ORG, "Other", T0)), ErrorCode::Forbidden);
     assert!(!can(&mut db, &o, "m@acme.test", AUDIT_VIEW, T0));
 
@@ -114,7 +117,8 @@ fn rule1_deny_by_default_and_changes_apply_on_the_next_call() {
     assert_eq!(code(audit::list(&mut db, &m, ORG, &AuditQuery::default(), T0 + 4)), ErrorCode::Forbidden);
 
     // Disable revokes everything at once, even viewing; enabling restores it.
-    let r = members::set_enabled(&mut db, &o, ORG, &Selection::Emails(vec!["m@acme.test".into()]), false, T0 + 5).unwrap();
+    let r =
+        members::set_enabled(&mut db, &o, ORG, &Selection::Emails(vec!["m@acme.test".into()]), false, T0 + 5).unwrap();
     assert_eq!(r.changed, 1);
     assert_eq!(code(members::list(&mut db, &m, ORG, &MemberQuery::default(), T0 + 6)), ErrorCode::Forbidden);
     assert!(!can(&mut db, &o, "m@acme.test", ORG_VIEW, T0 + 6));
@@ -138,7 +142,10 @@ fn rule2_no_escalation() {
     // Admin may invite admins and members, not owners.
     invitations::create(&mut db, &a, ORG, &[invitee("a2@acme.test", "admin", None)], None, T0).unwrap();
     invitations::create(&mut db, &a, ORG, &[invitee("m2@acme.test", "member", None)], None, T0).unwrap();
-    assert_eq!(code(invitations::create(&mut db, &a, ORG, &[invitee("o2@acme.test", "owner", None)], None, T0)), ErrorCode::Forbidden);
+    assert_eq!(
+        code(invitations::create(&mut db, &a, ORG, &[invitee("o2@acme.test", "owner", None)], None, T0)),
+        ErrorCode::Forbidden
+    );
     assert_eq!(count(&db, "invitations"), 4); // 2 accepted earlier + 2 now
 
     // Admin cannot make anyone owner, nor change, expire, disable or remove an owner.
@@ -152,11 +159,20 @@ fn rule2_no_escalation() {
     assert!(!can(&mut db, &o, "m@acme.test", MEMBERS_MANAGE, T0));
 
     // Admin cannot create a role with a permission they lack, nor hand out one they lack.
-    assert_eq!(code(roles::create(&mut db, &a, ORG, "boss", &["org.manage".to_string()], "", T0)), ErrorCode::Forbidden);
-    assert_eq!(code(roles::create(&mut db, &a, ORG, "boss2", &[OWNERS_MANAGE.to_string()], "", T0)), ErrorCode::Forbidden);
+    assert_eq!(
+        code(roles::create(&mut db, &a, ORG, "boss", &["org.manage".to_string()], "", T0)),
+        ErrorCode::Forbidden
+    );
+    assert_eq!(
+        code(roles::create(&mut db, &a, ORG, "boss2", &[OWNERS_MANAGE.to_string()], "", T0)),
+        ErrorCode::Forbidden
+    );
     roles::create(&mut db, &o, ORG, "renamer", &["org.manage".to_string()], "", T0).unwrap();
     assert_eq!(code(members::set_role(&mut db, &a, ORG, "m@acme.test", "renamer", T0)), ErrorCode::Forbidden);
-    assert_eq!(code(invitations::create(&mut db, &a, ORG, &[invitee("r@acme.test", "renamer", None)], None, T0)), ErrorCode::Forbidden);
+    assert_eq!(
+        code(invitations::create(&mut db, &a, ORG, &[invitee("r@acme.test", "renamer", None)], None, T0)),
+        ErrorCode::Forbidden
+    );
     // But admin can change a non-owner to admin.
     members::set_role(&mut db, &a, ORG, "m@acme.test", "admin", T0).unwrap();
 }
@@ -181,8 +197,10 @@ fn rule3_last_owner_cannot_be_demoted_disabled_removed_expired_or_leave() {
     assert!(r.rows[0].reason.as_deref().unwrap_or("").starts_with("last_owner"), "{:?}", r.rows);
 
     // Bulk disable of all matching: the last owner and the caller are skipped, the rest disabled.
-    let r = members::set_enabled(&mut db, &k, ORG, &Selection::AllMatching(MemberFilter::default()), false, T0 + 1).unwrap();
-    let by: std::collections::HashMap<_, _> = r.rows.iter().map(|row| (row.email.as_str(), row.result.as_str())).collect();
+    let r = members::set_enabled(&mut db, &k, ORG, &Selection::AllMatching(MemberFilter::default()), false, T0 + 1)
+        .unwrap();
+    let by: std::collections::HashMap<_, _> =
+        r.rows.iter().map(|row| (row.email.as_str(), row.result.as_str())).collect();
     assert_eq!(by.get(OWNER), Some(&"skipped"), "{:?}", r.rows);
     assert_eq!(by.get("keeper@acme.test"), Some(&"skipped"));
     assert_eq!(by.get("m@acme.test"), Some(&"disabled"));
@@ -214,7 +232,11 @@ fn rule3_two_owners_demoting_each_other_concurrently_leave_one() {
 
     const ROUNDS: i64 = 30;
     let barrier = std::sync::Arc::new(std::sync::Barrier::new(2));
-    let run = |mut db: Database, me: Principal, other_email: &'static str, counter: bool, barrier: std::sync::Arc<std::sync::Barrier>| {
+    let run = |mut db: Database,
+               me: Principal,
+               other_email: &'static str,
+               counter: bool,
+               barrier: std::sync::Arc<std::sync::Barrier>| {
         std::thread::spawn(move || {
             let mut wins = 0;
             for r in 0..ROUNDS {
@@ -258,7 +280,10 @@ fn rule4_invitations() {
     let (mut db, o) = world();
     let t1 = invite(&mut db, &o, "x@acme.test", "member", None, T0);
     assert!(t1.starts_with("ghi_") && t1.len() >= 4 + 32, "{t1}");
-    assert_eq!(conflict(invitations::create(&mut db, &o, ORG, &[invitee("X@acme.test", "admin", None)], None, T0)), ConflictReason::OpenInvitation);
+    assert_eq!(
+        conflict(invitations::create(&mut db, &o, ORG, &[invitee("X@acme.test", "admin", None)], None, T0)),
+        ConflictReason::OpenInvitation
+    );
 
     // Resend: a new token; the old one stops working.
     let t2 = invitations::resend(&mut db, &o, ORG, "x@acme.test", T0 + 1).unwrap().invitations.remove(0).token;
@@ -269,7 +294,10 @@ fn rule4_invitations() {
     assert_eq!(conflict(accept_new(&mut db, &t2, T0 + 3)), ConflictReason::TokenUsed);
     assert_eq!(conflict(invitations::reject(&mut db, &t2, T0 + 3)), ConflictReason::TokenUsed);
     // Already a member.
-    assert_eq!(conflict(invitations::create(&mut db, &o, ORG, &[invitee("x@acme.test", "member", None)], None, T0 + 4)), ConflictReason::AlreadyMember);
+    assert_eq!(
+        conflict(invitations::create(&mut db, &o, ORG, &[invitee("x@acme.test", "member", None)], None, T0 + 4)),
+        ConflictReason::AlreadyMember
+    );
 
     // Revoked.
     let ty = invite(&mut db, &o, "y@acme.test", "member", None, T0);
@@ -277,7 +305,10 @@ fn rule4_invitations() {
     assert_eq!(conflict(accept_new(&mut db, &ty, T0 + 2)), ConflictReason::TokenRevoked);
     // Expired.
     let tz = invite(&mut db, &o, "z@acme.test", "member", None, T0);
-    assert_eq!(conflict(accept_new(&mut db, &tz, T0 + invitations::DEFAULT_VALID_SECONDS + 1)), ConflictReason::TokenExpired);
+    assert_eq!(
+        conflict(accept_new(&mut db, &tz, T0 + invitations::DEFAULT_VALID_SECONDS + 1)),
+        ConflictReason::TokenExpired
+    );
     // Rejected then accepted.
     let tw = invite(&mut db, &o, "w@acme.test", "member", None, T0);
     invitations::reject(&mut db, &tw, T0 + 1).unwrap();
@@ -318,7 +349,11 @@ fn rule4_database_file_holds_no_token_in_clear() {
 fn rule5_bulk_invite_is_all_or_nothing() {
     let (mut db, o) = world();
     let before = snapshot(&db);
-    let rows = [invitee("a@acme.test", "member", None), invitee("not an email", "member", None), invitee("c@acme.test", "admin", None)];
+    let rows = [
+        invitee("a@acme.test", "member", None),
+        invitee("not an email", "member", None),
+        invitee("c@acme.test", "admin", None),
+    ];
     let e = invitations::create(&mut db, &o, ORG, &rows, None, T0).unwrap_err();
     assert_eq!(e.code(), ErrorCode::InvalidInput);
     assert!(e.to_string().contains("row 2"), "{e}");
@@ -348,7 +383,9 @@ fn rule6_remove_deletes_membership_but_keeps_audit_and_invitations() {
     let m = add(&mut db, &o, "m@acme.test", "admin", None, T0);
     invite(&mut db, &m, "made-by-m@acme.test", "member", None, T0 + 1);
     let grants_before = count(&db, "access_grants");
-    let about_m = |db: &mut Database| events(db, &o, T0 + 10).into_iter().filter(|e| e.target == "m@acme.test" || e.actor == "m@acme.test").count();
+    let about_m = |db: &mut Database| {
+        events(db, &o, T0 + 10).into_iter().filter(|e| e.target == "m@acme.test" || e.actor == "m@acme.test").count()
+    };
     let n = about_m(&mut db);
     assert!(n >= 3);
 
@@ -445,7 +482,10 @@ fn rule8_every_change_and_denial_is_audited() {
     let before = count(&db, "audit_events");
     let grants = count(&db, "access_grants");
     assert_eq!(code(members::set_role(&mut db, &n2, ORG, OWNER, "member", T0 + 5)), ErrorCode::Forbidden);
-    assert_eq!(code(invitations::create(&mut db, &n2, ORG, &[invitee("q@acme.test", "member", None)], None, T0 + 5)), ErrorCode::Forbidden);
+    assert_eq!(
+        code(invitations::create(&mut db, &n2, ORG, &[invitee("q@acme.test", "member", None)], None, T0 + 5)),
+        ErrorCode::Forbidden
+    );
     assert_eq!(count(&db, "audit_events"), before + 2);
     assert_eq!(count(&db, "access_grants"), grants);
     assert_eq!(count(&db, "invitations"), 4); // m, x, y, n
@@ -464,7 +504,11 @@ fn rule8_every_change_and_denial_is_audited() {
 
 #[test]
 fn rule8_deleted_events_are_detected() {
-    for which in ["(SELECT max(seq) FROM audit_events)", "(SELECT min(seq) + 1 FROM audit_events)", "(SELECT min(seq) FROM audit_events)"] {
+    for which in [
+        "(SELECT max(seq) FROM audit_events)",
+        "(SELECT min(seq) + 1 FROM audit_events)",
+        "(SELECT min(seq) FROM audit_events)",
+    ] {
         let (mut db, o) = world();
         add(&mut db, &o, "m@acme.test", "member", None, T0);
         members::set_role(&mut db, &o, ORG, "m@acme.test", "admin", T0 + 1).unwrap();
@@ -515,7 +559,10 @@ fn rule9_no_one_extends_their_own_expiry_or_changes_their_own_role() {
     let (mut db, o) = world();
     let a = add(&mut db, &o, "a@acme.test", "admin", Some(T0 + 100), T0);
     add(&mut db, &o, "o2@acme.test", "owner", None, T0);
-    assert_eq!(code(members::set_expiry(&mut db, &a, ORG, "a@acme.test", Some(T0 + 1000), T0 + 1)), ErrorCode::Forbidden);
+    assert_eq!(
+        code(members::set_expiry(&mut db, &a, ORG, "a@acme.test", Some(T0 + 1000), T0 + 1)),
+        ErrorCode::Forbidden
+    );
     assert_eq!(code(members::set_expiry(&mut db, &a, ORG, "a@acme.test", None, T0 + 1)), ErrorCode::Forbidden);
     assert_eq!(code(members::set_role(&mut db, &a, ORG, "a@acme.test", "member", T0 + 1)), ErrorCode::Forbidden);
     assert_eq!(code(members::set_role(&mut db, &o, ORG, OWNER, "admin", T0 + 1)), ErrorCode::Forbidden);
@@ -534,11 +581,33 @@ fn rule10_bad_input_names_the_field_and_writes_nothing() {
     let one = |e: &str, r: &str, x: Option<i64>| vec![invitee(e, r, x)];
     let big = "a".repeat(10 * 1024 * 1024);
 
-    assert_eq!(invalid_field(invitations::create(&mut db, &o, ORG, &one("not-an-email", "member", None), None, T0)), "email");
-    assert_eq!(invalid_field(invitations::create(&mut db, &o, ORG, &one("a@b.com'; DROP TABLE accounts;--", "member", None), None, T0)), "email");
-    assert_eq!(invalid_field(invitations::create(&mut db, &o, ORG, &one("o\tk@acme.test", "member", None), None, T0)), "email");
-    assert_eq!(invalid_field(invitations::create(&mut db, &o, ORG, &one("ok@acme.test", "superuser", None), None, T0)), "role");
-    assert_eq!(invalid_field(invitations::create(&mut db, &o, ORG, &one("ok@acme.test", "member", Some(T0 - 1)), None, T0)), "access_expires");
+    assert_eq!(
+        invalid_field(invitations::create(&mut db, &o, ORG, &one("not-an-email", "member", None), None, T0)),
+        "email"
+    );
+    assert_eq!(
+        invalid_field(invitations::create(
+            &mut db,
+            &o,
+            ORG,
+            &one("a@b.com'; DROP TABLE accounts;--", "member", None),
+            None,
+            T0
+        )),
+        "email"
+    );
+    assert_eq!(
+        invalid_field(invitations::create(&mut db, &o, ORG, &one("o\tk@acme.test", "member", None), None, T0)),
+        "email"
+    );
+    assert_eq!(
+        invalid_field(invitations::create(&mut db, &o, ORG, &one("ok@acme.test", "superuser", None), None, T0)),
+        "role"
+    );
+    assert_eq!(
+        invalid_field(invitations::create(&mut db, &o, ORG, &one("ok@acme.test", "member", Some(T0 - 1)), None, T0)),
+        "access_expires"
+    );
     assert_eq!(invalid_field(invitations::create(&mut db, &o, ORG, &one(&big, "member", None), None, T0)), "email");
     assert_eq!(invalid_field(orgs::rename(&mut db, &o, ORG, "", T0)), "name");
     assert_eq!(invalid_field(orgs::rename(&mut db, &o, ORG, "   ", T0)), "name");
@@ -562,7 +631,8 @@ fn rule10_bad_input_names_the_field_and_writes_nothing() {
     assert_eq!(invalid_field(r), "name");
     let r = invitations::accept(&mut db, &token, Acceptor::NewAccount { full_name: &big, password: PW }, T0);
     assert_eq!(invalid_field(r), "name");
-    let r = invitations::accept(&mut db, &token, Acceptor::NewAccount { full_name: "Good Name", password: "short" }, T0);
+    let r =
+        invitations::accept(&mut db, &token, Acceptor::NewAccount { full_name: "Good Name", password: "short" }, T0);
     assert_eq!(invalid_field(r), "password");
     assert_eq!(snapshot(&db), before_accept);
     accept_new(&mut db, &token, T0).unwrap();
@@ -577,7 +647,14 @@ fn rule10_bad_input_names_the_field_and_writes_nothing() {
 
     // Nothing from the first batch was written either.
     let _ = before;
-    let names: Vec<String> = db.connection().prepare("SELECT name FROM organizations").unwrap().query_map([], |r| r.get(0)).unwrap().map(|r| r.unwrap()).collect();
+    let names: Vec<String> = db
+        .connection()
+        .prepare("SELECT name FROM organizations")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .map(|r| r.unwrap())
+        .collect();
     assert_eq!(names, vec!["Acme".to_string()]);
     assert_eq!(count(&db, "roles"), 3);
 }

@@ -38,7 +38,11 @@ fn query(f: &AuditFilter, now: gatehouse_core::Timestamp) -> gatehouse_core::Res
 }
 
 #[tauri::command]
-pub async fn list_audit(state: State<'_, AppState>, org: String, filter: AuditFilter) -> Reply<Vec<audit::AuditEventView>> {
+pub async fn list_audit(
+    state: State<'_, AppState>,
+    org: String,
+    filter: AuditFilter,
+) -> Reply<Vec<audit::AuditEventView>> {
     state.call(|db, who, now| audit::list(db, who, &org, &query(&filter, now)?, now))
 }
 
@@ -49,7 +53,13 @@ pub async fn verify_audit(state: State<'_, AppState>, org: String) -> Reply<audi
 
 /// Export the events matching the filter (`format`: json or csv) into Downloads.
 #[tauri::command]
-pub async fn export_audit<R: tauri::Runtime>(app: tauri::AppHandle<R>, state: State<'_, AppState>, org: String, filter: AuditFilter, format: String) -> Reply<String> {
+pub async fn export_audit<R: tauri::Runtime>(
+    app: tauri::AppHandle<R>,
+    state: State<'_, AppState>,
+    org: String,
+    filter: AuditFilter,
+    format: String,
+) -> Reply<String> {
     state.call(|db, who, now| {
         let items = audit::list(db, who, &org, &query(&filter, now)?, now)?;
         let text = gatehouse_cli::output::audit_export(&items, &format)?;

@@ -33,7 +33,11 @@ pub async fn create_invitations(
                 .map_err(|e| Error::invalid("access_expires", format!("row {}: {e}", i + 1)))?;
             invitees.push(invitations::Invitee { email: r.email.clone(), role: r.role.clone(), access_expires_at: at });
         }
-        let valid_for = valid_for.as_deref().filter(|v| !v.trim().is_empty()).map(|v| time::parse_duration("valid_for", v.trim())).transpose()?;
+        let valid_for = valid_for
+            .as_deref()
+            .filter(|v| !v.trim().is_empty())
+            .map(|v| time::parse_duration("valid_for", v.trim()))
+            .transpose()?;
         invitations::create(db, who, &org, &invitees, valid_for, now)
     })
 }
@@ -50,12 +54,22 @@ pub async fn parse_invitations_csv(text: String) -> Reply<Vec<InviteeInput>> {
 }
 
 #[tauri::command]
-pub async fn list_invitations(state: State<'_, AppState>, org: String, status: Option<String>) -> Reply<Vec<invitations::InvitationView>> {
-    state.call(|db, who, now| invitations::list(db, who, &org, status.as_deref().filter(|s| !s.is_empty() && *s != "all"), now))
+pub async fn list_invitations(
+    state: State<'_, AppState>,
+    org: String,
+    status: Option<String>,
+) -> Reply<Vec<invitations::InvitationView>> {
+    state.call(|db, who, now| {
+        invitations::list(db, who, &org, status.as_deref().filter(|s| !s.is_empty() && *s != "all"), now)
+    })
 }
 
 #[tauri::command]
-pub async fn resend_invitation(state: State<'_, AppState>, org: String, email: String) -> Reply<invitations::IssuedInvitations> {
+pub async fn resend_invitation(
+    state: State<'_, AppState>,
+    org: String,
+    email: String,
+) -> Reply<invitations::IssuedInvitations> {
     state.call(|db, who, now| invitations::resend(db, who, &org, &email, now))
 }
 

@@ -37,7 +37,13 @@ pub async fn list_members(
     per_page: i64,
 ) -> Reply<members::MemberPage> {
     state.call(|db, who, now| {
-        let q = members::MemberQuery { filter: filter.filter(), sort: members::SortKey::parse(&sort)?, descending, page, per_page };
+        let q = members::MemberQuery {
+            filter: filter.filter(),
+            sort: members::SortKey::parse(&sort)?,
+            descending,
+            page,
+            per_page,
+        };
         members::list(db, who, &org, &q, now)
     })
 }
@@ -54,7 +60,12 @@ pub async fn set_member_role(state: State<'_, AppState>, org: String, email: Str
 
 /// `when`: RFC 3339, a duration from now (`3s`, `90d`), or empty/`never` to clear.
 #[tauri::command]
-pub async fn set_member_expiry(state: State<'_, AppState>, org: String, email: String, when: Option<String>) -> Reply<()> {
+pub async fn set_member_expiry(
+    state: State<'_, AppState>,
+    org: String,
+    email: String,
+    when: Option<String>,
+) -> Reply<()> {
     state.call(|db, who, now| {
         let at = moment("when", when.as_deref(), now)?;
         members::set_expiry(db, who, &org, &email, at, now)
@@ -92,7 +103,11 @@ pub async fn leave_org(state: State<'_, AppState>, org: String) -> Reply<()> {
 
 /// Export every member as CSV into Downloads; returns the file written.
 #[tauri::command]
-pub async fn export_members<R: tauri::Runtime>(app: tauri::AppHandle<R>, state: State<'_, AppState>, org: String) -> Reply<String> {
+pub async fn export_members<R: tauri::Runtime>(
+    app: tauri::AppHandle<R>,
+    state: State<'_, AppState>,
+    org: String,
+) -> Reply<String> {
     state.call(|db, who, now| {
         let rows = review::export_members(db, who, &org, now)?;
         let text = gatehouse_cli::output::members_csv(&rows)?;

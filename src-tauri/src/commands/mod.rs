@@ -26,9 +26,18 @@ pub(crate) fn moment(field: &str, text: Option<&str>, now: Timestamp) -> Result<
 }
 
 /// Write an export into the user's Downloads folder (or home) and return where it went.
-pub(crate) fn save_export<R: tauri::Runtime>(app: &tauri::AppHandle<R>, stem: &str, ext: &str, text: &str) -> Result<String> {
+pub(crate) fn save_export<R: tauri::Runtime>(
+    app: &tauri::AppHandle<R>,
+    stem: &str,
+    ext: &str,
+    text: &str,
+) -> Result<String> {
     use tauri::Manager;
-    let dir = app.path().download_dir().or_else(|_| app.path().home_dir()).map_err(|e| gatehouse_core::Error::Internal(format!("no folder to save into: {e}")))?;
+    let dir = app
+        .path()
+        .download_dir()
+        .or_else(|_| app.path().home_dir())
+        .map_err(|e| gatehouse_core::Error::Internal(format!("no folder to save into: {e}")))?;
     let stamp = chrono_like_stamp(time::now());
     let path = dir.join(format!("{stem}-{stamp}.{ext}"));
     std::fs::write(&path, text)?;

@@ -11,7 +11,13 @@ pub async fn list_roles(state: State<'_, AppState>, org: String) -> Reply<Vec<ro
 }
 
 #[tauri::command]
-pub async fn create_role(state: State<'_, AppState>, org: String, name: String, permissions: Vec<String>, description: String) -> Reply<roles::RoleView> {
+pub async fn create_role(
+    state: State<'_, AppState>,
+    org: String,
+    name: String,
+    permissions: Vec<String>,
+    description: String,
+) -> Reply<roles::RoleView> {
     state.call(|db, who, now| roles::create(db, who, &org, &name, &permissions, &description, now))
 }
 
@@ -37,6 +43,11 @@ pub async fn list_permissions(state: State<'_, AppState>, org: String) -> Reply<
 }
 
 #[tauri::command]
-pub async fn create_permission(state: State<'_, AppState>, org: String, name: String, description: String) -> Reply<roles::PermissionView> {
+pub async fn create_permission(
+    state: State<'_, AppState>,
+    org: String,
+    name: String,
+    description: String,
+) -> Reply<roles::PermissionView> {
     state.call(|db, who, now| roles::create_permission(db, who, &org, &name, &description, now))
 }

@@ -6,7 +6,10 @@ use gatehouse_core::usecases::service_accounts;
 use tauri::State;
 
 #[tauri::command]
-pub async fn list_service_accounts(state: State<'_, AppState>, org: String) -> Reply<Vec<service_accounts::ServiceAccountView>> {
+pub async fn list_service_accounts(
+    state: State<'_, AppState>,
+    org: String,
+) -> Reply<Vec<service_accounts::ServiceAccountView>> {
     state.call(|db, who, now| service_accounts::list(db, who, &org, now))
 }
 
@@ -25,6 +28,10 @@ pub async fn create_service_account(
 }
 
 #[tauri::command]
-pub async fn revoke_service_account(state: State<'_, AppState>, org: String, name: String) -> Reply<service_accounts::ServiceAccountView> {
+pub async fn revoke_service_account(
+    state: State<'_, AppState>,
+    org: String,
+    name: String,
+) -> Reply<service_accounts::ServiceAccountView> {
     state.call(|db, who, now| service_accounts::revoke(db, who, &org, &name, now))
 }

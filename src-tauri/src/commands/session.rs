@@ -29,7 +29,13 @@ pub async fn app_status(state: State<'_, AppState>) -> Reply<AppStatus> {
 
 /// The first run: the first organization and its owner, who is then signed in.
 #[tauri::command]
-pub async fn setup(state: State<'_, AppState>, org: String, email: String, name: String, password: String) -> Reply<orgs::Initialized> {
+pub async fn setup(
+    state: State<'_, AppState>,
+    org: String,
+    email: String,
+    name: String,
+    password: String,
+) -> Reply<orgs::Initialized> {
     let done = state.open_call(|db, now| {
         let done = orgs::init(db, &org, &email, &name, &password, now)?;
         let who = auth::sign_in(db, &email, &password, now)?;
@@ -75,9 +81,16 @@ pub async fn accept_invitation(
         return state.open_call(|db, now| invitations::accept(db, &token, invitations::Acceptor::SignedIn(&who), now));
     }
     let (accepted, who) = state.open_call(|db, now| {
-        let name = name.as_deref().filter(|n| !n.trim().is_empty()).ok_or_else(|| Error::invalid("name", "write your full name"))?;
-        let password = password.as_deref().filter(|p| !p.is_empty()).ok_or_else(|| Error::invalid("password", "choose a password"))?;
-        let accepted = invitations::accept(db, &token, invitations::Acceptor::NewAccount { full_name: name, password }, now)?;
+        let name = name
+            .as_deref()
+            .filter(|n| !n.trim().is_empty())
+            .ok_or_else(|| Error::invalid("name", "write your full name"))?;
+        let password = password
+            .as_deref()
+            .filter(|p| !p.is_empty())
+            .ok_or_else(|| Error::invalid("password", "choose a password"))?;
+        let accepted =
+            invitations::accept(db, &token, invitations::Acceptor::NewAccount { full_name: name, password }, now)?;
         let who = auth::sign_in(db, &accepted.email, password, now)?;
         Ok((accepted, who))
     })?;

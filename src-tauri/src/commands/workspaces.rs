@@ -11,7 +11,11 @@ pub async fn list_workspaces(state: State<'_, AppState>, org: String) -> Reply<V
 }
 
 #[tauri::command]
-pub async fn create_workspace(state: State<'_, AppState>, org: String, name: String) -> Reply<workspaces::WorkspaceView> {
+pub async fn create_workspace(
+    state: State<'_, AppState>,
+    org: String,
+    name: String,
+) -> Reply<workspaces::WorkspaceView> {
     state.call(|db, who, now| workspaces::create(db, who, &org, &name, now))
 }
 

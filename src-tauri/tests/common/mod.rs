@@ -120,4 +120,3 @@ pub fn set(ks: &[&str]) -> BTreeSet<String> {
 pub fn is_rfc3339_utc(s: &str) -> bool {
     chrono::DateTime::parse_from_rfc3339(s).is_ok() && s.ends_with('Z')
 }
-

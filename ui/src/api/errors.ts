@@ -65,6 +65,8 @@ export function describeError(e: unknown): string {
       return `Not found: ${message}`;
     case "conflict":
       return sentence;
+    case "unavailable":
+      return `The database is unavailable: ${message}`;
     default:
       return `Something went wrong: ${message}`;
   }

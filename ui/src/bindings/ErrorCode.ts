@@ -3,4 +3,4 @@
 /**
  * The stable error codes of the CLI contract (PRODUCT.md §3). Never rename one.
  */
-export type ErrorCode = "invalid_input" | "unauthenticated" | "forbidden" | "not_found" | "conflict" | "internal";
+export type ErrorCode = "invalid_input" | "unauthenticated" | "forbidden" | "not_found" | "conflict" | "unavailable" | "internal";

@@ -23,11 +23,14 @@ impl Account {
 }
 
 pub fn full_name(given: &str, family: &str) -> String {
-    if family.is_empty() { given.to_string() } else { format!("{given} {family}") }
+    if family.is_empty() {
+        given.to_string()
+    } else {
+        format!("{given} {family}")
+    }
 }
 
-const COLUMNS: &str =
-    "id, email, given_name, family_name, password_hash, email_confirmed, created_at, last_login_at";
+const COLUMNS: &str = "id, email, given_name, family_name, password_hash, email_confirmed, created_at, last_login_at";
 
 fn from_row(r: &Row) -> rusqlite::Result<Account> {
     Ok(Account {
@@ -91,7 +94,13 @@ pub fn attempts(conn: &Connection, email_norm: &str) -> Result<(i64, Option<Time
         .unwrap_or((0, None)))
 }
 
-pub fn set_attempts(conn: &Connection, email_norm: &str, failures: i64, locked_until: Option<Timestamp>, now: Timestamp) -> Result<()> {
+pub fn set_attempts(
+    conn: &Connection,
+    email_norm: &str,
+    failures: i64,
+    locked_until: Option<Timestamp>,
+    now: Timestamp,
+) -> Result<()> {
     conn.prepare_cached(
         "INSERT INTO signin_attempts (email_norm, failures, locked_until, last_failure_at) VALUES (?1, ?2, ?3, ?4)
          ON CONFLICT (email_norm) DO UPDATE SET failures = ?2, locked_until = ?3, last_failure_at = ?4",

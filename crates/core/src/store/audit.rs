@@ -23,7 +23,16 @@ pub struct Event {
     pub hash: String,
 }
 
-fn event_hash(id: &str, org: &str, actor: &str, action: &str, target: &str, details: &str, at: Timestamp, prev: &str) -> String {
+fn event_hash(
+    id: &str,
+    org: &str,
+    actor: &str,
+    action: &str,
+    target: &str,
+    details: &str,
+    at: Timestamp,
+    prev: &str,
+) -> String {
     // Length-prefixed fields: no two different events serialise to the same bytes.
     let mut h = Sha256::new();
     for field in [id, org, actor, action, target, details, &at.to_string(), prev] {
@@ -116,7 +125,8 @@ pub enum ChainState {
 
 /// Walk an organization's chain from the first event, recomputing every hash.
 pub fn verify(conn: &Connection, org_id: &str) -> Result<ChainState> {
-    let mut st = conn.prepare(&format!("SELECT {COLUMNS} FROM audit_events WHERE organization_id = ?1 ORDER BY seq"))?;
+    let mut st =
+        conn.prepare(&format!("SELECT {COLUMNS} FROM audit_events WHERE organization_id = ?1 ORDER BY seq"))?;
     let mut rows = st.query([org_id])?;
     let mut prev = GENESIS.to_string();
     let mut count = 0i64;
@@ -125,11 +135,20 @@ pub fn verify(conn: &Connection, org_id: &str) -> Result<ChainState> {
         let e = from_row(row)?;
         count += 1;
         if e.prev_hash != prev {
-            return Ok(ChainState::Broken { events: count, at_seq: Some(e.seq), why: format!("event {} does not follow the one before it (an event was deleted or changed)", e.seq) });
+            return Ok(ChainState::Broken {
+                events: count,
+                at_seq: Some(e.seq),
+                why: format!("event {} does not follow the one before it (an event was deleted or changed)", e.seq),
+            });
         }
-        let expected = event_hash(&e.id, &e.organization_id, &e.actor, &e.action, &e.target, &e.details, e.at, &e.prev_hash);
+        let expected =
+            event_hash(&e.id, &e.organization_id, &e.actor, &e.action, &e.target, &e.details, e.at, &e.prev_hash);
         if expected != e.hash {
-            return Ok(ChainState::Broken { events: count, at_seq: Some(e.seq), why: format!("event {} was edited", e.seq) });
+            return Ok(ChainState::Broken {
+                events: count,
+                at_seq: Some(e.seq),
+                why: format!("event {} was edited", e.seq),
+            });
         }
         prev = e.hash;
         last_seq = e.seq;
@@ -141,7 +160,13 @@ pub fn verify(conn: &Connection, org_id: &str) -> Result<ChainState> {
         .optional()?;
     match head {
         None if count == 0 => Ok(ChainState::Intact { events: 0 }),
-        Some((seq, hash, events)) if seq == last_seq && hash == prev && events == count => Ok(ChainState::Intact { events: count }),
-        _ => Ok(ChainState::Broken { events: count, at_seq: None, why: "the newest events were deleted or the chain head was changed".into() }),
+        Some((seq, hash, events)) if seq == last_seq && hash == prev && events == count => {
+            Ok(ChainState::Intact { events: count })
+        }
+        _ => Ok(ChainState::Broken {
+            events: count,
+            at_seq: None,
+            why: "the newest events were deleted or the chain head was changed".into(),
+        }),
     }
 }

@@ -42,8 +42,21 @@ pub struct NewGrant<'a> {
 
 impl<'a> NewGrant<'a> {
     /// A role at organization scope, from now on, with no end.
-    pub fn organization_role(organization_id: &'a str, subject: Subject<'a>, role_id: &'a str, granted_by: Option<&'a str>) -> Self {
-        NewGrant { organization_id, subject, role_id, workspace_id: None, valid_from: None, expires_at: None, granted_by }
+    pub fn organization_role(
+        organization_id: &'a str,
+        subject: Subject<'a>,
+        role_id: &'a str,
+        granted_by: Option<&'a str>,
+    ) -> Self {
+        NewGrant {
+            organization_id,
+            subject,
+            role_id,
+            workspace_id: None,
+            valid_from: None,
+            expires_at: None,
+            granted_by,
+        }
     }
 }
 
@@ -58,7 +71,18 @@ pub fn insert(conn: &Connection, g: &NewGrant, now: Timestamp) -> Result<String>
                                     valid_from, expires_at, granted_by, granted_at)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
     )?
-    .execute(params![id, g.organization_id, membership, service_account, g.role_id, g.workspace_id, g.valid_from, g.expires_at, g.granted_by, now])?;
+    .execute(params![
+        id,
+        g.organization_id,
+        membership,
+        service_account,
+        g.role_id,
+        g.workspace_id,
+        g.valid_from,
+        g.expires_at,
+        g.granted_by,
+        now
+    ])?;
     Ok(id)
 }
 
@@ -103,7 +127,8 @@ pub fn of_memberships(conn: &Connection, org_id: &str) -> Result<Vec<(String, Op
          LEFT JOIN workspaces w ON w.id = g.workspace_id
          WHERE m.organization_id = ?1 ORDER BY m.id, g.workspace_id IS NOT NULL, w.name, r.name",
     )?;
-    let rows = st.query_map([org_id], |r| Ok((r.get(0)?, r.get(1)?, grant_at(r, 2)?)))?.collect::<rusqlite::Result<_>>()?;
+    let rows =
+        st.query_map([org_id], |r| Ok((r.get(0)?, r.get(1)?, grant_at(r, 2)?)))?.collect::<rusqlite::Result<_>>()?;
     Ok(rows)
 }
 

@@ -35,7 +35,8 @@ impl Invitation {
     }
 }
 
-const COLUMNS: &str = "i.id, i.organization_id, i.email, i.email_norm, i.role_id, r.name, i.access_expires_at, i.valid_until,
+const COLUMNS: &str =
+    "i.id, i.organization_id, i.email, i.email_norm, i.role_id, r.name, i.access_expires_at, i.valid_until,
     i.status, i.invited_by, i.created_at, i.last_sent_at, i.times_sent, i.responded_at";
 
 fn from_row(r: &Row) -> rusqlite::Result<Invitation> {
@@ -110,7 +111,18 @@ pub fn insert(conn: &Connection, n: &NewInvitation, now: Timestamp) -> Result<St
                                   token_hash, status, invited_by, created_at, last_sent_at, times_sent)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 'open', ?9, ?10, ?10, 1)",
     )?
-    .execute(params![id, n.organization_id, n.email, n.email_norm, n.role_id, n.access_expires_at, n.valid_until, n.token_hash, n.invited_by, now])?;
+    .execute(params![
+        id,
+        n.organization_id,
+        n.email,
+        n.email_norm,
+        n.role_id,
+        n.access_expires_at,
+        n.valid_until,
+        n.token_hash,
+        n.invited_by,
+        now
+    ])?;
     Ok(id)
 }
 

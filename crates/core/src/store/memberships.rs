@@ -40,7 +40,13 @@ pub fn of(conn: &Connection, org_id: &str, account_id: &str) -> Result<Option<Me
         .optional()?)
 }
 
-pub fn insert(conn: &Connection, org_id: &str, account_id: &str, access_expires_at: Option<Timestamp>, now: Timestamp) -> Result<String> {
+pub fn insert(
+    conn: &Connection,
+    org_id: &str,
+    account_id: &str,
+    access_expires_at: Option<Timestamp>,
+    now: Timestamp,
+) -> Result<String> {
     let id = super::new_id();
     conn.prepare_cached(
         "INSERT INTO memberships (id, organization_id, account_id, enabled, access_expires_at, joined_at) VALUES (?1, ?2, ?3, 1, ?4, ?5)",
@@ -74,7 +80,8 @@ pub fn unrecorded_expiries(conn: &Connection, now: Timestamp) -> Result<Vec<(Str
          WHERE m.access_expires_at IS NOT NULL AND m.expiry_recorded = 0 AND m.access_expires_at <= ?1
          ORDER BY m.access_expires_at",
     )?;
-    let rows = st.query_map([now], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?.collect::<rusqlite::Result<_>>()?;
+    let rows =
+        st.query_map([now], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?.collect::<rusqlite::Result<_>>()?;
     Ok(rows)
 }
 

@@ -28,7 +28,10 @@ pub fn by_id(conn: &Connection, id: &str) -> Result<Option<Organization>> {
 
 pub fn insert(conn: &Connection, name: &str, slug: &str, now: Timestamp) -> Result<String> {
     let id = super::new_id();
-    conn.execute("INSERT INTO organizations (id, name, slug, created_at) VALUES (?1, ?2, ?3, ?4)", params![id, name, slug, now])?;
+    conn.execute(
+        "INSERT INTO organizations (id, name, slug, created_at) VALUES (?1, ?2, ?3, ?4)",
+        params![id, name, slug, now],
+    )?;
     Ok(id)
 }
 

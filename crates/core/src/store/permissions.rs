@@ -5,9 +5,8 @@ use crate::time::Timestamp;
 use rusqlite::{params, Connection};
 
 pub fn custom(conn: &Connection, org_id: &str) -> Result<Vec<(String, String)>> {
-    let mut st = conn.prepare_cached(
-        "SELECT name, description FROM custom_permissions WHERE organization_id = ?1 ORDER BY name",
-    )?;
+    let mut st = conn
+        .prepare_cached("SELECT name, description FROM custom_permissions WHERE organization_id = ?1 ORDER BY name")?;
     let rows = st.query_map([org_id], |r| Ok((r.get(0)?, r.get(1)?)))?.collect::<rusqlite::Result<Vec<_>>>()?;
     Ok(rows)
 }

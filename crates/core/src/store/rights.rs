@@ -20,7 +20,13 @@ fn collect(rows: impl Iterator<Item = rusqlite::Result<(bool, Option<String>)>>)
     Ok(rights)
 }
 
-pub fn of_account(conn: &Connection, org_id: &str, account_id: &str, workspace_id: Option<&str>, now: Timestamp) -> Result<Rights> {
+pub fn of_account(
+    conn: &Connection,
+    org_id: &str,
+    account_id: &str,
+    workspace_id: Option<&str>,
+    now: Timestamp,
+) -> Result<Rights> {
     let mut st = conn.prepare_cached(
         "SELECT r.is_owner, rp.permission FROM memberships m
          JOIN access_grants g ON g.membership_id = m.id
@@ -36,7 +42,13 @@ pub fn of_account(conn: &Connection, org_id: &str, account_id: &str, workspace_i
     collect(rows)
 }
 
-pub fn of_service_account(conn: &Connection, org_id: &str, sa_id: &str, workspace_id: Option<&str>, now: Timestamp) -> Result<Rights> {
+pub fn of_service_account(
+    conn: &Connection,
+    org_id: &str,
+    sa_id: &str,
+    workspace_id: Option<&str>,
+    now: Timestamp,
+) -> Result<Rights> {
     let mut st = conn.prepare_cached(
         "SELECT r.is_owner, rp.permission FROM service_accounts s
          JOIN access_grants g ON g.service_account_id = s.id

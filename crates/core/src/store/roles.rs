@@ -100,10 +100,9 @@ pub fn delete(conn: &Connection, role_id: &str) -> Result<()> {
 /// How many grants and open invitations use the role.
 pub fn usage(conn: &Connection, role_id: &str) -> Result<(i64, i64)> {
     let grants = conn.query_row("SELECT count(*) FROM access_grants WHERE role_id = ?1", [role_id], |r| r.get(0))?;
-    let invites = conn.query_row(
-        "SELECT count(*) FROM invitations WHERE role_id = ?1 AND status = 'open'",
-        [role_id],
-        |r| r.get(0),
-    )?;
+    let invites =
+        conn.query_row("SELECT count(*) FROM invitations WHERE role_id = ?1 AND status = 'open'", [role_id], |r| {
+            r.get(0)
+        })?;
     Ok((grants, invites))
 }

@@ -15,7 +15,9 @@ pub fn by_name(conn: &Connection, org_id: &str, name: &str) -> Result<Option<Wor
     let mut st = conn.prepare_cached(
         "SELECT id, name, created_at FROM workspaces WHERE organization_id = ?1 AND name = ?2 COLLATE NOCASE",
     )?;
-    Ok(st.query_row(params![org_id, name], |r| Ok(Workspace { id: r.get(0)?, name: r.get(1)?, created_at: r.get(2)? })).optional()?)
+    Ok(st
+        .query_row(params![org_id, name], |r| Ok(Workspace { id: r.get(0)?, name: r.get(1)?, created_at: r.get(2)? }))
+        .optional()?)
 }
 
 pub fn list(conn: &Connection, org_id: &str) -> Result<Vec<Workspace>> {

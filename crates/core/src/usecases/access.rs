@@ -17,7 +17,8 @@ pub struct OrgAccess {
 }
 
 pub fn organization(conn: &Connection, slug: &str) -> Result<Organization> {
-    organizations::by_slug(conn, slug.trim())?.ok_or_else(|| Error::not_found(format!("no organization '{}'", crate::validate::shorten(slug))))
+    organizations::by_slug(conn, slug.trim())?
+        .ok_or_else(|| Error::not_found(format!("no organization '{}'", crate::validate::shorten(slug))))
 }
 
 impl OrgAccess {
@@ -58,7 +59,13 @@ impl OrgAccess {
 }
 
 /// What `principal` holds in an organization (and workspace) at `now`.
-pub fn rights_in(conn: &Connection, principal: &Principal, org_id: &str, workspace_id: Option<&str>, now: Timestamp) -> Result<Rights> {
+pub fn rights_in(
+    conn: &Connection,
+    principal: &Principal,
+    org_id: &str,
+    workspace_id: Option<&str>,
+    now: Timestamp,
+) -> Result<Rights> {
     match principal {
         Principal::Account { id, .. } => rights::of_account(conn, org_id, id, workspace_id, now),
         Principal::ServiceAccount { id, organization_id, .. } if organization_id == org_id => {

@@ -35,14 +35,27 @@ pub struct AuditQuery {
     pub limit: Option<i64>,
 }
 
-pub fn list(db: &mut Database, who: &Principal, org: &str, q: &AuditQuery, now: Timestamp) -> Result<Vec<AuditEventView>> {
+pub fn list(
+    db: &mut Database,
+    who: &Principal,
+    org: &str,
+    q: &AuditQuery,
+    now: Timestamp,
+) -> Result<Vec<AuditEventView>> {
     db.read(now, |tx| {
         let access = OrgAccess::load(tx, who, org, now)?;
         access.require(&Action::ViewAudit, "audit")?;
         let events = audit::list(
             tx,
             &access.org.id,
-            &audit::Filter { actor: q.actor.as_deref(), action: q.action.as_deref(), since: q.since, until: q.until, target: q.target.as_deref(), limit: q.limit },
+            &audit::Filter {
+                actor: q.actor.as_deref(),
+                action: q.action.as_deref(),
+                since: q.since,
+                until: q.until,
+                target: q.target.as_deref(),
+                limit: q.limit,
+            },
         )?;
         Ok(events
             .into_iter()
@@ -74,9 +87,10 @@ pub fn verify(db: &mut Database, who: &Principal, org: &str, now: Timestamp) -> 
         access.require(&Action::ViewAudit, "audit")?;
         match audit::verify(tx, &access.org.id)? {
             audit::ChainState::Intact { events } => Ok(ChainReport { ok: true, events }),
-            audit::ChainState::Broken { why, events, .. } => {
-                Err(Error::conflict(ConflictReason::ChainBroken, format!("the audit chain is broken after {events} events: {why}")))
-            }
+            audit::ChainState::Broken { why, events, .. } => Err(Error::conflict(
+                ConflictReason::ChainBroken,
+                format!("the audit chain is broken after {events} events: {why}"),
+            )),
         }
     })
 }

@@ -24,7 +24,15 @@ fn deny(reason: impl Into<String>) -> CheckAnswer {
 }
 
 /// Anyone holding `org.view` in the organization, or one of its service accounts, may ask.
-pub fn check(db: &mut Database, who: &Principal, org: &str, user: &str, permission: &str, workspace: Option<&str>, now: Timestamp) -> Result<CheckAnswer> {
+pub fn check(
+    db: &mut Database,
+    who: &Principal,
+    org: &str,
+    user: &str,
+    permission: &str,
+    workspace: Option<&str>,
+    now: Timestamp,
+) -> Result<CheckAnswer> {
     let (_, email_norm) = validate::email("user", user)?;
     let permission = permission.trim().to_string();
     if permission.is_empty() {
@@ -37,7 +45,8 @@ pub fn check(db: &mut Database, who: &Principal, org: &str, user: &str, permissi
         // none then, so the policy refuses it (rule 1) and the refusal is audited.
         let own_service_account = match who {
             Principal::ServiceAccount { id, organization_id, .. } if *organization_id == access.org.id => {
-                crate::store::service_accounts::by_id(tx, id)?.is_some_and(|sa| crate::store::service_accounts::is_active(&sa, now))
+                crate::store::service_accounts::by_id(tx, id)?
+                    .is_some_and(|sa| crate::store::service_accounts::is_active(&sa, now))
             }
             _ => false,
         };
@@ -50,7 +59,9 @@ pub fn check(db: &mut Database, who: &Principal, org: &str, user: &str, permissi
         let workspace_id = match workspace {
             Some(w) => Some(
                 workspaces::by_name(tx, &access.org.id, w.trim())?
-                    .ok_or_else(|| Error::not_found(format!("no workspace '{}' in {}", validate::shorten(w), access.org.slug)))?
+                    .ok_or_else(|| {
+                        Error::not_found(format!("no workspace '{}' in {}", validate::shorten(w), access.org.slug))
+                    })?
                     .id,
             ),
             None => None,
@@ -67,7 +78,13 @@ pub fn check(db: &mut Database, who: &Principal, org: &str, user: &str, permissi
         if let Some(t) = m.access_expires_at.filter(|t| *t <= now) {
             return Ok(deny(format!("access expired at {}", rfc3339(t))));
         }
-        let rights = rights_in(tx, &Principal::Account { id: account.id.clone(), email: account.email.clone() }, &access.org.id, workspace_id.as_deref(), now)?;
+        let rights = rights_in(
+            tx,
+            &Principal::Account { id: account.id.clone(), email: account.email.clone() },
+            &access.org.id,
+            workspace_id.as_deref(),
+            now,
+        )?;
         Ok(if rights.is_owner {
             CheckAnswer { allowed: true, reason: "holds the owner role".into() }
         } else if rights.permissions.contains(&permission) {

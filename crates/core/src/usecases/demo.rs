@@ -14,12 +14,13 @@ use serde::Serialize;
 use ts_rs::TS;
 
 const GIVEN: [&str; 24] = [
-    "Ada", "Bruno", "Chloé", "Dmitri", "Emma", "Farid", "Grace", "Hiro", "Ines", "Jonas", "Kemi", "Lars", "Maya", "Nils",
-    "Olga", "Pedro", "Quinn", "Rosa", "Sven", "Tara", "Umar", "Vera", "Wei", "Zoë",
+    "Ada", "Bruno", "Chloé", "Dmitri", "Emma", "Farid", "Grace", "Hiro", "Ines", "Jonas", "Kemi", "Lars", "Maya",
+    "Nils", "Olga", "Pedro", "Quinn", "Rosa", "Sven", "Tara", "Umar", "Vera", "Wei", "Zoë",
 ];
 const FAMILY: [&str; 24] = [
-    "Abbott", "Becker", "Castro", "Dubois", "Eriksen", "Fischer", "García", "Hansen", "Ito", "Jensen", "Kowalski", "Lopez",
-    "Müller", "Novak", "Okafor", "Petrov", "Quinto", "Rossi", "Silva", "Tanaka", "Ulrich", "Varga", "Wong", "Young",
+    "Abbott", "Becker", "Castro", "Dubois", "Eriksen", "Fischer", "García", "Hansen", "Ito", "Jensen", "Kowalski",
+    "Lopez", "Müller", "Novak", "Okafor", "Petrov", "Quinto", "Rossi", "Silva", "Tanaka", "Ulrich", "Varga", "Wong",
+    "Young",
 ];
 
 #[derive(Debug, Clone, Serialize, TS)]
@@ -41,7 +42,10 @@ pub fn demo(db: &mut Database, who: &Principal, slug: &str, n: i64, now: Timesta
     if !(0..=10_000_000).contains(&n) {
         return Err(Error::invalid("members", "must be between 0 and 10000000"));
     }
-    let account = who.account_id().ok_or_else(|| Error::forbidden("run demo --as a person; they will own the demo organization"))?.to_string();
+    let account = who
+        .account_id()
+        .ok_or_else(|| Error::forbidden("run demo --as a person; they will own the demo organization"))?
+        .to_string();
     let mut rng = rand::rngs::SmallRng::from_os_rng();
     // Every member adds a row to each roster index at a random place: a cache that holds those
     // indexes for the one transaction keeps that from becoming a disk read and write per row.
@@ -51,7 +55,15 @@ pub fn demo(db: &mut Database, who: &Principal, slug: &str, n: i64, now: Timesta
     result
 }
 
-fn demo_rows(db: &mut Database, who: &Principal, slug: &str, n: i64, now: Timestamp, account: &str, rng: &mut rand::rngs::SmallRng) -> Result<DemoReport> {
+fn demo_rows(
+    db: &mut Database,
+    who: &Principal,
+    slug: &str,
+    n: i64,
+    now: Timestamp,
+    account: &str,
+    rng: &mut rand::rngs::SmallRng,
+) -> Result<DemoReport> {
     db.write(now, |tx| {
         let org = create_with_owner(tx, slug, slug, account, &who.label(), now)?;
         // The roster is written once at the end, in bulk, not row by row by the triggers.

@@ -25,7 +25,10 @@ pub struct Invitee {
 
 /// Split a pasted list of emails: commas, semicolons, spaces or new lines.
 pub fn split_emails(text: &str) -> Vec<String> {
-    text.split(|c: char| c == ',' || c == ';' || c.is_whitespace()).filter(|s| !s.is_empty()).map(str::to_string).collect()
+    text.split(|c: char| c == ',' || c == ';' || c.is_whitespace())
+        .filter(|s| !s.is_empty())
+        .map(str::to_string)
+        .collect()
 }
 
 #[derive(Debug, Clone, Serialize, TS)]
@@ -58,7 +61,14 @@ pub struct RowError {
 
 /// Invite every invitee, or none: if any row is refused, nothing is written and every refused row
 /// is reported in the error.
-pub fn create(db: &mut Database, who: &Principal, org: &str, invitees: &[Invitee], valid_for: Option<i64>, now: Timestamp) -> Result<IssuedInvitations> {
+pub fn create(
+    db: &mut Database,
+    who: &Principal,
+    org: &str,
+    invitees: &[Invitee],
+    valid_for: Option<i64>,
+    now: Timestamp,
+) -> Result<IssuedInvitations> {
     if invitees.is_empty() {
         return Err(Error::invalid("emails", "name at least one email"));
     }
@@ -145,6 +155,7 @@ pub fn create(db: &mut Database, who: &Principal, org: &str, invitees: &[Invitee
             Error::Conflict { reason, .. } => Error::Conflict { reason: *reason, message },
             Error::NotFound(_) => Error::NotFound(message),
             Error::Unauthenticated(_) => Error::Unauthenticated(message),
+            Error::Unavailable(_) => Error::Unavailable(message),
             Error::Internal(_) => Error::Internal(message),
         })
     })
@@ -153,7 +164,8 @@ pub fn create(db: &mut Database, who: &Principal, org: &str, invitees: &[Invitee
 /// Read invitees from CSV with the header `email,role[,access_expires]`.
 pub fn parse_csv(text: &str, now: Timestamp) -> Result<Vec<Invitee>> {
     let mut reader = csv::ReaderBuilder::new().trim(csv::Trim::All).flexible(true).from_reader(text.as_bytes());
-    let headers = reader.headers().map_err(|e| Error::invalid("csv", format!("cannot read the header row: {e}")))?.clone();
+    let headers =
+        reader.headers().map_err(|e| Error::invalid("csv", format!("cannot read the header row: {e}")))?.clone();
     let col = |name: &str| headers.iter().position(|h| h.eq_ignore_ascii_case(name));
     let (Some(email_col), Some(role_col)) = (col("email"), col("role")) else {
         return Err(Error::invalid("csv", "the header row must be email,role[,access_expires]"));
@@ -204,10 +216,19 @@ fn view(i: &invitations::Invitation, now: Timestamp) -> InvitationView {
 
 /// Invitations of an organization; `status` is a shown status (pending, invitation_expired,
 /// rejected, accepted, revoked) or None for all.
-pub fn list(db: &mut Database, who: &Principal, org: &str, status: Option<&str>, now: Timestamp) -> Result<Vec<InvitationView>> {
+pub fn list(
+    db: &mut Database,
+    who: &Principal,
+    org: &str,
+    status: Option<&str>,
+    now: Timestamp,
+) -> Result<Vec<InvitationView>> {
     const SHOWN: [&str; 5] = ["pending", "invitation_expired", "rejected", "accepted", "revoked"];
     if let Some(s) = status.filter(|s| !SHOWN.contains(s) && *s != "all") {
-        return Err(Error::invalid("status", format!("'{}' is not an invitation status; use {}", validate::shorten(s), SHOWN.join(", "))));
+        return Err(Error::invalid(
+            "status",
+            format!("'{}' is not an invitation status; use {}", validate::shorten(s), SHOWN.join(", ")),
+        ));
     }
     db.read(now, |tx| {
         let access = OrgAccess::load(tx, who, org, now)?;
@@ -227,8 +248,11 @@ pub fn resend(db: &mut Database, who: &Principal, org: &str, email: &str, now: T
         let access = OrgAccess::load(tx, who, org, now)?;
         let inv = invitations::latest_for(tx, &access.org.id, &email_norm)?
             .filter(|i| i.status == "open" || i.status == "rejected")
-            .ok_or_else(|| Error::not_found(format!("no open invitation for {} in {}", email.trim(), access.org.slug)))?;
-        let role = roles::by_name(tx, &access.org.id, &inv.role_name)?.ok_or_else(|| Error::Internal("invitation role missing".into()))?;
+            .ok_or_else(|| {
+                Error::not_found(format!("no open invitation for {} in {}", email.trim(), access.org.slug))
+            })?;
+        let role = roles::by_name(tx, &access.org.id, &inv.role_name)?
+            .ok_or_else(|| Error::Internal("invitation role missing".into()))?;
         access.require(&Action::Invite { role: &role.rights() }, &inv.email)?;
         let token = auth::new_token(TOKEN_PREFIX)?;
         let valid_for = (inv.valid_until - inv.last_sent_at).max(60);
@@ -253,7 +277,9 @@ pub fn revoke(db: &mut Database, who: &Principal, org: &str, email: &str, now: T
         access.require(&Action::ManageInvitations, email.trim())?;
         let inv = invitations::latest_for(tx, &access.org.id, &email_norm)?
             .filter(|i| i.status == "open" || i.status == "rejected")
-            .ok_or_else(|| Error::not_found(format!("no open invitation for {} in {}", email.trim(), access.org.slug)))?;
+            .ok_or_else(|| {
+                Error::not_found(format!("no open invitation for {} in {}", email.trim(), access.org.slug))
+            })?;
         invitations::set_status(tx, &inv.id, "revoked", now)?;
         access.audit(tx, "invites.revoked", &inv.email, serde_json::json!({}))
     })
@@ -271,7 +297,10 @@ fn usable(conn: &rusqlite::Connection, token: &str, now: Timestamp) -> Result<in
         "accepted" => Err(Error::conflict(ConflictReason::TokenUsed, "this invitation was already accepted")),
         "rejected" => Err(Error::conflict(ConflictReason::TokenUsed, "this invitation was rejected")),
         "revoked" => Err(Error::conflict(ConflictReason::TokenRevoked, "this invitation was revoked")),
-        _ if inv.valid_until <= now => Err(Error::conflict(ConflictReason::TokenExpired, format!("this invitation expired at {}", rfc3339(inv.valid_until)))),
+        _ if inv.valid_until <= now => Err(Error::conflict(
+            ConflictReason::TokenExpired,
+            format!("this invitation expired at {}", rfc3339(inv.valid_until)),
+        )),
         _ => Ok(inv),
     }
 }
@@ -304,15 +333,23 @@ pub fn accept(db: &mut Database, token: &str, acceptor: Acceptor, now: Timestamp
     };
     db.write(now, |tx| {
         let inv = usable(tx, token, now)?;
-        let org = crate::store::organizations::by_id(tx, &inv.organization_id)?.ok_or_else(|| Error::Internal("organization missing".into()))?;
+        let org = crate::store::organizations::by_id(tx, &inv.organization_id)?
+            .ok_or_else(|| Error::Internal("organization missing".into()))?;
         let existing = accounts::by_email(tx, &inv.email_norm)?;
         let (account_id, created) = match (&acceptor, existing, &new_account) {
             (Acceptor::SignedIn(p), Some(acc), _) if p.account_id() == Some(acc.id.as_str()) => (acc.id, false),
             (Acceptor::SignedIn(p), _, _) => {
-                return Err(Error::forbidden(format!("this invitation is for {}, and you are signed in as {}", inv.email, p.label())))
+                return Err(Error::forbidden(format!(
+                    "this invitation is for {}, and you are signed in as {}",
+                    inv.email,
+                    p.label()
+                )))
             }
             (Acceptor::NewAccount { .. }, Some(_), _) => {
-                return Err(Error::Unauthenticated(format!("an account with {} exists; sign in with --as to accept", inv.email)))
+                return Err(Error::Unauthenticated(format!(
+                    "an account with {} exists; sign in with --as to accept",
+                    inv.email
+                )))
             }
             (Acceptor::NewAccount { .. }, None, Some((given, family, hash))) => {
                 (accounts::insert(tx, &inv.email, &inv.email_norm, given, family, Some(hash), true, now)?, true)
@@ -320,17 +357,33 @@ pub fn accept(db: &mut Database, token: &str, acceptor: Acceptor, now: Timestamp
             (Acceptor::NewAccount { .. }, None, None) => return Err(Error::Internal("no new account data".into())),
         };
         if memberships::of(tx, &org.id, &account_id)?.is_some() {
-            return Err(Error::conflict(ConflictReason::AlreadyMember, format!("{} is already a member of {}", inv.email, org.slug)));
+            return Err(Error::conflict(
+                ConflictReason::AlreadyMember,
+                format!("{} is already a member of {}", inv.email, org.slug),
+            ));
         }
         let access_expires_at = inv.access_expires_at;
         let membership = memberships::insert(tx, &org.id, &account_id, access_expires_at, now)?;
         grants::insert(
             tx,
-            &grants::NewGrant::organization_role(&org.id, grants::Subject::Membership(&membership), &inv.role_id, inv.invited_by.as_deref()),
+            &grants::NewGrant::organization_role(
+                &org.id,
+                grants::Subject::Membership(&membership),
+                &inv.role_id,
+                inv.invited_by.as_deref(),
+            ),
             now,
         )?;
         invitations::set_status(tx, &inv.id, "accepted", now)?;
-        crate::store::audit::append(tx, &org.id, &inv.email, "invites.accepted", &inv.email, &serde_json::json!({"role": inv.role_name, "new_account": created}), now)?;
+        crate::store::audit::append(
+            tx,
+            &org.id,
+            &inv.email,
+            "invites.accepted",
+            &inv.email,
+            &serde_json::json!({"role": inv.role_name, "new_account": created}),
+            now,
+        )?;
         Ok(AcceptedMembership {
             organization: super::orgs::OrganizationSummary { slug: org.slug, name: org.name },
             email: inv.email.clone(),
@@ -346,7 +399,15 @@ pub fn reject(db: &mut Database, token: &str, now: Timestamp) -> Result<Invitati
     db.write(now, |tx| {
         let inv = usable(tx, token, now)?;
         invitations::set_status(tx, &inv.id, "rejected", now)?;
-        crate::store::audit::append(tx, &inv.organization_id, &inv.email, "invites.rejected", &inv.email, &serde_json::json!({}), now)?;
+        crate::store::audit::append(
+            tx,
+            &inv.organization_id,
+            &inv.email,
+            "invites.rejected",
+            &inv.email,
+            &serde_json::json!({}),
+            now,
+        )?;
         let mut rejected = inv.clone();
         rejected.status = "rejected".into();
         Ok(view(&rejected, now))

@@ -7,7 +7,7 @@ use crate::db::Database;
 use crate::error::{ConflictReason, Error, Result};
 use crate::policy::{Action, MemberChange, Target};
 use crate::store::{accounts, grants, memberships, rights, roles};
-use crate::time::{rfc3339, rfc3339_opt, require_future, Timestamp};
+use crate::time::{require_future, rfc3339, rfc3339_opt, Timestamp};
 use crate::validate;
 use rusqlite::{Connection, OptionalExtension};
 use serde::Serialize;
@@ -36,7 +36,15 @@ impl SortKey {
             "created" => SortKey::Created,
             "last_login" => SortKey::LastLogin,
             "expires" => SortKey::Expires,
-            _ => return Err(Error::invalid("sort", format!("'{}' is not a sort; use email, name, role, status, created, last_login or expires", validate::shorten(s)))),
+            _ => {
+                return Err(Error::invalid(
+                    "sort",
+                    format!(
+                        "'{}' is not a sort; use email, name, role, status, created, last_login or expires",
+                        validate::shorten(s)
+                    ),
+                ))
+            }
         })
     }
 }
@@ -60,11 +68,18 @@ impl MemberFilter {
         let status = self.status.as_deref().map(str::trim).filter(|s| !s.is_empty() && *s != "all");
         if let Some(s) = status {
             if !STATUSES.contains(&s) {
-                return Err(Error::invalid("status", format!("'{}' is not a status; use {}", validate::shorten(s), STATUSES.join(", "))));
+                return Err(Error::invalid(
+                    "status",
+                    format!("'{}' is not a status; use {}", validate::shorten(s), STATUSES.join(", ")),
+                ));
             }
         }
         let role = self.role.as_deref().map(str::trim).filter(|s| !s.is_empty());
-        Ok(MemberFilter { search: search.map(str::to_lowercase), status: status.map(str::to_string), role: role.map(str::to_string) })
+        Ok(MemberFilter {
+            search: search.map(str::to_lowercase),
+            status: status.map(str::to_string),
+            role: role.map(str::to_string),
+        })
     }
 }
 
@@ -184,11 +199,17 @@ fn role_cond(timed: bool) -> String {
 /// id breaks the last ties, so a walk is a total order and walking it backwards reverses it.
 fn sort_index(sort: SortKey) -> (&'static str, &'static [&'static str]) {
     match sort {
-        SortKey::Email | SortKey::Status => ("roster_by_email", &["email_norm", "cls", "until", "roles_key", "sort_name"]),
+        SortKey::Email | SortKey::Status => {
+            ("roster_by_email", &["email_norm", "cls", "until", "roles_key", "sort_name"])
+        }
         SortKey::Name => ("roster_by_name", &["sort_name", "email_norm", "cls", "until", "roles_key"]),
         SortKey::Role => ("roster_by_role", &["roles_key", "email_norm", "cls", "until", "sort_name"]),
-        SortKey::Created => ("roster_by_created", &["created_at", "email_norm", "cls", "until", "roles_key", "sort_name"]),
-        SortKey::LastLogin => ("roster_by_last_login", &["last_login_at", "email_norm", "cls", "until", "roles_key", "sort_name"]),
+        SortKey::Created => {
+            ("roster_by_created", &["created_at", "email_norm", "cls", "until", "roles_key", "sort_name"])
+        }
+        SortKey::LastLogin => {
+            ("roster_by_last_login", &["last_login_at", "email_norm", "cls", "until", "roles_key", "sort_name"])
+        }
         SortKey::Expires => ("roster_by_expires", &["expires", "email_norm", "cls", "until", "roles_key", "sort_name"]),
     }
 }
@@ -235,7 +256,8 @@ fn where_clause(f: &MemberFilter, timed: bool, status: Option<&str>) -> String {
     parts.join(" AND ")
 }
 
-const ROW_COLUMNS: &str = "email, given_name, family_name, CASE WHEN roles_timed = 0 THEN roles ELSE ROLES_NOW END AS roles,
+const ROW_COLUMNS: &str =
+    "email, given_name, family_name, CASE WHEN roles_timed = 0 THEN roles ELSE ROLES_NOW END AS roles,
   STATUS_EXPR AS status, confirmed, enabled, created_at, last_login_at, expires AS access_expires_at";
 
 fn row_columns() -> String {
@@ -267,7 +289,9 @@ fn roster_org(conn: &Connection, org_id: &str) -> Result<Option<(i64, bool)>> {
         .optional()?;
     let Some(org) = org else { return Ok(None) };
     let timed: bool = conn
-        .prepare_cached("SELECT EXISTS (SELECT 1 FROM roster INDEXED BY roster_timed WHERE org = ?1 AND roles_timed = 1)")?
+        .prepare_cached(
+            "SELECT EXISTS (SELECT 1 FROM roster INDEXED BY roster_timed WHERE org = ?1 AND roles_timed = 1)",
+        )?
         .query_row([org], |r| r.get(0))?;
     Ok(Some((org, timed)))
 }
@@ -278,13 +302,16 @@ fn roster_org(conn: &Connection, org_id: &str) -> Result<Option<(i64, bool)>> {
 fn status_counts(conn: &Connection, b: &Binds, f: &MemberFilter, timed: bool) -> Result<StatusCounts> {
     let dynamic_role = f.role.is_some() && timed;
     let narrow = where_clause(f, timed, None).replacen("org = :org", "", 1);
-    let count = |cond: &str| format!("(SELECT count(*) FROM roster INDEXED BY roster_scan WHERE org = :org AND {cond}{narrow})");
+    let count = |cond: &str| {
+        format!("(SELECT count(*) FROM roster INDEXED BY roster_scan WHERE org = :org AND {cond}{narrow})")
+    };
     let expired = count("cls = 0 AND until <= :now");
     let invitation_expired = count("cls = 2 AND until <= :now");
     let mut by_cls = [0i64; 4];
     let (expired, invitation_expired): (i64, i64) = if f.search.is_none() && !dynamic_role {
         let role = if f.role.is_some() { format!(" AND {ROLE_COND}") } else { String::new() };
-        let mut st = conn.prepare_cached(&format!("SELECT cls, sum(n) FROM roster_counts WHERE org = :org{role} GROUP BY cls"))?;
+        let mut st =
+            conn.prepare_cached(&format!("SELECT cls, sum(n) FROM roster_counts WHERE org = :org{role} GROUP BY cls"))?;
         bind(&mut st, b, &[])?;
         let mut rows = st.raw_query();
         while let Some(r) = rows.next()? {
@@ -342,7 +369,17 @@ fn count_of(c: &StatusCounts, status: Option<&str>) -> i64 {
 /// Rows `offset..offset+limit` of the `total` rows matching `where_`, in index order: walked from
 /// whichever end is nearer, so the deepest page costs no more than the middle one.
 #[allow(clippy::too_many_arguments)]
-fn walk(conn: &Connection, b: &Binds, index: &str, order: &[&str], where_: &str, desc: bool, offset: i64, limit: i64, total: i64) -> Result<Vec<i64>> {
+fn walk(
+    conn: &Connection,
+    b: &Binds,
+    index: &str,
+    order: &[&str],
+    where_: &str,
+    desc: bool,
+    offset: i64,
+    limit: i64,
+    total: i64,
+) -> Result<Vec<i64>> {
     if offset >= total || limit <= 0 {
         return Ok(vec![]);
     }
@@ -391,9 +428,21 @@ pub(crate) fn query_roster(conn: &Connection, org_id: &str, q: &MemberQuery, now
         return Err(Error::invalid("page", "must be 1 or more"));
     }
     let Some((org, timed)) = roster_org(conn, org_id)? else {
-        return Ok(MemberPage { items: vec![], page: q.page, per_page: q.per_page, total: 0, counts: StatusCounts::default() });
+        return Ok(MemberPage {
+            items: vec![],
+            page: q.page,
+            per_page: q.per_page,
+            total: 0,
+            counts: StatusCounts::default(),
+        });
     };
-    let b = Binds { org, now, search: f.search.as_deref(), role: f.role.as_deref(), rk: f.role.as_deref().map(str::to_ascii_lowercase) };
+    let b = Binds {
+        org,
+        now,
+        search: f.search.as_deref(),
+        role: f.role.as_deref(),
+        rk: f.role.as_deref().map(str::to_ascii_lowercase),
+    };
     let counts = status_counts(conn, &b, &f, timed)?;
     let status = f.status.as_deref();
     let total = count_of(&counts, status);
@@ -418,7 +467,17 @@ pub(crate) fn query_roster(conn: &Connection, org_id: &str, q: &MemberQuery, now
             if want_offset < start + n {
                 let local = want_offset - start;
                 let take = want.min(n - local);
-                out.extend(walk(conn, &b, index, order, &where_clause(&f, timed, Some(s)), q.descending, local, take, n)?);
+                out.extend(walk(
+                    conn,
+                    &b,
+                    index,
+                    order,
+                    &where_clause(&f, timed, Some(s)),
+                    q.descending,
+                    local,
+                    take,
+                    n,
+                )?);
                 want_offset += take;
                 want -= take;
             }
@@ -457,15 +516,32 @@ pub fn list(db: &mut Database, who: &Principal, org: &str, q: &MemberQuery, now:
 }
 
 /// Every row of the roster matching a filter, in email order (for export and bulk actions).
-pub(crate) fn all_matching(conn: &Connection, org_id: &str, filter: &MemberFilter, now: Timestamp) -> Result<Vec<MemberRow>> {
+pub(crate) fn all_matching(
+    conn: &Connection,
+    org_id: &str,
+    filter: &MemberFilter,
+    now: Timestamp,
+) -> Result<Vec<MemberRow>> {
     rows_in_email_order(conn, org_id, filter, None, now)
 }
 
 /// The rows matching a filter and, if given, one normalized email exactly, in email order.
-fn rows_in_email_order(conn: &Connection, org_id: &str, filter: &MemberFilter, email_norm: Option<&str>, now: Timestamp) -> Result<Vec<MemberRow>> {
+fn rows_in_email_order(
+    conn: &Connection,
+    org_id: &str,
+    filter: &MemberFilter,
+    email_norm: Option<&str>,
+    now: Timestamp,
+) -> Result<Vec<MemberRow>> {
     let f = filter.normalized()?;
     let Some((org, timed)) = roster_org(conn, org_id)? else { return Ok(vec![]) };
-    let b = Binds { org, now, search: f.search.as_deref(), role: f.role.as_deref(), rk: f.role.as_deref().map(str::to_ascii_lowercase) };
+    let b = Binds {
+        org,
+        now,
+        search: f.search.as_deref(),
+        role: f.role.as_deref(),
+        rk: f.role.as_deref().map(str::to_ascii_lowercase),
+    };
     let (index, order) = sort_index(SortKey::Email);
     let order_by: Vec<String> = order.iter().chain(std::iter::once(&"rid")).map(|c| c.to_string()).collect();
     let exact = if email_norm.is_some() { " AND email_norm = :email" } else { "" };
@@ -530,7 +606,9 @@ pub fn show(db: &mut Database, who: &Principal, org: &str, email: &str, now: Tim
         let row = rows_in_email_order(tx, &access.org.id, &MemberFilter::default(), Some(&email_norm), now)?
             .into_iter()
             .next()
-            .ok_or_else(|| Error::not_found(format!("{} is neither a member of {} nor invited", email.trim(), access.org.slug)))?;
+            .ok_or_else(|| {
+                Error::not_found(format!("{} is neither a member of {} nor invited", email.trim(), access.org.slug))
+            })?;
         let (given_name, family_name, joined_at, workspaces) = match accounts::by_email(tx, &email_norm)? {
             Some(account) => match memberships::of(tx, &access.org.id, &account.id)? {
                 Some(m) => {
@@ -562,9 +640,13 @@ pub fn set_role(db: &mut Database, who: &Principal, org: &str, email: &str, role
     db.write(now, |tx| {
         let access = OrgAccess::load(tx, who, org, now)?;
         let s = subject(tx, &access, email)?;
-        let role = roles::by_name(tx, &access.org.id, role.trim())?
-            .ok_or_else(|| Error::invalid("role", format!("no role '{}' in {}", validate::shorten(role), access.org.slug)))?;
-        access.require(&Action::AssignRole { target: s.target, current_is_owner: s.target.is_owner, role: &role.rights() }, &s.account.email)?;
+        let role = roles::by_name(tx, &access.org.id, role.trim())?.ok_or_else(|| {
+            Error::invalid("role", format!("no role '{}' in {}", validate::shorten(role), access.org.slug))
+        })?;
+        access.require(
+            &Action::AssignRole { target: s.target, current_is_owner: s.target.is_owner, role: &role.rights() },
+            &s.account.email,
+        )?;
         let before = rights::lasting_owners(tx, &access.org.id, now)?;
         let old: Vec<String> = grants::of_subject(tx, grants::Subject::Membership(&s.membership.id))?
             .into_iter()
@@ -574,7 +656,12 @@ pub fn set_role(db: &mut Database, who: &Principal, org: &str, email: &str, role
         grants::delete_org_scope(tx, &s.membership.id)?;
         grants::insert(
             tx,
-            &grants::NewGrant::organization_role(&access.org.id, grants::Subject::Membership(&s.membership.id), &role.id, Some(&access.actor())),
+            &grants::NewGrant::organization_role(
+                &access.org.id,
+                grants::Subject::Membership(&s.membership.id),
+                &role.id,
+                Some(&access.actor()),
+            ),
             now,
         )?;
         keep_an_owner(tx, &access.org.id, before, now, "this role change")?;
@@ -583,7 +670,14 @@ pub fn set_role(db: &mut Database, who: &Principal, org: &str, email: &str, role
 }
 
 /// Set (`Some`) or clear (`None`) a member's access expiry.
-pub fn set_expiry(db: &mut Database, who: &Principal, org: &str, email: &str, when: Option<Timestamp>, now: Timestamp) -> Result<()> {
+pub fn set_expiry(
+    db: &mut Database,
+    who: &Principal,
+    org: &str,
+    email: &str,
+    when: Option<Timestamp>,
+    now: Timestamp,
+) -> Result<()> {
     let when = require_future("when", when, now)?;
     db.write(now, |tx| {
         let access = OrgAccess::load(tx, who, org, now)?;
@@ -593,12 +687,20 @@ pub fn set_expiry(db: &mut Database, who: &Principal, org: &str, email: &str, wh
             (None, Some(_)) => false,
             (Some(old), Some(new)) => new > old,
         };
-        access.require(&Action::ChangeMember { target: s.target, change: MemberChange::SetExpiry { extends } }, &s.account.email)?;
+        access.require(
+            &Action::ChangeMember { target: s.target, change: MemberChange::SetExpiry { extends } },
+            &s.account.email,
+        )?;
         let before = rights::lasting_owners(tx, &access.org.id, now)?;
         memberships::set_expiry(tx, &s.membership.id, when)?;
         keep_an_owner(tx, &access.org.id, before, now, "an access expiry on the last owner")?;
         let action = if when.is_some() { "members.expiry_set" } else { "members.expiry_cleared" };
-        access.audit(tx, action, &s.account.email, serde_json::json!({"from": rfc3339_opt(s.membership.access_expires_at), "to": rfc3339_opt(when)}))
+        access.audit(
+            tx,
+            action,
+            &s.account.email,
+            serde_json::json!({"from": rfc3339_opt(s.membership.access_expires_at), "to": rfc3339_opt(when)}),
+        )
     })
 }
 
@@ -630,12 +732,20 @@ pub struct BulkReport {
 
 /// Enable or disable members, all in one transaction (rule 5). The last owner, oneself and owners
 /// the caller may not act on are skipped and reported; an unknown email fails the whole command.
-pub fn set_enabled(db: &mut Database, who: &Principal, org: &str, selection: &Selection, enabled: bool, now: Timestamp) -> Result<BulkReport> {
+pub fn set_enabled(
+    db: &mut Database,
+    who: &Principal,
+    org: &str,
+    selection: &Selection,
+    enabled: bool,
+    now: Timestamp,
+) -> Result<BulkReport> {
     let change = if enabled { MemberChange::Enable } else { MemberChange::Disable };
     db.write(now, |tx| {
         let access = OrgAccess::load(tx, who, org, now)?;
         // The caller needs members.manage at all; rows they may not touch are skipped below.
-        access.require(&Action::ChangeMember { target: Target { is_owner: false, is_self: false }, change }, "members")?;
+        access
+            .require(&Action::ChangeMember { target: Target { is_owner: false, is_self: false }, change }, "members")?;
         let emails: Vec<String> = match selection {
             Selection::Emails(list) => {
                 if list.is_empty() {
@@ -674,7 +784,12 @@ pub fn set_enabled(db: &mut Database, who: &Principal, org: &str, selection: &Se
                     outcome.reason = Some(format!("last_owner: {e}"));
                 } else {
                     outcome.result = if enabled { "enabled".into() } else { "disabled".into() };
-                    access.audit(tx, if enabled { "members.enabled" } else { "members.disabled" }, &s.account.email, serde_json::json!({}))?;
+                    access.audit(
+                        tx,
+                        if enabled { "members.enabled" } else { "members.disabled" },
+                        &s.account.email,
+                        serde_json::json!({}),
+                    )?;
                 }
             }
             match outcome.result.as_str() {
@@ -706,13 +821,26 @@ pub fn remove(db: &mut Database, who: &Principal, org: &str, email: &str, now: T
 pub fn leave(db: &mut Database, who: &Principal, org: &str, now: Timestamp) -> Result<()> {
     db.write(now, |tx| {
         let org_row = super::access::organization(tx, org)?;
-        let account = who.account_id().ok_or_else(|| Error::forbidden("a service account cannot leave an organization"))?;
+        let account =
+            who.account_id().ok_or_else(|| Error::forbidden("a service account cannot leave an organization"))?;
         let membership = memberships::of(tx, &org_row.id, account)?
             .ok_or_else(|| Error::not_found(format!("you are not a member of {}", org_row.slug)))?;
         let before = rights::lasting_owners(tx, &org_row.id, now)?;
         memberships::delete(tx, &membership.id)?;
-        keep_an_owner(tx, &org_row.id, before, now, "leaving")
-            .map_err(|_| Error::conflict(ConflictReason::LastOwner, "you are the last owner; make someone else owner before you leave"))?;
-        crate::store::audit::append(tx, &org_row.id, &who.label(), "members.left", &who.label(), &serde_json::json!({}), now)
+        keep_an_owner(tx, &org_row.id, before, now, "leaving").map_err(|_| {
+            Error::conflict(
+                ConflictReason::LastOwner,
+                "you are the last owner; make someone else owner before you leave",
+            )
+        })?;
+        crate::store::audit::append(
+            tx,
+            &org_row.id,
+            &who.label(),
+            "members.left",
+            &who.label(),
+            &serde_json::json!({}),
+            now,
+        )
     })
 }

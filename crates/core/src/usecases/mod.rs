@@ -5,11 +5,11 @@
 pub mod access;
 pub mod audit;
 pub mod check;
+pub mod demo;
 pub mod invitations;
 pub mod members;
 pub mod orgs;
-pub mod roles;
-pub mod demo;
 pub mod review;
+pub mod roles;
 pub mod service_accounts;
 pub mod workspaces;

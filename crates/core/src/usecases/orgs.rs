@@ -35,12 +35,22 @@ pub struct Initialized {
 }
 
 /// Create an organization with its three roles and make `account_id` its owner.
-pub(crate) fn create_with_owner(conn: &Connection, name: &str, slug: &str, account_id: &str, actor: &str, now: Timestamp) -> Result<String> {
+pub(crate) fn create_with_owner(
+    conn: &Connection,
+    name: &str,
+    slug: &str,
+    account_id: &str,
+    actor: &str,
+    now: Timestamp,
+) -> Result<String> {
     if slug.is_empty() {
         return Err(Error::invalid("name", "must contain at least one letter or digit"));
     }
     if organizations::by_slug(conn, slug)?.is_some() {
-        return Err(Error::conflict(ConflictReason::AlreadyExists, format!("an organization with the slug '{slug}' exists already")));
+        return Err(Error::conflict(
+            ConflictReason::AlreadyExists,
+            format!("an organization with the slug '{slug}' exists already"),
+        ));
     }
     let org_id = organizations::insert(conn, name, slug, now)?;
     let mut owner_role = String::new();
@@ -54,7 +64,12 @@ pub(crate) fn create_with_owner(conn: &Connection, name: &str, slug: &str, accou
     let membership = memberships::insert(conn, &org_id, account_id, None, now)?;
     grants::insert(
         conn,
-        &grants::NewGrant::organization_role(&org_id, grants::Subject::Membership(&membership), &owner_role, Some(actor)),
+        &grants::NewGrant::organization_role(
+            &org_id,
+            grants::Subject::Membership(&membership),
+            &owner_role,
+            Some(actor),
+        ),
         now,
     )?;
     audit::append(conn, &org_id, actor, "org.created", slug, &serde_json::json!({"name": name, "owner": actor}), now)?;
@@ -62,7 +77,14 @@ pub(crate) fn create_with_owner(conn: &Connection, name: &str, slug: &str, accou
 }
 
 /// The first run: a new database gets its first organization and that organization's owner.
-pub fn init(db: &mut Database, org_name: &str, email: &str, full_name: &str, password: &str, now: Timestamp) -> Result<Initialized> {
+pub fn init(
+    db: &mut Database,
+    org_name: &str,
+    email: &str,
+    full_name: &str,
+    password: &str,
+    now: Timestamp,
+) -> Result<Initialized> {
     let name = validate::display_name("org", org_name)?;
     let (email, email_norm) = validate::email("email", email)?;
     let (given, family) = validate::full_name("name", full_name)?;
@@ -70,7 +92,10 @@ pub fn init(db: &mut Database, org_name: &str, email: &str, full_name: &str, pas
     let slug = validate::slugify(&name);
     db.write(now, |tx| {
         if accounts::count(tx)? > 0 {
-            return Err(Error::conflict(ConflictReason::AlreadyExists, "this database is already initialized; sign in with --as, or use orgs create"));
+            return Err(Error::conflict(
+                ConflictReason::AlreadyExists,
+                "this database is already initialized; sign in with --as, or use orgs create",
+            ));
         }
         let account = accounts::insert(tx, &email, &email_norm, &given, &family, Some(&hash), true, now)?;
         create_with_owner(tx, &name, &slug, &account, &email, now)?;
@@ -90,7 +115,9 @@ pub fn list(db: &mut Database, who: &Principal, now: Timestamp) -> Result<Vec<Or
     db.read(now, |tx| {
         let orgs = match who {
             Principal::Account { id, .. } => organizations::of_account(tx, id)?,
-            Principal::ServiceAccount { organization_id, .. } => organizations::by_id(tx, organization_id)?.into_iter().collect(),
+            Principal::ServiceAccount { organization_id, .. } => {
+                organizations::by_id(tx, organization_id)?.into_iter().collect()
+            }
         };
         Ok(orgs.into_iter().map(|o| OrganizationSummary { slug: o.slug, name: o.name }).collect())
     })
@@ -100,14 +127,21 @@ pub fn list(db: &mut Database, who: &Principal, now: Timestamp) -> Result<Vec<Or
 pub fn create(db: &mut Database, who: &Principal, name: &str, now: Timestamp) -> Result<OrganizationSummary> {
     let name = validate::display_name("name", name)?;
     let slug = validate::slugify(&name);
-    let account = who.account_id().ok_or_else(|| Error::forbidden("service accounts cannot create organizations"))?.to_string();
+    let account =
+        who.account_id().ok_or_else(|| Error::forbidden("service accounts cannot create organizations"))?.to_string();
     db.write(now, |tx| {
         create_with_owner(tx, &name, &slug, &account, &who.label(), now)?;
         Ok(OrganizationSummary { slug: slug.clone(), name: name.clone() })
     })
 }
 
-pub fn rename(db: &mut Database, who: &Principal, slug: &str, name: &str, now: Timestamp) -> Result<OrganizationSummary> {
+pub fn rename(
+    db: &mut Database,
+    who: &Principal,
+    slug: &str,
+    name: &str,
+    now: Timestamp,
+) -> Result<OrganizationSummary> {
     let name = validate::display_name("name", name)?;
     db.write(now, |tx| {
         let access = OrgAccess::load(tx, who, slug, now)?;
@@ -134,7 +168,8 @@ pub fn my_access(db: &mut Database, who: &Principal, slug: &str, now: Timestamp)
         let access = OrgAccess::load(tx, who, slug, now)?;
         access.require(&Action::ViewOrganization, &access.org.slug)?;
         let mut permissions: Vec<String> = if access.rights.is_owner {
-            let mut all: Vec<String> = crate::catalogue::BUILT_IN_PERMISSIONS.iter().map(|(p, _)| p.to_string()).collect();
+            let mut all: Vec<String> =
+                crate::catalogue::BUILT_IN_PERMISSIONS.iter().map(|(p, _)| p.to_string()).collect();
             all.extend(crate::store::permissions::custom(tx, &access.org.id)?.into_iter().map(|(name, _)| name));
             all
         } else {
@@ -142,7 +177,11 @@ pub fn my_access(db: &mut Database, who: &Principal, slug: &str, now: Timestamp)
         };
         permissions.sort();
         permissions.dedup();
-        Ok(MyAccess { organization: OrganizationSummary { slug: access.org.slug.clone(), name: access.org.name.clone() }, is_owner: access.rights.is_owner, permissions })
+        Ok(MyAccess {
+            organization: OrganizationSummary { slug: access.org.slug.clone(), name: access.org.name.clone() },
+            is_owner: access.rights.is_owner,
+            permissions,
+        })
     })
 }
 
@@ -150,9 +189,12 @@ pub fn my_access(db: &mut Database, who: &Principal, slug: &str, now: Timestamp)
 pub fn whoami(db: &mut Database, who: &Principal, now: Timestamp) -> Result<AccountSummary> {
     match who {
         Principal::Account { id, .. } => db.read(now, |tx| {
-            let a = accounts::by_id(tx, id)?.ok_or_else(|| Error::Unauthenticated("the account no longer exists".into()))?;
+            let a = accounts::by_id(tx, id)?
+                .ok_or_else(|| Error::Unauthenticated("the account no longer exists".into()))?;
             Ok(AccountSummary { email: a.email.clone(), name: a.full_name() })
         }),
-        Principal::ServiceAccount { name, .. } => Ok(AccountSummary { email: String::new(), name: format!("service account {name}") }),
+        Principal::ServiceAccount { name, .. } => {
+            Ok(AccountSummary { email: String::new(), name: format!("service account {name}") })
+        }
     }
 }

@@ -37,13 +37,20 @@ fn earliest(a: Option<Timestamp>, b: Option<Timestamp>) -> Option<Timestamp> {
 
 /// Every grant of every member and service account, with the earliest moment it ends (grant
 /// expiry or membership expiry). `expiring_within`: only rows ending within that many seconds.
-pub fn review(db: &mut Database, who: &Principal, org: &str, expiring_within: Option<i64>, now: Timestamp) -> Result<Vec<ReviewRow>> {
+pub fn review(
+    db: &mut Database,
+    who: &Principal,
+    org: &str,
+    expiring_within: Option<i64>,
+    now: Timestamp,
+) -> Result<Vec<ReviewRow>> {
     db.read(now, |tx| {
         let access = OrgAccess::load(tx, who, org, now)?;
         access.require(&Action::ReviewAccess, "review")?;
         let mut out = Vec::new();
         // Every member's grants in one query, then walked in the roster's order.
-        let mut grants_of: std::collections::HashMap<String, Vec<(Option<Timestamp>, grants::Grant)>> = Default::default();
+        let mut grants_of: std::collections::HashMap<String, Vec<(Option<Timestamp>, grants::Grant)>> =
+            Default::default();
         for (email, membership_expires, g) in grants::of_memberships(tx, &access.org.id)? {
             grants_of.entry(email).or_default().push((membership_expires, g));
         }
@@ -53,17 +60,20 @@ pub fn review(db: &mut Database, who: &Principal, org: &str, expiring_within: Op
             }
             for (membership_expires, g) in grants_of.remove(&row.email).unwrap_or_default() {
                 let ends = earliest(g.expires_at, membership_expires);
-                out.push((ends, ReviewRow {
-                    kind: "member".into(),
-                    subject: row.email.clone(),
-                    name: row.name.clone(),
-                    status: row.status.clone(),
-                    role: g.role_name,
-                    scope: g.workspace.unwrap_or_else(|| "organization".into()),
-                    valid_from: rfc3339_opt(g.valid_from),
-                    expires_at: rfc3339_opt(ends),
-                    last_login_at: row.last_login_at.clone(),
-                }));
+                out.push((
+                    ends,
+                    ReviewRow {
+                        kind: "member".into(),
+                        subject: row.email.clone(),
+                        name: row.name.clone(),
+                        status: row.status.clone(),
+                        role: g.role_name,
+                        scope: g.workspace.unwrap_or_else(|| "organization".into()),
+                        valid_from: rfc3339_opt(g.valid_from),
+                        expires_at: rfc3339_opt(ends),
+                        last_login_at: row.last_login_at.clone(),
+                    },
+                ));
             }
         }
         for sa in service_accounts::list(tx, &access.org.id)? {
@@ -72,17 +82,24 @@ pub fn review(db: &mut Database, who: &Principal, org: &str, expiring_within: Op
             }
             for g in grants::of_subject(tx, grants::Subject::ServiceAccount(&sa.id))? {
                 let ends = earliest(g.expires_at, sa.expires_at);
-                out.push((ends, ReviewRow {
-                    kind: "service_account".into(),
-                    subject: sa.name.clone(),
-                    name: sa.name.clone(),
-                    status: if sa.expires_at.is_some_and(|t| t <= now) { "expired".into() } else { "active".into() },
-                    role: g.role_name,
-                    scope: g.workspace.unwrap_or_else(|| "organization".into()),
-                    valid_from: rfc3339_opt(g.valid_from),
-                    expires_at: rfc3339_opt(ends),
-                    last_login_at: rfc3339_opt(sa.last_used_at),
-                }));
+                out.push((
+                    ends,
+                    ReviewRow {
+                        kind: "service_account".into(),
+                        subject: sa.name.clone(),
+                        name: sa.name.clone(),
+                        status: if sa.expires_at.is_some_and(|t| t <= now) {
+                            "expired".into()
+                        } else {
+                            "active".into()
+                        },
+                        role: g.role_name,
+                        scope: g.workspace.unwrap_or_else(|| "organization".into()),
+                        valid_from: rfc3339_opt(g.valid_from),
+                        expires_at: rfc3339_opt(ends),
+                        last_login_at: rfc3339_opt(sa.last_used_at),
+                    },
+                ));
             }
         }
         Ok(out

@@ -38,7 +38,11 @@ fn all_permissions(conn: &Connection, org_id: &str) -> Result<Vec<PermissionView
         .iter()
         .map(|(n, d)| PermissionView { name: n.to_string(), description: d.to_string(), built_in: true })
         .collect();
-    out.extend(permissions::custom(conn, org_id)?.into_iter().map(|(name, description)| PermissionView { name, description, built_in: false }));
+    out.extend(permissions::custom(conn, org_id)?.into_iter().map(|(name, description)| PermissionView {
+        name,
+        description,
+        built_in: false,
+    }));
     Ok(out)
 }
 
@@ -48,7 +52,13 @@ fn role_view(conn: &Connection, org_id: &str, r: &roles::Role) -> Result<RoleVie
     } else {
         r.permissions.iter().cloned().collect()
     };
-    Ok(RoleView { name: r.name.clone(), description: r.description.clone(), owner: r.is_owner, permissions, grants: roles::usage(conn, &r.id)?.0 })
+    Ok(RoleView {
+        name: r.name.clone(),
+        description: r.description.clone(),
+        owner: r.is_owner,
+        permissions,
+        grants: roles::usage(conn, &r.id)?.0,
+    })
 }
 
 pub fn list(db: &mut Database, who: &Principal, org: &str, now: Timestamp) -> Result<Vec<RoleView>> {
@@ -79,22 +89,39 @@ fn parse_permissions(conn: &Connection, org_id: &str, list: &[String]) -> Result
     for p in list.iter().map(|p| p.trim()).filter(|p| !p.is_empty()) {
         let p = validate::permission_name("permissions", p)?;
         if !is_built_in(&p) && !permissions::exists(conn, org_id, &p)? {
-            return Err(Error::invalid("permissions", format!("unknown permission '{p}'; create it first with permissions create")));
+            return Err(Error::invalid(
+                "permissions",
+                format!("unknown permission '{p}'; create it first with permissions create"),
+            ));
         }
         out.insert(p);
     }
     Ok(out)
 }
 
-pub fn create(db: &mut Database, who: &Principal, org: &str, name: &str, perms: &[String], description: &str, now: Timestamp) -> Result<RoleView> {
+pub fn create(
+    db: &mut Database,
+    who: &Principal,
+    org: &str,
+    name: &str,
+    perms: &[String],
+    description: &str,
+    now: Timestamp,
+) -> Result<RoleView> {
     let name = validate::identifier_name("name", name)?;
     let description = validate::description("description", description)?;
     db.write(now, |tx| {
         let access = OrgAccess::load(tx, who, org, now)?;
         let set = parse_permissions(tx, &access.org.id, perms)?;
-        access.require(&Action::WriteRole { role: &RoleRights { name: name.clone(), is_owner: false, permissions: set.clone() } }, &name)?;
+        access.require(
+            &Action::WriteRole { role: &RoleRights { name: name.clone(), is_owner: false, permissions: set.clone() } },
+            &name,
+        )?;
         if roles::by_name(tx, &access.org.id, &name)?.is_some() {
-            return Err(Error::conflict(ConflictReason::AlreadyExists, format!("a role named '{name}' exists already")));
+            return Err(Error::conflict(
+                ConflictReason::AlreadyExists,
+                format!("a role named '{name}' exists already"),
+            ));
         }
         roles::insert(tx, &access.org.id, &name, &description, false, &set, now)?;
         access.audit(tx, "roles.created", &name, serde_json::json!({"permissions": set}))?;
@@ -102,15 +129,31 @@ pub fn create(db: &mut Database, who: &Principal, org: &str, name: &str, perms: 
     })
 }
 
-pub fn update(db: &mut Database, who: &Principal, org: &str, role: &str, perms: &[String], description: Option<&str>, now: Timestamp) -> Result<RoleView> {
+pub fn update(
+    db: &mut Database,
+    who: &Principal,
+    org: &str,
+    role: &str,
+    perms: &[String],
+    description: Option<&str>,
+    now: Timestamp,
+) -> Result<RoleView> {
     let description = description.map(|d| validate::description("description", d)).transpose()?;
     db.write(now, |tx| {
         let access = OrgAccess::load(tx, who, org, now)?;
         let r = find(tx, &access, role)?;
         let set = parse_permissions(tx, &access.org.id, perms)?;
-        access.require(&Action::WriteRole { role: &RoleRights { name: r.name.clone(), is_owner: r.is_owner, permissions: set.clone() } }, &r.name)?;
+        access.require(
+            &Action::WriteRole {
+                role: &RoleRights { name: r.name.clone(), is_owner: r.is_owner, permissions: set.clone() },
+            },
+            &r.name,
+        )?;
         if r.is_owner {
-            return Err(Error::conflict(ConflictReason::InUse, "the owner role holds every permission and cannot be edited"));
+            return Err(Error::conflict(
+                ConflictReason::InUse,
+                "the owner role holds every permission and cannot be edited",
+            ));
         }
         roles::set_permissions(tx, &r.id, &set)?;
         if let Some(d) = &description {
@@ -131,7 +174,10 @@ pub fn delete(db: &mut Database, who: &Principal, org: &str, role: &str, now: Ti
         }
         let (grants, invites) = roles::usage(tx, &r.id)?;
         if grants > 0 || invites > 0 {
-            return Err(Error::conflict(ConflictReason::InUse, format!("role '{}' is used by {grants} grants and {invites} open invitations", r.name)));
+            return Err(Error::conflict(
+                ConflictReason::InUse,
+                format!("role '{}' is used by {grants} grants and {invites} open invitations", r.name),
+            ));
         }
         roles::delete(tx, &r.id)?;
         access.audit(tx, "roles.deleted", &r.name, serde_json::json!({}))
@@ -146,14 +192,24 @@ pub fn list_permissions(db: &mut Database, who: &Principal, org: &str, now: Time
     })
 }
 
-pub fn create_permission(db: &mut Database, who: &Principal, org: &str, name: &str, description: &str, now: Timestamp) -> Result<PermissionView> {
+pub fn create_permission(
+    db: &mut Database,
+    who: &Principal,
+    org: &str,
+    name: &str,
+    description: &str,
+    now: Timestamp,
+) -> Result<PermissionView> {
     let name = validate::permission_name("name", name)?;
     let description = validate::description("description", description)?;
     db.write(now, |tx| {
         let access = OrgAccess::load(tx, who, org, now)?;
         access.require(&Action::CreatePermission, &name)?;
         if is_built_in(&name) || permissions::exists(tx, &access.org.id, &name)? {
-            return Err(Error::conflict(ConflictReason::AlreadyExists, format!("the permission {name} exists already")));
+            return Err(Error::conflict(
+                ConflictReason::AlreadyExists,
+                format!("the permission {name} exists already"),
+            ));
         }
         permissions::insert(tx, &access.org.id, &name, &description, now)?;
         access.audit(tx, "permissions.created", &name, serde_json::json!({"description": description}))?;

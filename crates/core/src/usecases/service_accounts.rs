@@ -6,7 +6,7 @@ use crate::db::Database;
 use crate::error::{ConflictReason, Error, Result};
 use crate::policy::Action;
 use crate::store::{grants, roles, service_accounts};
-use crate::time::{rfc3339, rfc3339_opt, require_future, Timestamp};
+use crate::time::{require_future, rfc3339, rfc3339_opt, Timestamp};
 use crate::validate;
 use serde::Serialize;
 use ts_rs::TS;
@@ -36,8 +36,15 @@ pub struct CreatedServiceAccount {
     pub token: String,
 }
 
-fn view(tx: &rusqlite::Connection, sa: &service_accounts::ServiceAccount, now: Timestamp) -> Result<ServiceAccountView> {
-    let role = grants::of_subject(tx, grants::Subject::ServiceAccount(&sa.id))?.into_iter().find(|g| g.workspace.is_none()).map(|g| g.role_name);
+fn view(
+    tx: &rusqlite::Connection,
+    sa: &service_accounts::ServiceAccount,
+    now: Timestamp,
+) -> Result<ServiceAccountView> {
+    let role = grants::of_subject(tx, grants::Subject::ServiceAccount(&sa.id))?
+        .into_iter()
+        .find(|g| g.workspace.is_none())
+        .map(|g| g.role_name);
     let status = if sa.revoked_at.is_some() {
         "revoked"
     } else if sa.expires_at.is_some_and(|t| t <= now) {
@@ -58,27 +65,59 @@ fn view(tx: &rusqlite::Connection, sa: &service_accounts::ServiceAccount, now: T
     })
 }
 
-pub fn create(db: &mut Database, who: &Principal, org: &str, name: &str, role: &str, expires: Option<Timestamp>, now: Timestamp) -> Result<CreatedServiceAccount> {
+pub fn create(
+    db: &mut Database,
+    who: &Principal,
+    org: &str,
+    name: &str,
+    role: &str,
+    expires: Option<Timestamp>,
+    now: Timestamp,
+) -> Result<CreatedServiceAccount> {
     let name = validate::identifier_name("name", name)?;
     let expires = require_future("expires", expires, now)?;
     db.write(now, |tx| {
         let access = OrgAccess::load(tx, who, org, now)?;
-        let role = roles::by_name(tx, &access.org.id, role.trim())?
-            .ok_or_else(|| Error::invalid("role", format!("no role '{}' in {}", validate::shorten(role), access.org.slug)))?;
+        let role = roles::by_name(tx, &access.org.id, role.trim())?.ok_or_else(|| {
+            Error::invalid("role", format!("no role '{}' in {}", validate::shorten(role), access.org.slug))
+        })?;
         access.require(&Action::ManageServiceAccounts { role: Some(&role.rights()) }, &name)?;
         if service_accounts::by_name(tx, &access.org.id, &name)?.is_some() {
-            return Err(Error::conflict(ConflictReason::AlreadyExists, format!("a service account named '{name}' exists already")));
+            return Err(Error::conflict(
+                ConflictReason::AlreadyExists,
+                format!("a service account named '{name}' exists already"),
+            ));
         }
         let token = auth::new_token(TOKEN_PREFIX)?;
         let prefix: String = token.chars().take(TOKEN_PREFIX.len() + 8).collect();
-        let id = service_accounts::insert(tx, &access.org.id, &name, &auth::token_hash(&token), &prefix, expires, &access.actor(), now)?;
-        grants::insert(
+        let id = service_accounts::insert(
             tx,
-            &grants::NewGrant::organization_role(&access.org.id, grants::Subject::ServiceAccount(&id), &role.id, Some(&access.actor())),
+            &access.org.id,
+            &name,
+            &auth::token_hash(&token),
+            &prefix,
+            expires,
+            &access.actor(),
             now,
         )?;
-        access.audit(tx, "service_accounts.created", &name, serde_json::json!({"role": role.name, "expires_at": rfc3339_opt(expires), "token_prefix": prefix}))?;
-        let sa = service_accounts::by_name(tx, &access.org.id, &name)?.ok_or_else(|| Error::Internal("service account vanished".into()))?;
+        grants::insert(
+            tx,
+            &grants::NewGrant::organization_role(
+                &access.org.id,
+                grants::Subject::ServiceAccount(&id),
+                &role.id,
+                Some(&access.actor()),
+            ),
+            now,
+        )?;
+        access.audit(
+            tx,
+            "service_accounts.created",
+            &name,
+            serde_json::json!({"role": role.name, "expires_at": rfc3339_opt(expires), "token_prefix": prefix}),
+        )?;
+        let sa = service_accounts::by_name(tx, &access.org.id, &name)?
+            .ok_or_else(|| Error::Internal("service account vanished".into()))?;
         Ok(CreatedServiceAccount { account: view(tx, &sa, now)?, token })
     })
 }
@@ -95,11 +134,13 @@ pub fn revoke(db: &mut Database, who: &Principal, org: &str, name: &str, now: Ti
     db.write(now, |tx| {
         let access = OrgAccess::load(tx, who, org, now)?;
         access.require(&Action::ManageServiceAccounts { role: None }, name.trim())?;
-        let sa = service_accounts::by_name(tx, &access.org.id, name.trim())?
-            .ok_or_else(|| Error::not_found(format!("no service account '{}' in {}", validate::shorten(name), access.org.slug)))?;
+        let sa = service_accounts::by_name(tx, &access.org.id, name.trim())?.ok_or_else(|| {
+            Error::not_found(format!("no service account '{}' in {}", validate::shorten(name), access.org.slug))
+        })?;
         service_accounts::revoke(tx, &sa.id, now)?;
         access.audit(tx, "service_accounts.revoked", &sa.name, serde_json::json!({}))?;
-        let sa = service_accounts::by_name(tx, &access.org.id, &sa.name)?.ok_or_else(|| Error::Internal("service account vanished".into()))?;
+        let sa = service_accounts::by_name(tx, &access.org.id, &sa.name)?
+            .ok_or_else(|| Error::Internal("service account vanished".into()))?;
         view(tx, &sa, now)
     })
 }

@@ -7,7 +7,7 @@ use crate::db::Database;
 use crate::error::{ConflictReason, Error, Result};
 use crate::policy::{Action, Target};
 use crate::store::{accounts, grants, memberships, rights, roles, workspaces};
-use crate::time::{rfc3339, rfc3339_opt, require_future, Timestamp};
+use crate::time::{require_future, rfc3339, rfc3339_opt, Timestamp};
 use crate::validate;
 use serde::Serialize;
 use ts_rs::TS;
@@ -23,7 +23,10 @@ pub fn list(db: &mut Database, who: &Principal, org: &str, now: Timestamp) -> Re
     db.read(now, |tx| {
         let access = OrgAccess::load(tx, who, org, now)?;
         access.require(&Action::ViewOrganization, "workspaces")?;
-        Ok(workspaces::list(tx, &access.org.id)?.into_iter().map(|w| WorkspaceView { name: w.name, created_at: rfc3339(w.created_at) }).collect())
+        Ok(workspaces::list(tx, &access.org.id)?
+            .into_iter()
+            .map(|w| WorkspaceView { name: w.name, created_at: rfc3339(w.created_at) })
+            .collect())
     })
 }
 
@@ -33,7 +36,10 @@ pub fn create(db: &mut Database, who: &Principal, org: &str, name: &str, now: Ti
         let access = OrgAccess::load(tx, who, org, now)?;
         access.require(&Action::ManageWorkspaces, &name)?;
         if workspaces::by_name(tx, &access.org.id, &name)?.is_some() {
-            return Err(Error::conflict(ConflictReason::AlreadyExists, format!("a workspace named '{name}' exists already")));
+            return Err(Error::conflict(
+                ConflictReason::AlreadyExists,
+                format!("a workspace named '{name}' exists already"),
+            ));
         }
         workspaces::insert(tx, &access.org.id, &name, now)?;
         access.audit(tx, "workspaces.created", &name, serde_json::json!({}))?;
@@ -50,25 +56,43 @@ pub struct WorkspaceGrantView {
     pub expires_at: Option<String>,
 }
 
-fn member(tx: &rusqlite::Connection, access: &OrgAccess, email: &str) -> Result<(accounts::Account, memberships::Membership, Target)> {
+fn member(
+    tx: &rusqlite::Connection,
+    access: &OrgAccess,
+    email: &str,
+) -> Result<(accounts::Account, memberships::Membership, Target)> {
     let (_, email_norm) = validate::email("email", email)?;
     let nf = || Error::not_found(format!("{} is not a member of {}", email.trim(), access.org.slug));
     let account = accounts::by_email(tx, &email_norm)?.ok_or_else(nf)?;
     let m = memberships::of(tx, &access.org.id, &account.id)?.ok_or_else(nf)?;
-    let target = Target { is_owner: rights::holds_owner_role(tx, &m.id)?, is_self: access.account_id() == Some(account.id.as_str()) };
+    let target = Target {
+        is_owner: rights::holds_owner_role(tx, &m.id)?,
+        is_self: access.account_id() == Some(account.id.as_str()),
+    };
     Ok((account, m, target))
 }
 
 /// Grant a role in a workspace, replacing the member's earlier grants there.
-pub fn grant(db: &mut Database, who: &Principal, org: &str, workspace: &str, email: &str, role: &str, expires: Option<Timestamp>, now: Timestamp) -> Result<WorkspaceGrantView> {
+pub fn grant(
+    db: &mut Database,
+    who: &Principal,
+    org: &str,
+    workspace: &str,
+    email: &str,
+    role: &str,
+    expires: Option<Timestamp>,
+    now: Timestamp,
+) -> Result<WorkspaceGrantView> {
     let expires = require_future("expires", expires, now)?;
     db.write(now, |tx| {
         let access = OrgAccess::load(tx, who, org, now)?;
-        let ws = workspaces::by_name(tx, &access.org.id, workspace.trim())?
-            .ok_or_else(|| Error::not_found(format!("no workspace '{}' in {}", validate::shorten(workspace), access.org.slug)))?;
+        let ws = workspaces::by_name(tx, &access.org.id, workspace.trim())?.ok_or_else(|| {
+            Error::not_found(format!("no workspace '{}' in {}", validate::shorten(workspace), access.org.slug))
+        })?;
         let (account, m, target) = member(tx, &access, email)?;
-        let role = roles::by_name(tx, &access.org.id, role.trim())?
-            .ok_or_else(|| Error::invalid("role", format!("no role '{}' in {}", validate::shorten(role), access.org.slug)))?;
+        let role = roles::by_name(tx, &access.org.id, role.trim())?.ok_or_else(|| {
+            Error::invalid("role", format!("no role '{}' in {}", validate::shorten(role), access.org.slug))
+        })?;
         access.require(&Action::GrantWorkspace { target, role: &role.rights() }, &account.email)?;
         grants::delete_in_workspace(tx, &m.id, &ws.id)?;
         grants::insert(
@@ -84,18 +108,39 @@ pub fn grant(db: &mut Database, who: &Principal, org: &str, workspace: &str, ema
             },
             now,
         )?;
-        access.audit(tx, "workspaces.granted", &account.email, serde_json::json!({"workspace": ws.name, "role": role.name, "expires_at": rfc3339_opt(expires)}))?;
-        Ok(WorkspaceGrantView { workspace: ws.name.clone(), email: account.email.clone(), role: role.name.clone(), expires_at: rfc3339_opt(expires) })
+        access.audit(
+            tx,
+            "workspaces.granted",
+            &account.email,
+            serde_json::json!({"workspace": ws.name, "role": role.name, "expires_at": rfc3339_opt(expires)}),
+        )?;
+        Ok(WorkspaceGrantView {
+            workspace: ws.name.clone(),
+            email: account.email.clone(),
+            role: role.name.clone(),
+            expires_at: rfc3339_opt(expires),
+        })
     })
 }
 
-pub fn revoke(db: &mut Database, who: &Principal, org: &str, workspace: &str, email: &str, now: Timestamp) -> Result<()> {
+pub fn revoke(
+    db: &mut Database,
+    who: &Principal,
+    org: &str,
+    workspace: &str,
+    email: &str,
+    now: Timestamp,
+) -> Result<()> {
     db.write(now, |tx| {
         let access = OrgAccess::load(tx, who, org, now)?;
-        let ws = workspaces::by_name(tx, &access.org.id, workspace.trim())?
-            .ok_or_else(|| Error::not_found(format!("no workspace '{}' in {}", validate::shorten(workspace), access.org.slug)))?;
+        let ws = workspaces::by_name(tx, &access.org.id, workspace.trim())?.ok_or_else(|| {
+            Error::not_found(format!("no workspace '{}' in {}", validate::shorten(workspace), access.org.slug))
+        })?;
         let (account, m, target) = member(tx, &access, email)?;
-        access.require(&Action::ChangeMember { target, change: crate::policy::MemberChange::WorkspaceAccess }, &account.email)?;
+        access.require(
+            &Action::ChangeMember { target, change: crate::policy::MemberChange::WorkspaceAccess },
+            &account.email,
+        )?;
         if grants::delete_in_workspace(tx, &m.id, &ws.id)? == 0 {
             return Err(Error::not_found(format!("{} has no access to workspace {}", account.email, ws.name)));
         }

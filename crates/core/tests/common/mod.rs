@@ -48,4 +48,3 @@ pub fn invalid_field<T: std::fmt::Debug>(r: Result<T>) -> String {
 pub fn events(db: &mut Database, who: &Principal, now: i64) -> Vec<AuditEventView> {
     audit::list(db, who, ORG, &AuditQuery::default(), now).unwrap()
 }
-
