@@ -320,6 +320,31 @@ fn rule4_invitations() {
     assert!(can(&mut db, &o, "x@acme.test", ORG_VIEW, T0 + 3));
 }
 
+/// Found by the model test (tests/model.rs): a person who rejected an invitation and was invited
+/// again was listed twice, pending and rejected. The new invitation replaces the rejected one.
+#[test]
+fn rule4_a_new_invitation_replaces_a_rejected_one_in_the_member_list() {
+    let (mut db, o) = world();
+    let old = invite(&mut db, &o, "p3@acme.test", "member", None, T0);
+    invitations::reject(&mut db, &old, T0 + 1).unwrap();
+    let new = invite(&mut db, &o, "p3@acme.test", "admin", None, T0 + 2);
+    let page = members::list(&mut db, &o, ORG, &MemberQuery::default(), T0 + 3).unwrap();
+    let rows: Vec<(&str, &str)> = page
+        .items
+        .iter()
+        .filter(|r| r.email == "p3@acme.test")
+        .map(|r| (r.status.as_str(), r.roles[0].as_str()))
+        .collect();
+    assert_eq!(rows, [("pending", "admin")]);
+    assert_eq!((page.counts.pending, page.counts.rejected, page.counts.total), (1, 0, 2));
+    // The old token stays refused; the new one works once.
+    assert_eq!(conflict(accept_new(&mut db, &old, T0 + 4)), ConflictReason::TokenRevoked);
+    accept_new(&mut db, &new, T0 + 5).unwrap();
+    let page = members::list(&mut db, &o, ORG, &MemberQuery::default(), T0 + 6).unwrap();
+    let statuses: Vec<&str> = page.items.iter().map(|r| r.status.as_str()).collect();
+    assert_eq!(statuses, ["active", "active"]);
+}
+
 #[test]
 fn rule4_database_file_holds_no_token_in_clear() {
     let dir = tempfile::tempdir().unwrap();

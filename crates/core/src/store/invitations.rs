@@ -132,6 +132,17 @@ pub fn set_status(conn: &Connection, id: &str, status: &str, now: Timestamp) -> 
     Ok(())
 }
 
+/// Close the rejected invitations of an email, which a new invitation replaces: the member list
+/// shows each person once, and their old tokens stay refused. The rejection itself stays in the
+/// audit log; `responded_at` keeps its moment.
+pub fn supersede_rejected(conn: &Connection, org_id: &str, email_norm: &str) -> Result<()> {
+    conn.prepare_cached(
+        "UPDATE invitations SET status = 'revoked' WHERE organization_id = ?1 AND email_norm = ?2 AND status = 'rejected'",
+    )?
+    .execute(params![org_id, email_norm])?;
+    Ok(())
+}
+
 /// A new token for an invitation: the old one stops working at once; it is open again.
 pub fn reissue(conn: &Connection, id: &str, token_hash: &[u8], valid_until: Timestamp, now: Timestamp) -> Result<()> {
     conn.prepare_cached(

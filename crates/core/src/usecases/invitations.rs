@@ -110,6 +110,8 @@ pub fn create(
                     // An expired invitation gives way to the new one.
                     invitations::set_status(tx, &open.id, "revoked", now)?;
                 }
+                // So does a rejected one: a person is listed once, as pending again.
+                invitations::supersede_rejected(tx, &access.org.id, &email_norm)?;
                 let token = auth::new_token(TOKEN_PREFIX)?;
                 let valid_until = now + valid_for;
                 invitations::insert(
