@@ -1294,8 +1294,13 @@ impl Model {
         }
         let mut issued = vec![];
         for row in rows {
-            // An open invitation past its validity gives way to the new one.
-            for inv in self.invitations.iter_mut().filter(|i| i.to == row.to && i.status == InvStatus::Open) {
+            // The new invitation replaces an open one past its validity, and a rejected one: a
+            // person is listed once.
+            for inv in self
+                .invitations
+                .iter_mut()
+                .filter(|i| i.to == row.to && matches!(i.status, InvStatus::Open | InvStatus::Rejected))
+            {
                 inv.status = InvStatus::Revoked;
             }
             self.invitations.push(Inv {
