@@ -572,19 +572,19 @@ fn actor() -> impl Strategy<Value = Actor<Who>> {
         5 => Just(Actor::P(Who::Is(P::P0))),
         6 => k().prop_map(|k| Actor::P(Who::Member(k))),
         2 => prop_oneof![Just(P::P1), Just(P::P2), Just(P::P3)].prop_map(|p| Actor::P(Who::Is(p))),
-        1 => Just(Actor::Token(S::Robot0)),
-        1 => Just(Actor::Token(S::Robot1)),
+        1 => prop_oneof![Just(Actor::Token(S::Robot0)), Just(Actor::Token(S::Robot1))],
         1 => Just(Actor::Held(S::Robot0)),
     ]
 }
 
 fn role() -> impl Strategy<Value = R> {
+    // The custom roles exist only once an operation creates them.
     prop_oneof![
         3 => Just(R::Owner),
         5 => Just(R::Admin),
         5 => Just(R::Member),
-        2 => Just(R::Auditor),
-        2 => Just(R::Keeper),
+        1 => Just(R::Auditor),
+        1 => Just(R::Keeper),
         1 => Just(R::Billing),
     ]
 }
@@ -599,8 +599,10 @@ fn when() -> impl Strategy<Value = When> {
 
 fn perms() -> impl Strategy<Value = Perms> {
     // Mostly small sets, so that a role is often covered by the caller's and sometimes not.
+    // The custom permissions exist only once created: most sets hold built-in ones only.
     prop_oneof![
-        2 => any::<u16>().prop_map(|b| Perms(b & 0x7ff)),
+        2 => any::<u16>().prop_map(|b| Perms(b & 0x1ff)),
+        1 => any::<u16>().prop_map(|b| Perms(b & 0x7ff)),
         3 => proptest::sample::subsequence((0..PERMS.len()).collect::<Vec<_>>(), 0..=3)
             .prop_map(|v| Perms(v.iter().fold(0, |acc, i| acc | (1 << i)))),
     ]
@@ -638,7 +640,7 @@ fn op() -> impl Strategy<Value = Op<Who>> {
     prop_oneof![
         10 => (actor(), rows, proptest::option::weighted(0.15, ws.clone()), proptest::bool::weighted(0.2))
             .prop_map(|(by, rows, workspace, valid_for_an_hour)| Op::Invite { by, rows, workspace, valid_for_an_hour }),
-        10 => (token(), prop_oneof![8 => Just(Accepting::Invitee), 2 => prop_oneof![Just(P::P0), Just(P::P1), Just(P::P2), Just(P::P3)].prop_map(|p| Accepting::As(Who::Is(p))), 1 => Just(Accepting::NewAccount)])
+        7 => (token(), prop_oneof![8 => Just(Accepting::Invitee), 2 => prop_oneof![Just(P::P0), Just(P::P1), Just(P::P2), Just(P::P3)].prop_map(|p| Accepting::As(Who::Is(p))), 1 => Just(Accepting::NewAccount)])
             .prop_map(|(token, by)| Op::Accept { token, by }),
         2 => token().prop_map(|token| Op::Reject { token }),
         2 => (actor(), token().prop_map(|t| t.of)).prop_map(|(by, to)| Op::Resend { by, to }),
@@ -1672,6 +1674,45 @@ fn fresh_database() -> (Database, tempfile::TempDir) {
     (Database::open(&file).unwrap(), dir)
 }
 
+/// Everything `check` reads, as text (SQLite): when it is the same after a step as after the
+/// step before, at the same moment, every answer of `check` is the same as the one already
+/// compared, so the test does not ask all of them again (it cuts the run's cost by about 3×; a
+/// write a refused step should not have made still shows, in the model's answers or in the
+/// member list). Another backend returns None until it has its own, and every step asks them all.
+fn rights_state(db: &Database) -> Option<String> {
+    let conn = db.connection();
+    let mut out = String::new();
+    for sql in [
+        "SELECT * FROM organizations ORDER BY 1",
+        "SELECT * FROM workspaces ORDER BY 1",
+        "SELECT * FROM custom_permissions ORDER BY 1, 2",
+        "SELECT * FROM roles ORDER BY 1",
+        "SELECT * FROM role_permissions ORDER BY 1, 2",
+        "SELECT id, email_norm FROM accounts ORDER BY 1",
+        "SELECT id, organization_id, account_id, enabled, access_expires_at FROM memberships ORDER BY 1",
+        "SELECT id, organization_id, revoked_at, expires_at FROM service_accounts ORDER BY 1",
+        "SELECT id, organization_id, membership_id, service_account_id, role_id, workspace_id, valid_from, expires_at
+         FROM access_grants ORDER BY 1",
+    ] {
+        let mut st = conn.prepare(sql).ok()?;
+        let n = st.column_count();
+        let mut rows = st.query([]).ok()?;
+        while let Some(row) = rows.next().ok()? {
+            for i in 0..n {
+                out.push_str(&format!("{:?}|", row.get_ref(i).ok()?));
+            }
+            out.push('\n');
+        }
+        out.push('\n');
+    }
+    Some(out)
+}
+
+/// Ask every check after every step, even where the state `check` reads has not changed.
+fn every_check() -> bool {
+    std::env::var_os("GATEHOUSE_MODEL_EVERY_CHECK").is_some()
+}
+
 /// The lasting owners as the store counts them (rule 3's own query), where the backend offers it.
 fn store_lasting_owners(db: &Database, now: i64) -> Option<i64> {
     use gatehouse_core::store::{organizations, rights};
@@ -1713,6 +1754,8 @@ struct World {
     /// Each service account's token and the principal held since it was made.
     service_accounts: BTreeMap<S, (String, Principal)>,
     observer: Principal,
+    /// The last comparison of every check: (now, the state `check` reads, the answers).
+    compared: Option<(i64, String, Vec<bool>)>,
 }
 
 impl World {
@@ -1732,6 +1775,7 @@ impl World {
             tokens: BTreeMap::new(),
             service_accounts: BTreeMap::new(),
             observer: t.observer.clone(),
+            compared: None,
         }
     }
 
@@ -1957,26 +2001,38 @@ impl World {
             ));
         }
         // Rules 1 and 11: check for every person, permission and scope.
-        for p in PEOPLE {
-            for scope in [None, Some(Ws::Alpha), Some(Ws::Beta)] {
-                for perm in PERMS {
-                    let answer = check(&mut self.db, &self.observer, ORG, &p.email(), perm, scope.map(Ws::name), now)
-                        .map_err(|e| format!("check {p:?} {perm} {scope:?} failed: {e}"))?;
-                    if answer.allowed != model.check(p, perm, scope) {
-                        return Err(format!(
-                            "check {p:?} {perm} in {}: the core says {} ({}), the model {}",
-                            scope.map_or("the organization", Ws::name),
-                            answer.allowed,
-                            answer.reason,
-                            model.check(p, perm, scope)
-                        ));
-                    }
-                }
+        let started = std::time::Instant::now();
+        let questions: Vec<(P, Option<Ws>, &str)> = PEOPLE
+            .into_iter()
+            .flat_map(|p| [None, Some(Ws::Alpha), Some(Ws::Beta)].into_iter().map(move |w| (p, w)))
+            .flat_map(|(p, w)| PERMS.into_iter().map(move |perm| (p, w, perm)))
+            .collect();
+        let answers: Vec<bool> = questions.iter().map(|(p, w, perm)| model.check(*p, perm, *w)).collect();
+        let state = rights_state(&self.db);
+        if let (Some(state), Some((at, before, answered)), false) = (&state, &self.compared, every_check()) {
+            if *at == now && state == before && *answered == answers {
+                return Ok(());
             }
         }
+        for ((p, scope, perm), expected) in questions.into_iter().zip(&answers) {
+            let answer = check(&mut self.db, &self.observer, ORG, &p.email(), perm, scope.map(Ws::name), now)
+                .map_err(|e| format!("check {p:?} {perm} {scope:?} failed: {e}"))?;
+            if answer.allowed != *expected {
+                return Err(format!(
+                    "check {p:?} {perm} in {}: the core says {} ({}), the model {expected}",
+                    scope.map_or("the organization", Ws::name),
+                    answer.allowed,
+                    answer.reason,
+                ));
+            }
+        }
+        CHECK_NANOS.fetch_add(started.elapsed().as_nanos() as u64, std::sync::atomic::Ordering::Relaxed);
+        self.compared = state.map(|state| (now, state, answers));
         Ok(())
     }
 }
+static CHECK_NANOS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+static STEPS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
 
 // ---------------------------------------------------------------- the property
 
@@ -2034,6 +2090,7 @@ fn run_sequence(ops: &[Op<Who>], mode: Mode) -> Result<(), String> {
             model = next;
         }
         world.compare(&model).map_err(|e| fail(&trace, format!("after step {}: {e}", n + 1)))?;
+        STEPS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     }
     if std::env::var_os("GATEHOUSE_MODEL_TRACE").is_some() {
         eprintln!("--- sequence\n{}", trace.join("\n"));
@@ -2072,6 +2129,11 @@ fn run_model(mode: Mode) {
         }
         Err(TestError::Abort(why)) => panic!("{why}"),
     }
+    eprintln!(
+        "steps {} checks {:?}",
+        STEPS.load(std::sync::atomic::Ordering::Relaxed),
+        std::time::Duration::from_nanos(CHECK_NANOS.load(std::sync::atomic::Ordering::Relaxed))
+    );
 }
 
 #[test]
