@@ -345,6 +345,34 @@ fn rule4_a_new_invitation_replaces_a_rejected_one_in_the_member_list() {
     assert_eq!(statuses, ["active", "active"]);
 }
 
+/// Found by the model test: a workspace grant made a member of someone with an open invitation,
+/// who was then listed twice (active and pending) with an invitation no one could accept.
+#[test]
+fn rule4_a_workspace_grant_does_not_leave_a_member_with_an_invitation() {
+    let (mut db, o) = world();
+    gatehouse_core::usecases::workspaces::create(&mut db, &o, ORG, "alpha", T0).unwrap();
+    // Two people with accounts (made in another organization), neither a member here.
+    orgs::create(&mut db, &o, "Elsewhere", None, T0).unwrap();
+    for email in ["x@acme.test", "y@acme.test"] {
+        let t = invitations::create(&mut db, &o, "elsewhere", &[invitee(email, "member", None)], None, T0).unwrap();
+        accept_new(&mut db, &t.invitations[0].token, T0).unwrap();
+    }
+    let grant = |db: &mut Database, email: &str, now: i64| {
+        gatehouse_core::usecases::workspaces::grant(db, &o, ORG, "alpha", email, "member", None, now)
+    };
+    // An open invitation: the grant is refused, as a second invitation would be.
+    invite(&mut db, &o, "x@acme.test", "admin", None, T0 + 1);
+    assert_eq!(conflict(grant(&mut db, "x@acme.test", T0 + 2)), ConflictReason::OpenInvitation);
+    // A rejected one gives way, and so does one past its validity.
+    let t = invite(&mut db, &o, "y@acme.test", "admin", None, T0 + 1);
+    invitations::reject(&mut db, &t, T0 + 2).unwrap();
+    grant(&mut db, "y@acme.test", T0 + 3).unwrap();
+    grant(&mut db, "x@acme.test", T0 + 8 * 86_400).unwrap();
+    let page = members::list(&mut db, &o, ORG, &MemberQuery::default(), T0 + 8 * 86_400).unwrap();
+    let rows: Vec<(&str, &str)> = page.items.iter().map(|r| (r.email.as_str(), r.status.as_str())).collect();
+    assert_eq!(rows, [("owner@acme.test", "active"), ("x@acme.test", "active"), ("y@acme.test", "active")]);
+}
+
 #[test]
 fn rule4_database_file_holds_no_token_in_clear() {
     let dir = tempfile::tempdir().unwrap();

@@ -8,7 +8,7 @@ use crate::auth::Principal;
 use crate::db::Database;
 use crate::error::{ConflictReason, Error, Result};
 use crate::policy::{Action, Target};
-use crate::store::{accounts, grants, memberships, rights, roles, workspaces};
+use crate::store::{accounts, grants, invitations, memberships, rights, roles, workspaces};
 use crate::time::{require_future, rfc3339, rfc3339_opt, Timestamp};
 use crate::validate;
 use serde::Serialize;
@@ -110,6 +110,20 @@ pub fn grant(
         let m = match m {
             Some(m) => m,
             None => {
+                // A person becomes a member here: an invitation of theirs must not stay open beside
+                // the membership (no one could accept it, and the list would show them twice). An
+                // open one is theirs to accept, or the inviter's to revoke, first (rule 4); one past
+                // its validity, or rejected, gives way as it would to a new invitation.
+                if let Some(open) = invitations::open_for(tx, &access.org.id, &account.email.to_ascii_lowercase())? {
+                    if open.valid_until > now {
+                        return Err(Error::conflict(
+                            ConflictReason::OpenInvitation,
+                            format!("{} has an open invitation; revoke it first, or let them accept it", account.email),
+                        ));
+                    }
+                    invitations::set_status(tx, &open.id, "revoked", now)?;
+                }
+                invitations::supersede_rejected(tx, &access.org.id, &account.email.to_ascii_lowercase())?;
                 let id = memberships::insert(tx, &access.org.id, &account.id, None, now)?;
                 memberships::of(tx, &access.org.id, &account.id)?
                     .filter(|m| m.id == id)
