@@ -2191,11 +2191,6 @@ fn run_model(mode: Mode) {
         }
         Err(TestError::Abort(why)) => panic!("{why}"),
     }
-    eprintln!(
-        "steps {} checks {:?}",
-        STEPS.load(std::sync::atomic::Ordering::Relaxed),
-        std::time::Duration::from_nanos(CHECK_NANOS.load(std::sync::atomic::Ordering::Relaxed))
-    );
 }
 
 #[test]
