@@ -828,9 +828,20 @@ enum Act {
     Enable,
     Disable,
     Remove,
-    WsGrant(RoleDef),
-    WsRevoke,
+    WsGrant(Ws, RoleDef),
+    WsRevoke(Ws),
 }
+
+/// The parts of rules 2 and 9 that came with h2-rules, each to be turned off on its own to find
+/// which of them an answer depends on.
+#[derive(Clone, Copy)]
+struct Rules {
+    step_down: bool,
+    creator: bool,
+    owner_level: bool,
+}
+
+const ALL_RULES: Rules = Rules { step_down: true, creator: true, owner_level: true };
 
 /// A policy answer, and the switches whose work must be on main for the core to give it.
 #[derive(Clone, Debug)]
@@ -998,69 +1009,64 @@ impl Model {
         Ok(())
     }
 
-    /// Rules 2 and 9 for a caller holding `r` doing `act` to member `t` (themself when `is_self`).
-    fn rule(&self, r: &Rights, t: P, is_self: bool, act: &Act) -> Verdict {
-        let deny = |needs: &[Switch]| Verdict { allow: false, needs: needs.iter().copied().collect() };
+    /// Rules 2 and 9: may caller `c`, holding `r`, do `act` to member `t`?
+    fn allows(&self, rules: Rules, c: Caller, r: &Rights, t: P, act: &Act) -> bool {
         let m = &self.members[&t];
-        let org_owner = m.roles.contains("owner");
-        let ws_owner = m.ws.values().any(|g| self.roles[&g.role].owner);
+        // A service account counts as its creator: what it does to them, they do to themself.
+        let (is_self, own_rights) = match c {
+            Caller::Person(p) => (p == t, r.clone()),
+            Caller::Service(_) => (rules.creator && self.counts_as(c) == Some(t), self.rights(t, None)),
+        };
         if is_self {
-            // Nobody raises their own rights or extends their own expiry; enabling, disabling and
-            // workspace access of oneself are changes made by someone else.
+            // Nobody raises their own rights or extends their own expiry; enabling, disabling
+            // and workspace access of oneself are for someone else to change. Lowering one's own
+            // role is fine (CloudTruth's owner stepping down); rule 3 keeps the last owner.
             match act {
-                Act::Enable | Act::Disable | Act::WsGrant(_) | Act::WsRevoke | Act::Expiry { extends: true } => {
-                    return deny(&[])
+                Act::Enable | Act::Disable | Act::WsGrant(..) | Act::WsRevoke(_) | Act::Expiry { extends: true } => {
+                    return false
                 }
+                Act::Role(role) if !rules.step_down || !own_rights.covers(role) => return false,
                 Act::Role(_) | Act::Expiry { extends: false } | Act::Remove => {}
             }
         }
         let base = match act {
-            Act::WsGrant(_) | Act::WsRevoke => WORKSPACES_MANAGE,
+            Act::WsGrant(..) | Act::WsRevoke(_) => WORKSPACES_MANAGE,
             Act::Role(_) | Act::Expiry { .. } | Act::Enable | Act::Disable | Act::Remove => MEMBERS_MANAGE,
         };
-        if !r.holds(base) || (org_owner && !r.holds(OWNERS_MANAGE)) {
-            return deny(&[]);
+        if !r.holds(base) || (m.roles.contains("owner") && !r.holds(OWNERS_MANAGE)) {
+            return false;
         }
-        if let Act::Role(role) | Act::WsGrant(role) = act {
-            if !r.covers(role) {
-                return deny(&[]);
+        // An owner role held in a workspace carries the owner role: replacing or revoking it is
+        // for holders of owners.manage.
+        if let Act::WsGrant(w, _) | Act::WsRevoke(w) = act {
+            let owner_there = m.ws.get(w).is_some_and(|g| self.roles[&g.role].owner);
+            if rules.owner_level && owner_there && !r.holds(OWNERS_MANAGE) {
+                return false;
             }
         }
-        if ws_owner && !r.holds(OWNERS_MANAGE) {
-            return deny(&[Switch::OwnerLevel]);
+        if let Act::Role(role) | Act::WsGrant(_, role) = act {
+            if !r.covers(role) {
+                return false;
+            }
         }
-        let needs =
-            if is_self && matches!(act, Act::Role(_)) { set_of_switch(Switch::SelfStepDown) } else { BTreeSet::new() };
-        Verdict { allow: true, needs }
+        true
     }
 
-    /// Whether caller `c` (holding `r`) may do `act` to member `t`. A service account acting on
-    /// its creator may do only what the creator could do to themself (rule 9).
+    /// `allows` under every rule, and the rules (as switches) the answer depends on.
     fn may(&self, c: Caller, r: &Rights, t: P, act: &Act) -> Verdict {
-        match c {
-            Caller::Person(p) => self.rule(r, t, p == t, act),
-            Caller::Service(_) if self.counts_as(c) == Some(t) => {
-                let own = self.rule(r, t, false, act);
-                let creator = self.rule(&self.rights(t, None), t, true, act);
-                match (own.allow, creator.allow) {
-                    (false, _) => own,
-                    (true, false) => {
-                        let mut needs = creator.needs;
-                        needs.insert(Switch::ServiceAccountAsCreator);
-                        Verdict { allow: false, needs }
-                    }
-                    (true, true) => {
-                        let mut needs = own.needs;
-                        if !creator.needs.is_empty() {
-                            needs.extend(creator.needs);
-                            needs.insert(Switch::ServiceAccountAsCreator);
-                        }
-                        Verdict { allow: true, needs }
-                    }
-                }
+        let allow = self.allows(ALL_RULES, c, r, t, act);
+        let mut needs = BTreeSet::new();
+        let without = [
+            (Rules { step_down: false, ..ALL_RULES }, Switch::SelfStepDown),
+            (Rules { creator: false, ..ALL_RULES }, Switch::ServiceAccountAsCreator),
+            (Rules { owner_level: false, ..ALL_RULES }, Switch::OwnerLevel),
+        ];
+        for (rules, switch) in without {
+            if self.allows(rules, c, r, t, act) != allow {
+                needs.insert(switch);
             }
-            Caller::Service(_) => self.rule(r, t, false, act),
         }
+        Verdict { allow, needs }
     }
 
     /// `check`: does person `p` hold `perm` in `scope` now?
@@ -1200,7 +1206,7 @@ impl Model {
                 if !self.members.contains_key(who) {
                     return missing(Refusal::NotFound, r.holds(WORKSPACES_MANAGE));
                 }
-                if !self.may(c, &r, *who, &Act::WsRevoke).settle()? {
+                if !self.may(c, &r, *who, &Act::WsRevoke(*ws)).settle()? {
                     return refuse(Refusal::Forbidden);
                 }
                 if self.members.get_mut(who).and_then(|m| m.ws.remove(ws)).is_none() {
@@ -1601,7 +1607,7 @@ impl Model {
         let Some(def) = self.role(role.name()).cloned() else {
             return missing(Refusal::Invalid("role"), r.holds(WORKSPACES_MANAGE));
         };
-        if !self.may(c, &r, who, &Act::WsGrant(def)).settle()? {
+        if !self.may(c, &r, who, &Act::WsGrant(ws, def)).settle()? {
             return refuse(Refusal::Forbidden);
         }
         if new_member {
@@ -1646,10 +1652,6 @@ impl Model {
 
 fn set_of(names: &[&str]) -> BTreeSet<String> {
     names.iter().map(|s| s.to_string()).collect()
-}
-
-fn set_of_switch(s: Switch) -> BTreeSet<Switch> {
-    [s].into_iter().collect()
 }
 
 // ---------------------------------------------------------------- the real core
