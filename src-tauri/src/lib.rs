@@ -55,6 +55,7 @@ macro_rules! app_handlers {
     () => {
         tauri::generate_handler![
             $crate::commands::session::app_status,
+            $crate::commands::session::database_status,
             $crate::commands::session::setup,
             $crate::commands::session::sign_in,
             $crate::commands::session::sign_out,
@@ -113,16 +114,12 @@ fn hand_over_invite<R: tauri::Runtime>(app: &tauri::AppHandle<R>, token: String)
     let _ = app.emit("invite-link", ());
 }
 
-/// Open the window. Exits the process with a message if the database cannot be opened.
+/// Open the window. The database is opened once the window exists, off the main thread, so that
+/// the page can say why the start takes long (an upgrade, another process's lock) or why the
+/// database cannot be used (`database_status`, the `database-status` event).
 pub fn run_desktop() {
     let db_path = gatehouse_cli::default_db_path();
-    let state = match AppState::open(&db_path) {
-        Ok(s) => s,
-        Err(e) => {
-            eprintln!("gatehouse: cannot open the database {}: {e}", db_path.display());
-            std::process::exit(1);
-        }
-    };
+    let state = AppState::opening();
     if let Some(token) = std::env::args().nth(1).as_deref().and_then(invite_token_from_link) {
         state.set_pending_invite(token);
     }
@@ -142,7 +139,15 @@ pub fn run_desktop() {
         // Linux and Windows hand a clicked link over as an argument (above, and via single-instance);
         // macOS sends it as an event to the running app.
         .plugin(tauri_plugin_deep_link::init())
-        .setup(|app| {
+        .setup(move |app| {
+            let opener = app.handle().clone();
+            std::thread::spawn(move || {
+                let emitter = opener.clone();
+                let listener: state::StatusListener = std::sync::Arc::new(move |status| {
+                    let _ = emitter.emit(state::DATABASE_STATUS_EVENT, status);
+                });
+                opener.state::<AppState>().open(&db_path, listener);
+            });
             let handle = app.handle().clone();
             app.deep_link().on_open_url(move |event| {
                 if let Some(token) = event.urls().iter().find_map(|u| invite_token_from_link(u.as_str())) {
