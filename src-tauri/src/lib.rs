@@ -7,46 +7,18 @@
 pub mod commands;
 pub mod state;
 
-use std::ffi::OsString;
 use tauri::{Emitter, Manager};
 use tauri_plugin_deep_link::DeepLinkExt;
 
 pub use state::AppState;
 
-/// The URL scheme of invitation links: `gatehouse://invite/TOKEN`.
-pub const LINK_SCHEME: &str = "gatehouse://";
-
-/// With no arguments, or with only a `gatehouse://` link (which is how the system hands a clicked
-/// link to the app), `gatehouse` opens its window; anything else is a CLI command.
-pub fn wants_window(args: &[OsString]) -> bool {
-    match args.len() {
-        0 | 1 => true,
-        2 => args[1].to_str().is_some_and(|a| a.starts_with(LINK_SCHEME)),
-        _ => false,
-    }
-}
+pub use gatehouse_cli::{wants_window, LINK_SCHEME};
 
 /// The invitation token of a `gatehouse://invite/TOKEN` link, if that is what `arg` is.
 pub fn invite_token_from_link(arg: &str) -> Option<String> {
     let rest = arg.strip_prefix(LINK_SCHEME)?.strip_prefix("invite/")?;
     let token = rest.trim_end_matches('/').split(['?', '#']).next()?.trim();
     (!token.is_empty() && token.len() <= 200).then(|| token.to_string())
-}
-
-/// A Windows GUI program has no console; when the CLI runs from a shell, write to that shell's.
-pub fn attach_console() {
-    #[cfg(windows)]
-    {
-        #[link(name = "kernel32")]
-        extern "system" {
-            fn AttachConsole(process_id: u32) -> i32;
-        }
-        const ATTACH_PARENT_PROCESS: u32 = u32::MAX;
-        // SAFETY: a plain Win32 call with a constant argument; failure only means "no console".
-        unsafe {
-            AttachConsole(ATTACH_PARENT_PROCESS);
-        }
-    }
 }
 
 /// Every app command, registered with Tauri. Also used by the command-layer tests.
@@ -165,16 +137,6 @@ pub fn run_desktop() {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn window_or_cli() {
-        let a = |v: &[&str]| v.iter().map(OsString::from).collect::<Vec<_>>();
-        assert!(wants_window(&a(&["gatehouse"])));
-        assert!(wants_window(&a(&["gatehouse", "gatehouse://invite/ghi_abc"])));
-        assert!(!wants_window(&a(&["gatehouse", "--help"])));
-        assert!(!wants_window(&a(&["gatehouse", "members", "list"])));
-        assert!(!wants_window(&a(&["gatehouse", "gatehouse://invite/x", "more"])));
-    }
 
     #[test]
     fn invite_links() {
