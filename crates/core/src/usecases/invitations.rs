@@ -293,6 +293,11 @@ fn usable(conn: &rusqlite::Connection, token: &str, now: Timestamp) -> Result<in
     }
     let inv = invitations::by_token_hash(conn, &auth::token_hash(token))?
         .ok_or_else(|| Error::not_found("no invitation has this token (it may have been replaced by a resend)"))?;
+    still_open(inv, now)
+}
+
+/// The invitation if it is open and unexpired, or why it can no longer be used.
+fn still_open(inv: invitations::Invitation, now: Timestamp) -> Result<invitations::Invitation> {
     match inv.status.as_str() {
         "accepted" => Err(Error::conflict(ConflictReason::TokenUsed, "this invitation was already accepted")),
         "rejected" => Err(Error::conflict(ConflictReason::TokenUsed, "this invitation was rejected")),
@@ -323,7 +328,7 @@ pub enum Acceptor<'a> {
     NewAccount { full_name: &'a str, password: &'a str },
 }
 
-pub fn accept(db: &mut Database, token: &str, acceptor: Acceptor, now: Timestamp) -> Result<AcceptedMembership> {
+fn accept_held(db: &mut Database, held: Held, acceptor: Acceptor, now: Timestamp) -> Result<AcceptedMembership> {
     let new_account = match &acceptor {
         Acceptor::NewAccount { full_name, password } => {
             let (given, family) = validate::full_name("name", full_name)?;
@@ -332,7 +337,7 @@ pub fn accept(db: &mut Database, token: &str, acceptor: Acceptor, now: Timestamp
         Acceptor::SignedIn(_) => None,
     };
     db.write(now, |tx| {
-        let inv = usable(tx, token, now)?;
+        let inv = held.usable(tx, now)?;
         let org = crate::store::organizations::by_id(tx, &inv.organization_id)?
             .ok_or_else(|| Error::Internal("organization missing".into()))?;
         let existing = accounts::by_email(tx, &inv.email_norm)?;
@@ -394,10 +399,9 @@ pub fn accept(db: &mut Database, token: &str, acceptor: Acceptor, now: Timestamp
     })
 }
 
-/// Reject an invitation: whoever holds the token may.
-pub fn reject(db: &mut Database, token: &str, now: Timestamp) -> Result<InvitationView> {
+fn reject_held(db: &mut Database, held: Held, now: Timestamp) -> Result<InvitationView> {
     db.write(now, |tx| {
-        let inv = usable(tx, token, now)?;
+        let inv = held.usable(tx, now)?;
         invitations::set_status(tx, &inv.id, "rejected", now)?;
         crate::store::audit::append(
             tx,
@@ -411,5 +415,174 @@ pub fn reject(db: &mut Database, token: &str, now: Timestamp) -> Result<Invitati
         let mut rejected = inv.clone();
         rejected.status = "rejected".into();
         Ok(view(&rejected, now))
+    })
+}
+
+// ---------------------------------------------------------------- what the invitee sees and does
+//
+// The person invited acts either with the token they were sent, or, signed in with an account
+// whose confirmed email is the one invited, on the invitations addressed to them (the way a
+// signed-in person accepts from the organization switcher, with no token at hand).
+
+/// How the person accepting or rejecting holds the invitation.
+enum Held<'a> {
+    /// The token: whoever holds it.
+    Token(&'a str),
+    /// An invitation addressed to the signed-in account's own confirmed email.
+    Addressed { who: &'a Principal, invitation_id: &'a str },
+}
+
+impl Held<'_> {
+    fn usable(&self, conn: &rusqlite::Connection, now: Timestamp) -> Result<invitations::Invitation> {
+        match self {
+            Held::Token(token) => usable(conn, token, now),
+            Held::Addressed { who, invitation_id } => still_open(addressed(conn, who, invitation_id)?, now),
+        }
+    }
+}
+
+/// The invitation `invitation_id` if it is addressed to the signed-in account's confirmed email.
+/// Anyone else's invitation is "not found", so ids reveal nothing.
+fn addressed(conn: &rusqlite::Connection, who: &Principal, invitation_id: &str) -> Result<invitations::Invitation> {
+    let not_found = || Error::not_found("no invitation to you has this id");
+    let account = match who.account_id() {
+        Some(id) => accounts::by_id(conn, id)?.ok_or_else(not_found)?,
+        None => return Err(Error::forbidden("a service account cannot accept or reject invitations")),
+    };
+    let inv = invitations::by_id(conn, invitation_id.trim())?.ok_or_else(not_found)?;
+    let (_, account_email) = validate::email("email", &account.email)?;
+    if !account.email_confirmed || inv.email_norm != account_email {
+        return Err(not_found());
+    }
+    Ok(inv)
+}
+
+/// Accept with the token (the CLI's `invites accept TOKEN`, an invitation link).
+pub fn accept(db: &mut Database, token: &str, acceptor: Acceptor, now: Timestamp) -> Result<AcceptedMembership> {
+    accept_held(db, Held::Token(token), acceptor, now)
+}
+
+/// Reject with the token: whoever holds it may.
+pub fn reject(db: &mut Database, token: &str, now: Timestamp) -> Result<InvitationView> {
+    reject_held(db, Held::Token(token), now)
+}
+
+/// Accept, signed in, an invitation addressed to one's own email (see `addressed_to_me`).
+pub fn accept_addressed(
+    db: &mut Database,
+    who: &Principal,
+    invitation_id: &str,
+    now: Timestamp,
+) -> Result<AcceptedMembership> {
+    accept_held(db, Held::Addressed { who, invitation_id }, Acceptor::SignedIn(who), now)
+}
+
+/// Reject, signed in, an invitation addressed to one's own email.
+pub fn reject_addressed(
+    db: &mut Database,
+    who: &Principal,
+    invitation_id: &str,
+    now: Timestamp,
+) -> Result<InvitationView> {
+    reject_held(db, Held::Addressed { who, invitation_id }, now)
+}
+
+/// An invitation as the person holding its token may see it before acting on it: which
+/// organization, which role, who invited, until when. Nothing about anyone else in it.
+#[derive(Debug, Clone, Serialize, TS)]
+#[ts(export)]
+pub struct InvitationPreview {
+    /// The organization's name.
+    pub organization: String,
+    /// The email invited: the account that accepting makes or uses.
+    pub email: String,
+    pub role: String,
+    /// Who invited, as the audit log names them (an email, or `service-account:NAME`).
+    pub invited_by: Option<String>,
+    /// That person's name, when the inviter is a person with an account.
+    pub invited_by_name: Option<String>,
+    pub valid_until: String,
+    /// When the access it gives ends, if it does.
+    pub access_expires_at: Option<String>,
+    /// pending, invitation_expired, rejected, accepted or revoked.
+    pub status: String,
+    /// An account with the invited email exists already: accepting means signing in as it.
+    pub account_exists: bool,
+}
+
+/// Read the invitation a token belongs to, whatever its status, without acting on it.
+pub fn preview(db: &mut Database, token: &str, now: Timestamp) -> Result<InvitationPreview> {
+    let token = token.trim();
+    if !token.starts_with(TOKEN_PREFIX) || token.len() != TOKEN_PREFIX.len() + 64 {
+        return Err(Error::invalid("token", "this is not an invitation token"));
+    }
+    db.read(now, |tx| {
+        let inv = invitations::by_token_hash(tx, &auth::token_hash(token))?
+            .ok_or_else(|| Error::not_found("no invitation has this token (it may have been replaced by a resend)"))?;
+        let org = crate::store::organizations::by_id(tx, &inv.organization_id)?
+            .ok_or_else(|| Error::Internal("organization missing".into()))?;
+        let inviter = match inv.invited_by.as_deref() {
+            Some(by) => match validate::email("email", by) {
+                Ok((_, norm)) => accounts::by_email(tx, &norm)?.map(|a| a.full_name()),
+                // A service account or `demo`: no person's name to show.
+                Err(_) => None,
+            },
+            None => None,
+        };
+        Ok(InvitationPreview {
+            organization: org.name,
+            email: inv.email.clone(),
+            role: inv.role_name.clone(),
+            invited_by: inv.invited_by.clone(),
+            invited_by_name: inviter,
+            valid_until: rfc3339(inv.valid_until),
+            access_expires_at: rfc3339_opt(inv.access_expires_at),
+            status: inv.shown_status(now).to_string(),
+            account_exists: accounts::by_email(tx, &inv.email_norm)?.is_some(),
+        })
+    })
+}
+
+/// An open invitation to the signed-in person, as the organization switcher lists it.
+#[derive(Debug, Clone, Serialize, TS)]
+#[ts(export)]
+pub struct AddressedInvitation {
+    /// What `accept_addressed` and `reject_addressed` take.
+    pub id: String,
+    pub organization: super::orgs::OrganizationSummary,
+    pub role: String,
+    pub invited_by: Option<String>,
+    pub valid_until: String,
+    pub access_expires_at: Option<String>,
+}
+
+/// The open, unexpired invitations to the signed-in account's confirmed email, in organizations
+/// it is not a member of yet. A service account has none.
+pub fn addressed_to_me(db: &mut Database, who: &Principal, now: Timestamp) -> Result<Vec<AddressedInvitation>> {
+    let Some(account_id) = who.account_id() else { return Ok(vec![]) };
+    db.read(now, |tx| {
+        let Some(account) = accounts::by_id(tx, account_id)? else {
+            return Err(Error::Unauthenticated("the account no longer exists".into()));
+        };
+        if !account.email_confirmed {
+            return Ok(vec![]);
+        }
+        let (_, email_norm) = validate::email("email", &account.email)?;
+        let mut out = Vec::new();
+        for inv in invitations::open_addressed_to(tx, &email_norm)? {
+            if inv.valid_until <= now || memberships::of(tx, &inv.organization_id, &account.id)?.is_some() {
+                continue;
+            }
+            let Some(org) = crate::store::organizations::by_id(tx, &inv.organization_id)? else { continue };
+            out.push(AddressedInvitation {
+                id: inv.id.clone(),
+                organization: super::orgs::OrganizationSummary { slug: org.slug, name: org.name },
+                role: inv.role_name.clone(),
+                invited_by: inv.invited_by.clone(),
+                valid_until: rfc3339(inv.valid_until),
+                access_expires_at: rfc3339_opt(inv.access_expires_at),
+            });
+        }
+        Ok(out)
     })
 }

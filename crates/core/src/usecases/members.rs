@@ -566,7 +566,11 @@ pub struct WorkspaceAccess {
     pub workspace: String,
     pub role: String,
     pub valid_from: Option<String>,
+    /// The grant's own expiry.
     pub expires_at: Option<String>,
+    /// When this access really ends: the earlier of the grant's expiry and the membership's (as
+    /// the access review shows it).
+    pub ends_at: Option<String>,
     pub current: bool,
 }
 
@@ -621,6 +625,7 @@ pub fn show(db: &mut Database, who: &Principal, org: &str, email: &str, now: Tim
                                 role: g.role_name.clone(),
                                 valid_from: rfc3339_opt(g.valid_from),
                                 expires_at: rfc3339_opt(g.expires_at),
+                                ends_at: rfc3339_opt(super::review::earliest(g.expires_at, m.access_expires_at)),
                                 current,
                             })
                         })

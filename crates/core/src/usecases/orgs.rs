@@ -161,6 +161,9 @@ pub struct MyAccess {
     pub is_owner: bool,
     /// Every permission held, built-in and custom; an owner holds all of them.
     pub permissions: Vec<String>,
+    /// The roles the caller may hand out (invite to, assign, grant): those whose permissions they
+    /// all hold, owner only for an owner (rule 2). Role pickers offer only these.
+    pub grantable_roles: Vec<String>,
 }
 
 pub fn my_access(db: &mut Database, who: &Principal, slug: &str, now: Timestamp) -> Result<MyAccess> {
@@ -177,10 +180,16 @@ pub fn my_access(db: &mut Database, who: &Principal, slug: &str, now: Timestamp)
         };
         permissions.sort();
         permissions.dedup();
+        let grantable_roles = roles::list(tx, &access.org.id)?
+            .into_iter()
+            .filter(|r| access.rights.covers(&r.rights()))
+            .map(|r| r.name)
+            .collect();
         Ok(MyAccess {
             organization: OrganizationSummary { slug: access.org.slug.clone(), name: access.org.name.clone() },
             is_owner: access.rights.is_owner,
             permissions,
+            grantable_roles,
         })
     })
 }
