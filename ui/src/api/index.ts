@@ -4,6 +4,7 @@
 import { invoke } from "@tauri-apps/api/core";
 import type { AcceptedMembership } from "../bindings/AcceptedMembership";
 import type { AccountSummary } from "../bindings/AccountSummary";
+import type { AddressedInvitation } from "../bindings/AddressedInvitation";
 import type { AppStatus } from "../bindings/AppStatus";
 import type { AuditEventView } from "../bindings/AuditEventView";
 import type { AuditFilter } from "../bindings/AuditFilter";
@@ -12,6 +13,7 @@ import type { ChainReport } from "../bindings/ChainReport";
 import type { CheckAnswer } from "../bindings/CheckAnswer";
 import type { CreatedServiceAccount } from "../bindings/CreatedServiceAccount";
 import type { Initialized } from "../bindings/Initialized";
+import type { InvitationPreview } from "../bindings/InvitationPreview";
 import type { InvitationView } from "../bindings/InvitationView";
 import type { InviteeInput } from "../bindings/InviteeInput";
 import type { IssuedInvitations } from "../bindings/IssuedInvitations";
@@ -48,6 +50,10 @@ export const api = {
   acceptInvitation: (token: string, name?: string, password?: string) =>
     call<AcceptedMembership>("accept_invitation", { token, name: name ?? null, password: password ?? null }),
   rejectInvitation: (token: string) => call<InvitationView>("reject_invitation", { token }),
+  previewInvitation: (token: string) => call<InvitationPreview>("preview_invitation", { token }),
+  myInvitations: () => call<AddressedInvitation[]>("my_invitations"),
+  acceptMyInvitation: (id: string) => call<AcceptedMembership>("accept_my_invitation", { id }),
+  declineMyInvitation: (id: string) => call<InvitationView>("decline_my_invitation", { id }),
 
   listOrgs: () => call<OrganizationSummary[]>("list_orgs"),
   createOrg: (name: string) => call<OrganizationSummary>("create_org", { name }),
