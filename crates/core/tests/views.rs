@@ -19,7 +19,7 @@ fn invite(
     access_expires_at: Option<i64>,
     now: i64,
 ) -> String {
-    let invitee = Invitee { email: email.into(), role: role.into(), access_expires_at };
+    let invitee = Invitee { email: email.into(), role: role.into(), access_expires_at, workspace: None };
     invitations::create(db, who, ORG, &[invitee], None, now).unwrap().invitations.remove(0).token
 }
 
@@ -80,8 +80,9 @@ fn a_preview_tells_each_ending_apart_and_refuses_what_is_no_token() {
 fn a_preview_says_when_the_invited_email_has_an_account_already() {
     let (mut db, o) = world();
     add(&mut db, &o, "ann@acme.test", "member", None, T0);
-    orgs::create(&mut db, &o, "Globex", T0).unwrap();
-    let invitee = Invitee { email: "ann@acme.test".into(), role: "member".into(), access_expires_at: None };
+    orgs::create(&mut db, &o, "Globex", None, T0).unwrap();
+    let invitee =
+        Invitee { email: "ann@acme.test".into(), role: "member".into(), access_expires_at: None, workspace: None };
     let token =
         invitations::create(&mut db, &o, "globex", &[invitee], None, T0 + 1).unwrap().invitations.remove(0).token;
     let p = invitations::preview(&mut db, &token, T0 + 2).unwrap();
@@ -95,14 +96,16 @@ fn a_preview_says_when_the_invited_email_has_an_account_already() {
 fn a_signed_in_person_sees_and_accepts_invitations_to_their_own_email() {
     let (mut db, o) = world();
     let ann = add(&mut db, &o, "ann@acme.test", "member", None, T0);
-    orgs::create(&mut db, &o, "Globex", T0).unwrap();
-    orgs::create(&mut db, &o, "Initech", T0).unwrap();
+    orgs::create(&mut db, &o, "Globex", None, T0).unwrap();
+    orgs::create(&mut db, &o, "Initech", None, T0).unwrap();
     for (org, role) in [("globex", "admin"), ("initech", "member")] {
-        let invitee = Invitee { email: "Ann@Acme.test".into(), role: role.into(), access_expires_at: None };
+        let invitee =
+            Invitee { email: "Ann@Acme.test".into(), role: role.into(), access_expires_at: None, workspace: None };
         invitations::create(&mut db, &o, org, &[invitee], None, T0 + 1).unwrap();
     }
     // Someone else's invitation is not listed for ann.
-    let other = Invitee { email: "bob@acme.test".into(), role: "member".into(), access_expires_at: None };
+    let other =
+        Invitee { email: "bob@acme.test".into(), role: "member".into(), access_expires_at: None, workspace: None };
     invitations::create(&mut db, &o, "globex", &[other], None, T0 + 1).unwrap();
 
     let mine = invitations::addressed_to_me(&mut db, &ann, T0 + 2).unwrap();
@@ -136,8 +139,9 @@ fn a_signed_in_person_sees_and_accepts_invitations_to_their_own_email() {
 fn nobody_acts_on_an_invitation_addressed_to_someone_else() {
     let (mut db, o) = world();
     let ann = add(&mut db, &o, "ann@acme.test", "admin", None, T0);
-    orgs::create(&mut db, &o, "Globex", T0).unwrap();
-    let invitee = Invitee { email: "bob@acme.test".into(), role: "member".into(), access_expires_at: None };
+    orgs::create(&mut db, &o, "Globex", None, T0).unwrap();
+    let invitee =
+        Invitee { email: "bob@acme.test".into(), role: "member".into(), access_expires_at: None, workspace: None };
     invitations::create(&mut db, &o, "globex", &[invitee], None, T0 + 1).unwrap();
     // The owner can see the invitation's id only through the store; use it as an attacker would.
     let conn = db.connection();
@@ -155,8 +159,9 @@ fn nobody_acts_on_an_invitation_addressed_to_someone_else() {
 fn an_expired_invitation_is_not_offered_and_cannot_be_accepted() {
     let (mut db, o) = world();
     let ann = add(&mut db, &o, "ann@acme.test", "member", None, T0);
-    orgs::create(&mut db, &o, "Globex", T0).unwrap();
-    let invitee = Invitee { email: "ann@acme.test".into(), role: "member".into(), access_expires_at: None };
+    orgs::create(&mut db, &o, "Globex", None, T0).unwrap();
+    let invitee =
+        Invitee { email: "ann@acme.test".into(), role: "member".into(), access_expires_at: None, workspace: None };
     invitations::create(&mut db, &o, "globex", &[invitee], Some(60), T0 + 1).unwrap();
     let id = invitations::addressed_to_me(&mut db, &ann, T0 + 2).unwrap().remove(0).id;
     assert!(invitations::addressed_to_me(&mut db, &ann, T0 + 61).unwrap().is_empty());
@@ -170,8 +175,9 @@ fn an_expired_invitation_is_not_offered_and_cannot_be_accepted() {
 fn an_unconfirmed_email_is_offered_nothing() {
     let (mut db, o) = world();
     let ann = add(&mut db, &o, "ann@acme.test", "member", None, T0);
-    orgs::create(&mut db, &o, "Globex", T0).unwrap();
-    let invitee = Invitee { email: "ann@acme.test".into(), role: "member".into(), access_expires_at: None };
+    orgs::create(&mut db, &o, "Globex", None, T0).unwrap();
+    let invitee =
+        Invitee { email: "ann@acme.test".into(), role: "member".into(), access_expires_at: None, workspace: None };
     invitations::create(&mut db, &o, "globex", &[invitee], None, T0 + 1).unwrap();
     let id = invitations::addressed_to_me(&mut db, &ann, T0 + 2).unwrap().remove(0).id;
     db.connection().execute("UPDATE accounts SET email_confirmed = 0 WHERE email_norm = 'ann@acme.test'", []).unwrap();
@@ -192,7 +198,8 @@ fn the_roles_offered_are_those_the_caller_may_hand_out() {
     admin.sort();
     assert_eq!(admin, ["admin", "member"], "an admin may not hand out owner");
     // What is offered is what the core accepts: the admin's owner invite is refused.
-    let owner = Invitee { email: "eve@acme.test".into(), role: "owner".into(), access_expires_at: None };
+    let owner =
+        Invitee { email: "eve@acme.test".into(), role: "owner".into(), access_expires_at: None, workspace: None };
     assert_eq!(code(invitations::create(&mut db, &ann, ORG, &[owner], None, T0)), ErrorCode::Forbidden);
     let m = add(&mut db, &o, "m@acme.test", "member", None, T0);
     let _ = sign_in(&mut db, "m@acme.test", PW, T0).unwrap();
@@ -224,4 +231,24 @@ fn details_and_review_agree_on_when_workspace_access_ends() {
     let r = review::review(&mut db, &o, ORG, None, T0 + 5).unwrap();
     let row = r.iter().find(|r| r.subject == "m@acme.test" && r.scope == "Production").unwrap();
     assert_eq!(row.expires_at, d.workspaces[0].ends_at);
+}
+
+#[test]
+fn a_preview_and_the_switcher_name_the_workspace_of_a_workspace_only_invitation() {
+    let (mut db, o) = world();
+    let ann = add(&mut db, &o, "ann@acme.test", "member", None, T0);
+    orgs::create(&mut db, &o, "Globex", None, T0).unwrap();
+    workspaces::create(&mut db, &o, "globex", "Production", T0).unwrap();
+    let invitee = Invitee {
+        email: "ann@acme.test".into(),
+        role: "member".into(),
+        access_expires_at: None,
+        workspace: Some("Production".into()),
+    };
+    let token =
+        invitations::create(&mut db, &o, "globex", &[invitee], None, T0 + 1).unwrap().invitations.remove(0).token;
+    let p = invitations::preview(&mut db, &token, T0 + 2).unwrap();
+    assert_eq!((p.role.as_str(), p.workspace.as_deref()), ("member", Some("Production")));
+    let mine = invitations::addressed_to_me(&mut db, &ann, T0 + 2).unwrap();
+    assert_eq!(mine[0].workspace.as_deref(), Some("Production"));
 }

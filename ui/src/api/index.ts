@@ -21,7 +21,7 @@ import type { MemberDetails } from "../bindings/MemberDetails";
 import type { MemberListArgs } from "../bindings/MemberListArgs";
 import type { MemberPage } from "../bindings/MemberPage";
 import type { MyAccess } from "../bindings/MyAccess";
-import type { OrganizationSummary } from "../bindings/OrganizationSummary";
+import type { OrganizationView } from "../bindings/OrganizationView";
 import type { PermissionView } from "../bindings/PermissionView";
 import type { ReviewRow } from "../bindings/ReviewRow";
 import type { RoleView } from "../bindings/RoleView";
@@ -55,9 +55,9 @@ export const api = {
   acceptMyInvitation: (id: string) => call<AcceptedMembership>("accept_my_invitation", { id }),
   declineMyInvitation: (id: string) => call<InvitationView>("decline_my_invitation", { id }),
 
-  listOrgs: () => call<OrganizationSummary[]>("list_orgs"),
-  createOrg: (name: string) => call<OrganizationSummary>("create_org", { name }),
-  renameOrg: (org: string, name: string) => call<OrganizationSummary>("rename_org", { org, name }),
+  listOrgs: () => call<OrganizationView[]>("list_orgs"),
+  createOrg: (name: string) => call<OrganizationView>("create_org", { name, workspaceAccess: null }),
+  renameOrg: (org: string, name: string) => call<OrganizationView>("rename_org", { org, name }),
   myAccess: (org: string) => call<MyAccess>("my_access", { org }),
 
   listMembers: (org: string, filter: MemberListArgs, sort: string, descending: boolean, page: number, perPage: number) =>

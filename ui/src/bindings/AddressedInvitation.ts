@@ -8,4 +8,8 @@ export type AddressedInvitation = {
 /**
  * What `accept_addressed` and `reject_addressed` take.
  */
-id: string, organization: OrganizationSummary, role: string, invited_by: string | null, valid_until: string, access_expires_at: string | null, };
+id: string, organization: OrganizationSummary, role: string, 
+/**
+ * The workspace of an invitation to one workspace only.
+ */
+workspace: string | null, invited_by: string | null, valid_until: string, access_expires_at: string | null, };

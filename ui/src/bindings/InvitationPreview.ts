@@ -14,6 +14,10 @@ organization: string,
  */
 email: string, role: string, 
 /**
+ * The workspace of an invitation to one workspace only (the role applies there alone).
+ */
+workspace: string | null, 
+/**
  * Who invited, as the audit log names them (an email, or `service-account:NAME`).
  */
 invited_by: string | null, 

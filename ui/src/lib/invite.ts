@@ -4,6 +4,8 @@ export interface InviteRow {
   id: number;
   email: string;
   role: string;
+  /** The workspace of an invitation to one workspace only; "" for the organization. */
+  workspace: string;
   /** The access expiry as the commands take it: "" (none), a duration ("30d") or RFC 3339. */
   expires: string;
   /** False while the expiry field holds a half-typed date. */
@@ -30,22 +32,22 @@ export function splitPasted(text: string): string[] {
 let nextId = 1;
 
 /** Add pasted emails as rows, skipping ones already listed (case-insensitive). */
-export function addPasted(rows: InviteRow[], text: string, role: string, expires = ""): InviteRow[] {
+export function addPasted(rows: InviteRow[], text: string, role: string, expires = "", workspace = ""): InviteRow[] {
   const have = new Set(rows.map((r) => r.email.trim().toLowerCase()).filter(Boolean));
   const added: InviteRow[] = [];
   for (const email of splitPasted(text)) {
     const key = email.toLowerCase();
     if (have.has(key)) continue;
     have.add(key);
-    added.push({ id: nextId++, email, role, expires, expiresValid: true });
+    added.push({ id: nextId++, email, role, workspace, expires, expiresValid: true });
   }
   // A single empty row is the form's placeholder: replace it.
   const kept = rows.filter((r) => r.email.trim() !== "" || rows.length > 1);
   return [...kept.filter((r) => r.email.trim() !== ""), ...added];
 }
 
-export function blankRow(role: string): InviteRow {
-  return { id: nextId++, email: "", role, expires: "", expiresValid: true };
+export function blankRow(role: string, workspace = ""): InviteRow {
+  return { id: nextId++, email: "", role, workspace, expires: "", expiresValid: true };
 }
 
 /** Problems the form can see before sending: row number (1-based) → message. */
@@ -99,4 +101,17 @@ export function refusedRows(message: string, rowCount: number): Map<number, stri
 function sentence(text: string): string {
   const t = text.trim().replace(/^(email|role|access_expires): /, "");
   return t.charAt(0).toUpperCase() + t.slice(1);
+}
+
+/**
+ * Where an invitation puts someone and as what, in one picker: "member" (the organization) or
+ * "member in Staging only" (rule 11). A tab separates the two in the value; names hold no tabs.
+ */
+export function scopedRole(workspace: string, role: string): string {
+  return `${workspace}\t${role}`;
+}
+
+export function splitScopedRole(value: string): { workspace: string; role: string } {
+  const i = value.indexOf("\t");
+  return i < 0 ? { workspace: "", role: value } : { workspace: value.slice(0, i), role: value.slice(i + 1) };
 }

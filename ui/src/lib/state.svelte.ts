@@ -2,7 +2,7 @@
 // and what the person may do there, the screen, and notices. No secrets live here.
 import type { AccountSummary } from "../bindings/AccountSummary";
 import type { MyAccess } from "../bindings/MyAccess";
-import type { OrganizationSummary } from "../bindings/OrganizationSummary";
+import type { OrganizationView } from "../bindings/OrganizationView";
 
 export type Screen =
   | "users"
@@ -16,7 +16,7 @@ export type Screen =
 
 export const app = $state({
   account: null as AccountSummary | null,
-  orgs: [] as OrganizationSummary[],
+  orgs: [] as OrganizationView[],
   org: null as string | null,
   access: null as MyAccess | null,
   screen: "users" as Screen,

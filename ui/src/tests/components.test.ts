@@ -51,12 +51,12 @@ describe("SignIn", () => {
 describe("Users", () => {
   function setup(access: { is_owner: boolean; permissions: string[] }) {
     app.org = "acme";
-    app.orgs = [{ slug: "acme", name: "Acme" }];
+    app.orgs = [{ slug: "acme", name: "Acme", workspace_access: "separate" }];
     app.account = { email: "me@x.io", name: "Me" };
     app.access = { organization: { slug: "acme", name: "Acme" }, grantable_roles: access.is_owner ? ["owner", "admin", "member"] : [], ...access };
     invoke.mockImplementation(async (cmd: string) => {
       if (cmd === "list_roles") return [{ name: "admin", description: "", owner: false, permissions: [], grants: 1 }];
-      if (cmd === "list_members") return page([{ email: "a@x.io", name: "Ada L", roles: ["member"], status: "active", confirmed: true, enabled: true, created_at: "2026-01-01T00:00:00Z", last_login_at: null, access_expires_at: null }], 1);
+      if (cmd === "list_members") return page([{ email: "a@x.io", name: "Ada L", roles: ["member"], workspaces: [], status: "active", confirmed: true, enabled: true, created_at: "2026-01-01T00:00:00Z", last_login_at: null, access_expires_at: null }], 1);
       if (cmd === "set_members_enabled") return { rows: [], changed: 1, skipped: 0 };
       throw new Error("unexpected " + cmd);
     });
@@ -97,7 +97,7 @@ describe("Users", () => {
     const token = "ghi_" + "ab".repeat(32);
     invoke.mockImplementation(async (cmd: string) => {
       if (cmd === "list_roles") return [];
-      if (cmd === "list_members") return page([{ email: "p@x.io", name: "", roles: ["member"], status: "pending", confirmed: false, enabled: true, created_at: "2026-01-01T00:00:00Z", last_login_at: null, access_expires_at: null }], 1);
+      if (cmd === "list_members") return page([{ email: "p@x.io", name: "", roles: ["member"], workspaces: [], status: "pending", confirmed: false, enabled: true, created_at: "2026-01-01T00:00:00Z", last_login_at: null, access_expires_at: null }], 1);
       if (cmd === "resend_invitation") return { invitations: [{ email: "p@x.io", role: "member", token, valid_until: "2030-01-01T00:00:00Z", access_expires_at: null }] };
       throw new Error("unexpected " + cmd);
     });

@@ -152,9 +152,7 @@ pub fn reissue(conn: &Connection, id: &str, token_hash: &[u8], valid_until: Time
 }
 
 pub fn by_id(conn: &Connection, id: &str) -> Result<Option<Invitation>> {
-    let mut st = conn.prepare_cached(&format!(
-        "SELECT {COLUMNS} FROM invitations i JOIN roles r ON r.id = i.role_id WHERE i.id = ?1"
-    ))?;
+    let mut st = conn.prepare_cached(&format!("SELECT {COLUMNS} FROM {FROM} WHERE i.id = ?1"))?;
     Ok(st.query_row([id], from_row).optional()?)
 }
 
@@ -163,7 +161,7 @@ pub fn by_id(conn: &Connection, id: &str) -> Result<Option<Invitation>> {
 /// it runs when a signed-in person opens the organization switcher, not per row of anything.
 pub fn open_addressed_to(conn: &Connection, email_norm: &str) -> Result<Vec<Invitation>> {
     let mut st = conn.prepare_cached(&format!(
-        "SELECT {COLUMNS} FROM invitations i JOIN roles r ON r.id = i.role_id
+        "SELECT {COLUMNS} FROM {FROM}
          WHERE i.email_norm = ?1 AND i.status = 'open' ORDER BY i.created_at DESC, i.id"
     ))?;
     let rows = st.query_map([email_norm], from_row)?.collect::<rusqlite::Result<_>>()?;

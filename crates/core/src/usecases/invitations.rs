@@ -536,6 +536,8 @@ pub struct InvitationPreview {
     /// The email invited: the account that accepting makes or uses.
     pub email: String,
     pub role: String,
+    /// The workspace of an invitation to one workspace only (the role applies there alone).
+    pub workspace: Option<String>,
     /// Who invited, as the audit log names them (an email, or `service-account:NAME`).
     pub invited_by: Option<String>,
     /// That person's name, when the inviter is a person with an account.
@@ -572,6 +574,7 @@ pub fn preview(db: &mut Database, token: &str, now: Timestamp) -> Result<Invitat
             organization: org.name,
             email: inv.email.clone(),
             role: inv.role_name.clone(),
+            workspace: inv.workspace.as_ref().map(|(_, name)| name.clone()),
             invited_by: inv.invited_by.clone(),
             invited_by_name: inviter,
             valid_until: rfc3339(inv.valid_until),
@@ -590,6 +593,8 @@ pub struct AddressedInvitation {
     pub id: String,
     pub organization: super::orgs::OrganizationSummary,
     pub role: String,
+    /// The workspace of an invitation to one workspace only.
+    pub workspace: Option<String>,
     pub invited_by: Option<String>,
     pub valid_until: String,
     pub access_expires_at: Option<String>,
@@ -615,8 +620,9 @@ pub fn addressed_to_me(db: &mut Database, who: &Principal, now: Timestamp) -> Re
             let Some(org) = crate::store::organizations::by_id(tx, &inv.organization_id)? else { continue };
             out.push(AddressedInvitation {
                 id: inv.id.clone(),
-                organization: super::orgs::OrganizationSummary { slug: org.slug, name: org.name },
+                organization: super::orgs::OrganizationSummary::from(&org),
                 role: inv.role_name.clone(),
+                workspace: inv.workspace.as_ref().map(|(_, name)| name.clone()),
                 invited_by: inv.invited_by.clone(),
                 valid_until: rfc3339(inv.valid_until),
                 access_expires_at: rfc3339_opt(inv.access_expires_at),
