@@ -131,3 +131,96 @@ fn synerise_workspace_only_members() {
         "not_found",
     );
 }
+
+// ---------------------------------------------------------------------------------------------
+// rule 9: stepping down (CloudTruth)
+
+#[test]
+fn cloudtruth_an_owner_steps_down_while_another_lasting_owner_remains() {
+    let (_d, db) = setup();
+    // Alone, the owner is the last one: last_owner (exit 6), not forbidden.
+    let (code, _, err) = gh(&db, Some(OWNER), PW, &["members", "role", "--org", ORG, OWNER, "admin"]);
+    assert_eq!(
+        (code, err["error"]["code"].as_str(), err["error"]["reason"].as_str()),
+        (6, Some("conflict"), Some("last_owner")),
+        "{err}"
+    );
+    join(&db, "second@x.io", "owner", &[]);
+    ok(&db, &["members", "role", "--org", ORG, OWNER, "admin"]);
+    let shown = ok(&db, &["members", "show", "--org", ORG, OWNER]);
+    assert_eq!(shown["roles"], json!(["admin"]));
+    // No way back up by oneself; the new last owner cannot step down either.
+    fails(&db, Some(OWNER), &["members", "role", "--org", ORG, OWNER, "owner"], 4, "forbidden");
+    let (code, _, err) = gh(&db, Some("second@x.io"), PW, &["members", "role", "--org", ORG, "second@x.io", "member"]);
+    assert_eq!((code, err["error"]["reason"].as_str()), (6, Some("last_owner")), "{err}");
+}
+
+// ---------------------------------------------------------------------------------------------
+// rule 9: a service account counts as its creator
+
+#[test]
+fn a_service_account_cannot_undo_its_creators_disable_expiry_or_role() {
+    let (_d, db) = setup();
+    join(&db, "admin@x.io", "admin", &[]);
+    ok(&db, &["workspaces", "create", "--org", ORG, "Production"]);
+    let created = ok_as(&db, "admin@x.io", &["service-accounts", "create", "--org", ORG, "ci", "--role", "admin"]);
+    let token = created["token"].as_str().unwrap().to_string();
+
+    // Disabled by the owner; the token must not re-enable the admin.
+    ok(&db, &["members", "disable", "--org", ORG, "admin@x.io"]);
+    let (code, out, err) = gh_token(&db, &token, &["members", "enable", "--org", ORG, "admin@x.io"]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!((out["changed"].clone(), out["rows"][0]["result"].clone()), (json!(0), json!("skipped")), "{out}");
+    assert!(!allowed(&db, "admin@x.io", "org.view", None), "the admin stays disabled");
+
+    // Given an expiry; the token must not extend or clear it.
+    ok(&db, &["members", "enable", "--org", ORG, "admin@x.io"]);
+    ok(&db, &["members", "expire", "--org", ORG, "admin@x.io", "1h"]);
+    token_fails(&db, &token, &["members", "expire", "--org", ORG, "admin@x.io", "never"], 4, "forbidden");
+    token_fails(&db, &token, &["members", "expire", "--org", ORG, "admin@x.io", "90d"], 4, "forbidden");
+
+    // Demoted; the token must not raise the role again nor grant workspace access.
+    ok(&db, &["members", "role", "--org", ORG, "admin@x.io", "member"]);
+    token_fails(&db, &token, &["members", "role", "--org", ORG, "admin@x.io", "admin"], 4, "forbidden");
+    token_fails(
+        &db,
+        &token,
+        &["workspaces", "grant", "--org", ORG, "--workspace", "Production", "admin@x.io", "admin"],
+        4,
+        "forbidden",
+    );
+    let shown = ok(&db, &["members", "show", "--org", ORG, "admin@x.io"]);
+    assert_eq!((shown["roles"].clone(), shown["workspaces"].clone()), (json!(["member"]), json!([])), "{shown}");
+}
+
+// ---------------------------------------------------------------------------------------------
+// rule 2: owner-level things
+
+#[test]
+fn an_admin_cannot_revoke_an_owner_service_account_or_an_owner_invitation() {
+    let (_d, db) = setup();
+    join(&db, "admin@x.io", "admin", &[]);
+    ok(&db, &["service-accounts", "create", "--org", ORG, "root-bot", "--role", "owner"]);
+    ok(&db, &["invites", "create", "--org", ORG, "--emails", "boss@x.io", "--role", "owner"]);
+
+    fails(&db, Some("admin@x.io"), &["service-accounts", "revoke", "--org", ORG, "root-bot"], 4, "forbidden");
+    fails(&db, Some("admin@x.io"), &["invites", "revoke", "--org", ORG, "boss@x.io"], 4, "forbidden");
+    fails(&db, Some("admin@x.io"), &["invites", "resend", "--org", ORG, "boss@x.io"], 4, "forbidden");
+    fails(
+        &db,
+        Some("admin@x.io"),
+        &["service-accounts", "create", "--org", ORG, "mine", "--role", "owner"],
+        4,
+        "forbidden",
+    );
+    let sas = ok(&db, &["service-accounts", "list", "--org", ORG]);
+    assert_eq!(sas["items"][0]["status"], "active");
+    let invs = ok(&db, &["invites", "list", "--org", ORG]);
+    assert_eq!(invs["items"][0]["status"], "pending");
+    // Every refusal left its trace.
+    let denied = ok(&db, &["audit", "list", "--org", ORG, "--action", "access.denied"]);
+    assert_eq!(denied["items"].as_array().unwrap().len(), 4, "{denied}");
+    // The owner may.
+    ok(&db, &["service-accounts", "revoke", "--org", ORG, "root-bot"]);
+    ok(&db, &["invites", "revoke", "--org", ORG, "boss@x.io"]);
+}

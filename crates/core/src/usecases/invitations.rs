@@ -304,12 +304,15 @@ pub fn revoke(db: &mut Database, who: &Principal, org: &str, email: &str, now: T
     let (_, email_norm) = validate::email("email", email)?;
     db.write(now, |tx| {
         let access = OrgAccess::load(tx, who, org, now)?;
-        access.require(&Action::ManageInvitations, email.trim())?;
+        access.require(&Action::ManageInvitations { owner_role: false }, email.trim())?;
         let inv = invitations::latest_for(tx, &access.org.id, &email_norm)?
             .filter(|i| i.status == "open" || i.status == "rejected")
             .ok_or_else(|| {
                 Error::not_found(format!("no open invitation for {} in {}", email.trim(), access.org.slug))
             })?;
+        // An invitation to the owner role is owner-level (rule 2).
+        let owner_role = roles::by_id(tx, &inv.role_id)?.is_some_and(|r| r.is_owner);
+        access.require(&Action::ManageInvitations { owner_role }, &inv.email)?;
         invitations::set_status(tx, &inv.id, "revoked", now)?;
         access.audit(tx, "invites.revoked", &inv.email, serde_json::json!({}))
     })
