@@ -224,3 +224,22 @@ fn an_admin_cannot_revoke_an_owner_service_account_or_an_owner_invitation() {
     ok(&db, &["service-accounts", "revoke", "--org", ORG, "root-bot"]);
     ok(&db, &["invites", "revoke", "--org", ORG, "boss@x.io"]);
 }
+
+// ---------------------------------------------------------------------------------------------
+// rule 2: look-alike role names
+
+#[test]
+fn a_cyrillic_owner_role_name_is_refused_as_a_conflict() {
+    let (_d, db) = setup();
+    for name in ["\u{43e}wner", "\u{ff41}\u{ff44}\u{ff4d}\u{ff49}\u{ff4e}"] {
+        let (code, _, err) =
+            gh(&db, Some(OWNER), PW, &["roles", "create", "--org", ORG, name, "--permissions", "org.view"]);
+        assert_eq!(
+            (code, err["error"]["code"].as_str(), err["error"]["reason"].as_str()),
+            (6, Some("conflict"), Some("look_alike")),
+            "{name}: {err}"
+        );
+    }
+    let roles = ok(&db, &["roles", "list", "--org", ORG]);
+    assert_eq!(roles["items"].as_array().unwrap().len(), 3, "nothing was created: {roles}");
+}

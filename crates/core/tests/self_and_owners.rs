@@ -236,3 +236,28 @@ fn an_admin_cannot_take_away_an_owner_role_held_in_a_workspace() {
     assert_eq!(code(workspaces::revoke(&mut db, &a, ORG, "Production", "m@acme.test", T0 + 1)), ErrorCode::Forbidden);
     workspaces::revoke(&mut db, &o, ORG, "Production", "m@acme.test", T0 + 2).unwrap();
 }
+
+#[test]
+fn role_names_that_look_like_another_roles_name_are_refused() {
+    let (mut db, o) = world();
+    for name in
+        ["\u{43e}wner", "\u{41e}WNER", "\u{ff41}\u{ff44}\u{ff4d}\u{ff49}\u{ff4e}", "adrnin", "\u{430}dmin", "rnember"]
+    {
+        let e = roles::create(&mut db, &o, ORG, name, &[ORG_VIEW.into()], "", T0).unwrap_err();
+        assert_eq!(e.conflict_reason(), Some(ConflictReason::LookAlike), "{name:?}: {e}");
+    }
+    assert_eq!(
+        conflict(roles::create(&mut db, &o, ORG, "Admin", &[ORG_VIEW.into()], "", T0)),
+        ConflictReason::AlreadyExists
+    );
+    // Against custom roles too, and names of any script that look like no other role are fine.
+    roles::create(&mut db, &o, ORG, "billing", &[ORG_VIEW.into()], "", T0).unwrap();
+    assert_eq!(
+        conflict(roles::create(&mut db, &o, ORG, "bi11ing", &[ORG_VIEW.into()], "", T0)),
+        ConflictReason::LookAlike
+    );
+    roles::create(&mut db, &o, ORG, "Ärzte", &[ORG_VIEW.into()], "", T0).unwrap();
+    roles::create(&mut db, &o, ORG, "Бухгалтерия", &[ORG_VIEW.into()], "", T0).unwrap();
+    let names: Vec<String> = roles::list(&mut db, &o, ORG, T0).unwrap().into_iter().map(|r| r.name).collect();
+    assert_eq!(names.len(), 6, "{names:?}");
+}
