@@ -243,3 +243,30 @@ fn a_cyrillic_owner_role_name_is_refused_as_a_conflict() {
     let roles = ok(&db, &["roles", "list", "--org", ORG]);
     assert_eq!(roles["items"].as_array().unwrap().len(), 3, "nothing was created: {roles}");
 }
+
+// ---------------------------------------------------------------------------------------------
+// deleting a role that only closed invitations used (issue item 8)
+
+#[test]
+fn a_role_used_only_by_accepted_and_rejected_invitations_can_be_deleted() {
+    let (_d, db) = setup();
+    ok(&db, &["roles", "create", "--org", ORG, "temp", "--permissions", "org.view"]);
+    join(&db, "acc@x.io", "temp", &[]);
+    ok(&db, &["members", "role", "--org", ORG, "acc@x.io", "member"]);
+    let out = ok(&db, &["invites", "create", "--org", ORG, "--emails", "rej@x.io", "--role", "temp"]);
+    let token = out["invitations"][0]["token"].as_str().unwrap().to_string();
+    assert_eq!(gh(&db, None, PW, &["invites", "reject", &token]).0, 0);
+    // An open invitation holds the role: in use (exit 6).
+    ok(&db, &["invites", "create", "--org", ORG, "--emails", "open@x.io", "--role", "temp"]);
+    let (code, _, err) = gh(&db, Some(OWNER), PW, &["roles", "delete", "--org", ORG, "temp"]);
+    assert_eq!((code, err["error"]["reason"].as_str()), (6, Some("in_use")), "{err}");
+    ok(&db, &["invites", "revoke", "--org", ORG, "open@x.io"]);
+
+    assert_eq!(ok(&db, &["roles", "delete", "--org", ORG, "temp"])["deleted"], "temp");
+    fails(&db, Some(OWNER), &["roles", "show", "--org", ORG, "temp"], 5, "not_found");
+    let invs = ok(&db, &["invites", "list", "--org", ORG]);
+    let items = invs["items"].as_array().unwrap();
+    assert_eq!(items.len(), 3, "{invs}");
+    assert!(items.iter().all(|i| i["role"] == "temp"), "closed invitations keep the role's name: {invs}");
+    fails(&db, Some(OWNER), &["invites", "resend", "--org", ORG, "rej@x.io"], 5, "not_found");
+}

@@ -23,6 +23,7 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
     ("0002_member_list", include_str!("../../../migrations/0002_member_list.sql")),
     ("0003_roster", include_str!("../../../migrations/0003_roster.sql")),
     ("0005_workspace_scopes", include_str!("../../../migrations/0005_workspace_scopes.sql")),
+    ("0005b_invitation_role_history", include_str!("../../../migrations/0005b_invitation_role_history.sql")),
 ];
 
 /// Tables every Gatehouse schema has had since 0001: how a SQLite file is recognised as ours.

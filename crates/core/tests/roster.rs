@@ -381,6 +381,23 @@ fn roster_stays_in_step_with_every_change() {
         expected.iter().map(|r| r.email.to_lowercase()).collect::<Vec<_>>()
     );
     assert!(!review::review(&mut db, &o, "demo", None, now).unwrap().is_empty());
+    // A workspace-only member (no organization role), and a role deleted while a rejected
+    // invitation named it (the invitation's row leaves the roster with its role).
+    let ws = Invitee { workspace: Some("Production".into()), ..mk("ws.only@x.io", "member", None) };
+    let ws = invitations::create(&mut db, &o, "demo", &[ws], None, now).unwrap();
+    invitations::accept(
+        &mut db,
+        &ws.invitations[0].token,
+        Acceptor::NewAccount { full_name: "Wes Only", password: PW },
+        now,
+    )
+    .unwrap();
+    roles::create(&mut db, &o, "demo", "Temp", &["org.view".to_string()], "", now).unwrap();
+    let temp = invitations::create(&mut db, &o, "demo", &[mk("temp@x.io", "Temp", None)], None, now).unwrap();
+    invitations::reject(&mut db, &temp.invitations[0].token, now).unwrap();
+    check_all(&mut db, &o, "demo", &[now]);
+    roles::delete(&mut db, &o, "demo", "Temp", now).unwrap();
+    check_all(&mut db, &o, "demo", &[now]);
     // The acme organization is untouched by all of this and still right.
     check_all(&mut db, &o, "acme", &[now]);
 }

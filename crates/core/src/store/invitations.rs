@@ -101,7 +101,9 @@ pub struct Invitation {
     pub organization_id: String,
     pub email: String,
     pub email_norm: String,
-    pub role_id: String,
+    /// None once the role was deleted (only a closed invitation can outlive its role).
+    pub role_id: Option<String>,
+    /// The role's name; for a deleted role, the name it had.
     pub role_name: String,
     /// The workspace of an invitation to one workspace only (id, name); None: to the organization.
     pub workspace: Option<(String, String)>,
@@ -129,11 +131,12 @@ impl Invitation {
 }
 
 const COLUMNS: &str =
-    "i.id, i.organization_id, i.email, i.email_norm, i.role_id, r.name, i.access_expires_at, i.valid_until,
+    "i.id, i.organization_id, i.email, i.email_norm, i.role_id, coalesce(r.name, i.role_name, ''), i.access_expires_at, i.valid_until,
     i.status, i.invited_by, i.created_at, i.last_sent_at, i.times_sent, i.responded_at, i.workspace_id, w.name";
 
 /// The tables `COLUMNS` reads.
-const FROM: &str = "invitations i JOIN roles r ON r.id = i.role_id LEFT JOIN workspaces w ON w.id = i.workspace_id";
+const FROM: &str =
+    "invitations i LEFT JOIN roles r ON r.id = i.role_id LEFT JOIN workspaces w ON w.id = i.workspace_id";
 
 fn from_row(r: &Row) -> rusqlite::Result<Invitation> {
     Ok(Invitation {
@@ -224,6 +227,16 @@ pub fn insert(conn: &Connection, n: &NewInvitation, now: Timestamp) -> Result<St
         n.workspace_id
     ])?;
     Ok(id)
+}
+
+/// Before a role is deleted: its closed invitations keep its name (their `role_id` then becomes
+/// NULL, migration 0005b), so the history still says what each invitation offered.
+pub fn keep_role_name(conn: &Connection, role_id: &str) -> Result<()> {
+    conn.prepare_cached(
+        "UPDATE invitations SET role_name = (SELECT name FROM roles WHERE id = ?1) WHERE role_id = ?1",
+    )?
+    .execute([role_id])?;
+    Ok(())
 }
 
 pub fn set_status(conn: &Connection, id: &str, status: InvitationState, now: Timestamp) -> Result<()> {

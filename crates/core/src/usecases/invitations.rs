@@ -275,8 +275,17 @@ pub fn resend(db: &mut Database, who: &Principal, org: &str, email: &str, now: T
             invitations::latest_for(tx, &access.org.id, &email_norm)?.filter(|i| i.status.can_be_resent()).ok_or_else(
                 || Error::not_found(format!("no open invitation for {} in {}", email.trim(), access.org.slug)),
             )?;
-        let role = roles::by_name(tx, &access.org.id, &inv.role_name)?
-            .ok_or_else(|| Error::Internal("invitation role missing".into()))?;
+        // The invitation's own role, never another that took its name after it was deleted.
+        let role = match inv.role_id.as_deref() {
+            Some(id) => roles::by_id(tx, id)?,
+            None => None,
+        }
+        .ok_or_else(|| {
+            Error::not_found(format!(
+                "the role {} of this invitation was deleted; invite {} again with another role",
+                inv.role_name, inv.email
+            ))
+        })?;
         access.require(&Action::Invite { role: &role.rights(), workspace: inv.workspace.is_some() }, &inv.email)?;
         let token = auth::new_token(TOKEN_PREFIX)?;
         let valid_for = (inv.valid_until - inv.last_sent_at).max(60);
@@ -305,7 +314,10 @@ pub fn revoke(db: &mut Database, who: &Principal, org: &str, email: &str, now: T
                 || Error::not_found(format!("no open invitation for {} in {}", email.trim(), access.org.slug)),
             )?;
         // An invitation to the owner role is owner-level (rule 2).
-        let owner_role = roles::by_id(tx, &inv.role_id)?.is_some_and(|r| r.is_owner);
+        let owner_role = match inv.role_id.as_deref() {
+            Some(id) => roles::by_id(tx, id)?.is_some_and(|r| r.is_owner),
+            None => false,
+        };
         access.require(&Action::ManageInvitations { owner_role }, &inv.email)?;
         invitations::set_status(tx, &inv.id, InvitationState::Revoked, now)?;
         access.audit(tx, "invites.revoked", &inv.email, serde_json::json!({}))
@@ -396,6 +408,8 @@ pub fn accept(db: &mut Database, token: &str, acceptor: Acceptor, now: Timestamp
             ));
         }
         let access_expires_at = inv.access_expires_at;
+        // An open invitation always has its role (a role is deleted only when no open one uses it).
+        let role_id = inv.role_id.as_deref().ok_or_else(|| Error::Internal("an open invitation without a role".into()))?;
         let membership = memberships::insert(tx, &org.id, &account_id, access_expires_at, now)?;
         // An invitation to one workspace gives that role there and no organization role (rule 11).
         grants::insert(
@@ -405,7 +419,7 @@ pub fn accept(db: &mut Database, token: &str, acceptor: Acceptor, now: Timestamp
                 ..grants::NewGrant::organization_role(
                     &org.id,
                     grants::Subject::Membership(&membership),
-                    &inv.role_id,
+                    role_id,
                     inv.invited_by.as_deref(),
                 )
             },

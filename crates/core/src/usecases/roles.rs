@@ -199,6 +199,8 @@ pub fn delete(db: &mut Database, who: &Principal, org: &str, role: &str, now: Ti
                 format!("role '{}' is used by {grants} grants and {invites} open invitations", r.name),
             ));
         }
+        // Accepted, rejected and revoked invitations keep its name for history (PRODUCT.md §1).
+        crate::store::invitations::keep_role_name(tx, &r.id)?;
         roles::delete(tx, &r.id)?;
         access.audit(tx, "roles.deleted", &r.name, serde_json::json!({}))
     })

@@ -1,9 +1,11 @@
 //! Rule 9 (what a person may do to themselves, and that a service account counts as the person who
-//! made it) and rule 2 (only holders of owners.manage act on anything that carries the owner
-//! role), through the public use cases. Each attack here failed before its fix.
+//! made it), rule 2 (only holders of owners.manage act on anything that carries the owner role;
+//! look-alike role names), and deleting a role that only closed invitations used (PRODUCT.md §1),
+//! through the public use cases. Each attack here failed before its fix.
 
 use gatehouse_core::auth::{authenticate_token, sign_in};
 use gatehouse_core::catalogue::{MEMBERS_MANAGE, ORG_VIEW, OWNERS_MANAGE};
+use gatehouse_core::db::MIGRATIONS;
 use gatehouse_core::store::{accounts, grants, memberships, organizations, roles as role_store};
 use gatehouse_core::usecases::check::check;
 use gatehouse_core::usecases::invitations::{self, Invitee};
@@ -260,4 +262,105 @@ fn role_names_that_look_like_another_roles_name_are_refused() {
     roles::create(&mut db, &o, ORG, "Бухгалтерия", &[ORG_VIEW.into()], "", T0).unwrap();
     let names: Vec<String> = roles::list(&mut db, &o, ORG, T0).unwrap().into_iter().map(|r| r.name).collect();
     assert_eq!(names.len(), 6, "{names:?}");
+}
+
+// ---------------------------------------------------------------- roles used only by closed invitations
+
+#[test]
+fn a_role_used_only_by_accepted_rejected_or_revoked_invitations_can_be_deleted() {
+    let (mut db, o) = world();
+    roles::create(&mut db, &o, ORG, "temp", &[ORG_VIEW.into()], "", T0).unwrap();
+    let inv =
+        |email: &str| Invitee { email: email.into(), role: "temp".into(), access_expires_at: None, workspace: None };
+    // Accepted (then moved to another role), rejected, revoked.
+    add_as(&mut db, &o, "acc@acme.test", "temp", T0);
+    members::set_role(&mut db, &o, ORG, "acc@acme.test", "member", T0 + 1).unwrap();
+    let token =
+        invitations::create(&mut db, &o, ORG, &[inv("rej@acme.test")], None, T0).unwrap().invitations.remove(0).token;
+    invitations::reject(&mut db, &token, T0 + 1).unwrap();
+    invitations::create(&mut db, &o, ORG, &[inv("rev@acme.test")], None, T0).unwrap();
+    invitations::revoke(&mut db, &o, ORG, "rev@acme.test", T0 + 1).unwrap();
+    // An open invitation still holds it.
+    invitations::create(&mut db, &o, ORG, &[inv("open@acme.test")], None, T0).unwrap();
+    assert_eq!(conflict(roles::delete(&mut db, &o, ORG, "temp", T0 + 2)), ConflictReason::InUse);
+    invitations::revoke(&mut db, &o, ORG, "open@acme.test", T0 + 2).unwrap();
+
+    roles::delete(&mut db, &o, ORG, "temp", T0 + 3).unwrap();
+    assert_eq!(code(roles::show(&mut db, &o, ORG, "temp", T0 + 4)), ErrorCode::NotFound);
+    // The closed invitations keep the role's name for history.
+    let listed = invitations::list(&mut db, &o, ORG, None, T0 + 4).unwrap();
+    assert_eq!(listed.len(), 4, "{listed:?}");
+    assert!(listed.iter().all(|i| i.role == "temp"), "{listed:?}");
+    // A rejected invitation cannot be resent to a role that is gone, not even to a new one of the same name.
+    roles::create(&mut db, &o, ORG, "temp", &[ORG_VIEW.into(), "audit.view".into()], "", T0 + 5).unwrap();
+    assert_eq!(code(invitations::resend(&mut db, &o, ORG, "rej@acme.test", T0 + 6)), ErrorCode::NotFound);
+    // And the member list (the roster) stays in step: no row names the deleted role.
+    let page = members::list(&mut db, &o, ORG, &members::MemberQuery::default(), T0 + 6).unwrap();
+    assert!(page.items.iter().all(|r| r.email != "rej@acme.test" || r.roles == vec!["temp".to_string()]));
+    let audited = events(&mut db, &o, T0 + 6);
+    assert!(audited.iter().any(|e| e.action == "roles.deleted" && e.target == "temp"));
+}
+
+/// Invite to `role` and accept with a new account.
+fn add_as(db: &mut Database, o: &Principal, email: &str, role: &str, now: i64) {
+    add(db, o, email, role, None, now);
+}
+
+#[test]
+fn the_invitations_rebuild_keeps_every_row_index_and_trigger() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("old.db");
+    let position = |name: &str| MIGRATIONS.iter().position(|(n, _)| *n == name).unwrap();
+    let rebuild = position("0005b_invitation_role_history");
+    let objects = |conn: &rusqlite::Connection| -> Vec<(String, String)> {
+        conn.prepare(
+            "SELECT type, name FROM sqlite_master WHERE tbl_name = 'invitations' OR sql LIKE '%invitations%' ORDER BY 1, 2",
+        )
+        .unwrap()
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap()
+        .collect::<rusqlite::Result<_>>()
+        .unwrap()
+    };
+    let before = {
+        // A database made just before the rebuild, with an invitation in it.
+        let conn = rusqlite::Connection::open(&path).unwrap();
+        conn.pragma_update(None, "foreign_keys", "ON").unwrap();
+        for (_, sql) in &MIGRATIONS[..rebuild] {
+            conn.execute_batch(sql).unwrap();
+        }
+        conn.pragma_update(None, "user_version", rebuild as i64).unwrap();
+        conn.execute_batch(
+            "INSERT INTO organizations (id, name, slug, created_at) VALUES ('o1', 'Old', 'old', 1);
+             INSERT INTO roles (id, organization_id, name, created_at) VALUES ('r1', 'o1', 'temp', 1);
+             INSERT INTO invitations (id, organization_id, email, email_norm, role_id, valid_until, token_hash, status,
+                                      invited_by, created_at, last_sent_at)
+               VALUES ('i1', 'o1', 'A@x.io', 'a@x.io', 'r1', 99, x'01', 'open', 'me', 1, 1),
+                      ('i2', 'o1', 'b@x.io', 'b@x.io', 'r1', 99, x'02', 'rejected', 'me', 1, 1);",
+        )
+        .unwrap();
+        objects(&conn)
+    };
+    let db = Database::open(&path).unwrap();
+    let conn = db.connection();
+    assert_eq!(objects(conn), before, "the same indexes and triggers, by name");
+    let rows: Vec<(String, Option<String>, String)> = conn
+        .prepare("SELECT id, role_id, status FROM invitations ORDER BY id")
+        .unwrap()
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+        .unwrap()
+        .collect::<rusqlite::Result<_>>()
+        .unwrap();
+    assert_eq!(
+        rows,
+        vec![("i1".into(), Some("r1".into()), "open".into()), ("i2".into(), Some("r1".into()), "rejected".into())]
+    );
+    let roster: i64 = conn.query_row("SELECT count(*) FROM roster", [], |r| r.get(0)).unwrap();
+    assert_eq!(roster, 2, "the roster rows of both invitations stay");
+    // The database itself refuses to delete a role an open invitation uses.
+    assert!(conn.execute("DELETE FROM roles WHERE id = 'r1'", []).is_err());
+    let check: String = conn.query_row("PRAGMA integrity_check", [], |r| r.get(0)).unwrap();
+    assert_eq!(check, "ok");
+    let fk: i64 = conn.query_row("SELECT count(*) FROM pragma_foreign_key_check", [], |r| r.get(0)).unwrap();
+    assert_eq!(fk, 0);
 }
