@@ -15,6 +15,7 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
     ("0002_member_list", include_str!("../../../migrations/0002_member_list.sql")),
     ("0003_roster", include_str!("../../../migrations/0003_roster.sql")),
     ("0004_roster_portable", include_str!("../../../migrations/0004_roster_portable.sql")),
+    ("0005_workspace_scopes", include_str!("../../../migrations/0005_workspace_scopes.sql")),
 ];
 
 /// The page cache of each connection, in KiB (as a negative `cache_size`).
