@@ -398,8 +398,9 @@ fn migration_backfills_the_roster_of_an_existing_database() {
         demo::demo(&mut db, &o, "demo", 150, T0).unwrap();
         members::set_role(&mut db, &o, "demo", &email(2), "admin", T0).unwrap();
         members::set_enabled(&mut db, &o, "demo", &Selection::Emails(vec![email(5)]), false, T0).unwrap();
-        // Back to what schema version 2 had: no roster, no triggers; then 0003 alone runs again
-        // (the migrations after it changed other tables and must not run twice).
+        // Back to what schema version 2 had: no roster, no triggers; then 0003 and 0004 (which
+        // rewrote 0003's triggers) alone run again (the migrations after them changed other tables
+        // and must not run twice).
         let conn = db.connection();
         let triggers: Vec<String> = conn
             .prepare("SELECT name FROM sqlite_master WHERE type = 'trigger' AND name LIKE 'roster%'")
@@ -417,9 +418,11 @@ fn migration_backfills_the_roster_of_an_existing_database() {
              CREATE INDEX accounts_created ON accounts(created_at, email_norm);",
         )
         .unwrap();
-        let (name, sql) = gatehouse_core::db::MIGRATIONS[2];
-        assert_eq!(name, "0003_roster");
-        conn.execute_batch(sql).unwrap();
+        for (i, expected) in [(2, "0003_roster"), (3, "0004_roster_portable")] {
+            let (name, sql) = gatehouse_core::db::MIGRATIONS[i];
+            assert_eq!(name, expected);
+            conn.execute_batch(sql).unwrap();
+        }
     }
     let mut db = Database::open(&path).unwrap();
     assert_eq!(db.schema_version().unwrap(), gatehouse_core::db::MIGRATIONS.len() as i64);
@@ -434,7 +437,7 @@ fn rows_without_a_name_sort_by_their_email_among_the_names() {
     let mut db = Database::open_in_memory().unwrap();
     orgs::init(&mut db, "Acme", OWNER, "Olivia Owner", PW, T0).unwrap();
     let o = sign_in(&mut db, OWNER, PW, T0).unwrap();
-    let mk = |e: &str| Invitee { email: e.into(), role: "member".into(), access_expires_at: None };
+    let mk = |e: &str| Invitee { email: e.into(), role: "member".into(), access_expires_at: None, workspace: None };
     let issued =
         invitations::create(&mut db, &o, "acme", &[mk("zed@x.io"), mk("aaa@x.io"), mk("zzz@x.io")], None, T0).unwrap();
     invitations::accept(
