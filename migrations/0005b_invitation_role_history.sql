@@ -5,7 +5,7 @@
 --   role_id    NULL once the role is deleted (ON DELETE SET NULL; never for an open invitation),
 --   role_name  the role's name, kept by `store::invitations::keep_role_name` just before the role
 --              is deleted (NULL while the role exists: the name is read from `roles`),
--- and its indexes and triggers recreated exactly as they stood (0001, 0002, 0003).
+-- and its indexes and triggers recreated exactly as they stood (0001, 0002, 0003, 0004).
 -- The schema's triggers on other tables name `invitations`: legacy_alter_table keeps the RENAME
 -- from re-checking them while no table of that name exists.
 
@@ -46,12 +46,12 @@ CREATE UNIQUE INDEX invitations_one_open ON invitations(organization_id, email_n
 CREATE INDEX invitations_org_email ON invitations(organization_id, email_norm);
 CREATE INDEX invitations_org_status ON invitations(organization_id, status, valid_until);
 
--- The roster triggers of 0003 on invitations.
+-- The roster triggers on invitations: insert and update as 0004 rewrote them, delete as 0003 made it.
 CREATE TRIGGER roster_invitation_insert AFTER INSERT ON invitations
 WHEN NEW.status IN ('open', 'rejected') AND NOT EXISTS (SELECT 1 FROM roster_orgs WHERE organization_id = NEW.organization_id AND deferred = 1) BEGIN
     INSERT INTO roster (org, entry_id, kind, email, email_norm, given_name, family_name, sort_name, roles, roles_key,
                         roles_timed, cls, until, expires, confirmed, enabled, created_at, last_login_at)
-    SELECT o.org, NEW.id, 1, NEW.email, NEW.email_norm, '', '', '', r.name, lower(r.name), 0,
+    SELECT o.org, NEW.id, 1, NEW.email, NEW.email_norm, '', '', NEW.email_norm, r.name, lower(r.name), 0,
            CASE WHEN NEW.status = 'open' THEN 2 ELSE 3 END, CASE WHEN NEW.status = 'open' THEN NEW.valid_until END,
            NEW.access_expires_at, 0, 0, NEW.created_at, NULL
     FROM roles r, roster_orgs o WHERE r.id = NEW.role_id AND o.organization_id = NEW.organization_id;
@@ -62,7 +62,7 @@ AFTER UPDATE OF id, organization_id, email, email_norm, role_id, access_expires_
     DELETE FROM roster WHERE entry_id = OLD.id;
     INSERT INTO roster (org, entry_id, kind, email, email_norm, given_name, family_name, sort_name, roles, roles_key,
                         roles_timed, cls, until, expires, confirmed, enabled, created_at, last_login_at)
-    SELECT o.org, NEW.id, 1, NEW.email, NEW.email_norm, '', '', '', r.name, lower(r.name), 0,
+    SELECT o.org, NEW.id, 1, NEW.email, NEW.email_norm, '', '', NEW.email_norm, r.name, lower(r.name), 0,
            CASE WHEN NEW.status = 'open' THEN 2 ELSE 3 END, CASE WHEN NEW.status = 'open' THEN NEW.valid_until END,
            NEW.access_expires_at, 0, 0, NEW.created_at, NULL
     FROM roles r, roster_orgs o

@@ -312,12 +312,15 @@ fn the_invitations_rebuild_keeps_every_row_index_and_trigger() {
     let path = dir.path().join("old.db");
     let position = |name: &str| MIGRATIONS.iter().position(|(n, _)| *n == name).unwrap();
     let rebuild = position("0005b_invitation_role_history");
-    let objects = |conn: &rusqlite::Connection| -> Vec<(String, String)> {
+    // Every index and trigger of invitations, and every other object naming it, with its SQL: the
+    // rebuild must leave them word for word (the table itself changes).
+    let objects = |conn: &rusqlite::Connection| -> Vec<(String, String, Option<String>)> {
         conn.prepare(
-            "SELECT type, name FROM sqlite_master WHERE tbl_name = 'invitations' OR sql LIKE '%invitations%' ORDER BY 1, 2",
+            "SELECT type, name, sql FROM sqlite_master
+             WHERE (tbl_name = 'invitations' OR sql LIKE '%invitations%') AND name <> 'invitations' ORDER BY 1, 2",
         )
         .unwrap()
-        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
         .unwrap()
         .collect::<rusqlite::Result<_>>()
         .unwrap()
@@ -343,7 +346,7 @@ fn the_invitations_rebuild_keeps_every_row_index_and_trigger() {
     };
     let db = Database::open(&path).unwrap();
     let conn = db.connection();
-    assert_eq!(objects(conn), before, "the same indexes and triggers, by name");
+    assert_eq!(objects(conn), before, "the same indexes and triggers");
     let rows: Vec<(String, Option<String>, String)> = conn
         .prepare("SELECT id, role_id, status FROM invitations ORDER BY id")
         .unwrap()
