@@ -257,3 +257,11 @@ fn an_invitation_is_read_before_acting_and_a_signed_in_person_accepts_their_own(
     assert!(orgs.as_array().unwrap().iter().any(|o| o["slug"] == "globex"), "{orgs}");
     assert_eq!(a.err("decline_my_invitation", json!({"id": mine[0]["id"]}))["code"], "conflict");
 }
+
+/// The page can always ask where the database stands (it shows "upgrading the database" from it).
+#[test]
+fn database_status_answers_ready() {
+    let app = app();
+    let status = app.ok("database_status", json!({}));
+    assert_eq!(status["state"], "ready", "{status}");
+}

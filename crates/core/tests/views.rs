@@ -37,7 +37,7 @@ fn a_token_shows_its_invitation_before_anyone_acts() {
     assert_eq!(p.invited_by_name.as_deref(), Some("Olivia Owner"));
     assert_eq!(p.valid_until, rfc3339(T0 + invitations::DEFAULT_VALID_SECONDS));
     assert_eq!(p.access_expires_at, Some(rfc3339(T0 + 90 * 86_400)));
-    assert_eq!(p.status, "pending");
+    assert_eq!(p.status.as_str(), "pending");
     assert!(!p.account_exists);
 
     // Reading changes nothing: the token still works, and the audit log has no new event.
@@ -48,7 +48,7 @@ fn a_token_shows_its_invitation_before_anyone_acts() {
         .unwrap();
 
     // Afterwards the holder learns what became of it, instead of a bare refusal.
-    assert_eq!(invitations::preview(&mut db, &token, T0 + 13).unwrap().status, "accepted");
+    assert_eq!(invitations::preview(&mut db, &token, T0 + 13).unwrap().status.as_str(), "accepted");
 }
 
 #[test]
@@ -56,15 +56,15 @@ fn a_preview_tells_each_ending_apart_and_refuses_what_is_no_token() {
     let (mut db, o) = world();
     let expired = invite(&mut db, &o, "late@acme.test", "member", None, T0);
     let later = T0 + invitations::DEFAULT_VALID_SECONDS;
-    assert_eq!(invitations::preview(&mut db, &expired, later).unwrap().status, "invitation_expired");
+    assert_eq!(invitations::preview(&mut db, &expired, later).unwrap().status.as_str(), "invitation_expired");
 
     let revoked = invite(&mut db, &o, "gone@acme.test", "member", None, T0);
     invitations::revoke(&mut db, &o, ORG, "gone@acme.test", T0 + 1).unwrap();
-    assert_eq!(invitations::preview(&mut db, &revoked, T0 + 2).unwrap().status, "revoked");
+    assert_eq!(invitations::preview(&mut db, &revoked, T0 + 2).unwrap().status.as_str(), "revoked");
 
     let rejected = invite(&mut db, &o, "no@acme.test", "member", None, T0);
     invitations::reject(&mut db, &rejected, T0 + 1).unwrap();
-    assert_eq!(invitations::preview(&mut db, &rejected, T0 + 2).unwrap().status, "rejected");
+    assert_eq!(invitations::preview(&mut db, &rejected, T0 + 2).unwrap().status.as_str(), "rejected");
 
     // A resend replaces the token: the old one is unknown.
     let old = invite(&mut db, &o, "again@acme.test", "member", None, T0);
@@ -120,7 +120,7 @@ fn a_signed_in_person_sees_and_accepts_invitations_to_their_own_email() {
     assert!(!joined.new_account);
     let initech = mine.iter().find(|i| i.organization.slug == "initech").unwrap();
     let rejected = invitations::reject_addressed(&mut db, &ann, &initech.id, T0 + 3).unwrap();
-    assert_eq!(rejected.status, "rejected");
+    assert_eq!(rejected.status.as_str(), "rejected");
 
     // Both are gone from the list; ann is in globex now, and the owner sees the rejection.
     assert!(invitations::addressed_to_me(&mut db, &ann, T0 + 4).unwrap().is_empty());
