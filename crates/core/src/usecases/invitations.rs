@@ -32,6 +32,7 @@ pub fn split_emails(text: &str) -> Vec<String> {
 }
 
 #[derive(Debug, Clone, Serialize, TS)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[ts(export)]
 pub struct IssuedInvitation {
     pub email: String,
@@ -43,6 +44,7 @@ pub struct IssuedInvitation {
 }
 
 #[derive(Debug, Clone, Serialize, TS)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[ts(export)]
 pub struct IssuedInvitations {
     pub invitations: Vec<IssuedInvitation>,
@@ -50,6 +52,7 @@ pub struct IssuedInvitations {
 
 /// A refused row of a bulk invite.
 #[derive(Debug, Clone, Serialize, TS)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[ts(export)]
 pub struct RowError {
     #[ts(type = "number")]
@@ -186,6 +189,7 @@ pub fn parse_csv(text: &str, now: Timestamp) -> Result<Vec<Invitee>> {
 }
 
 #[derive(Debug, Clone, Serialize, TS)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[ts(export)]
 pub struct InvitationView {
     pub email: String,
@@ -306,6 +310,7 @@ fn usable(conn: &rusqlite::Connection, token: &str, now: Timestamp) -> Result<in
 }
 
 #[derive(Debug, Clone, Serialize, TS)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[ts(export)]
 pub struct AcceptedMembership {
     pub organization: super::orgs::OrganizationSummary,

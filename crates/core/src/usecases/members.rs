@@ -99,6 +99,7 @@ impl Default for MemberQuery {
 }
 
 #[derive(Debug, Clone, Serialize, TS, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[ts(export)]
 pub struct MemberRow {
     pub email: String,
@@ -113,6 +114,7 @@ pub struct MemberRow {
 }
 
 #[derive(Debug, Clone, Default, Serialize, TS, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[ts(export)]
 pub struct StatusCounts {
     #[ts(type = "number")]
@@ -132,6 +134,7 @@ pub struct StatusCounts {
 }
 
 #[derive(Debug, Clone, Serialize, TS)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[ts(export)]
 pub struct MemberPage {
     pub items: Vec<MemberRow>,
@@ -561,6 +564,7 @@ fn rows_in_email_order(
 }
 
 #[derive(Debug, Clone, Serialize, TS)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[ts(export)]
 pub struct WorkspaceAccess {
     pub workspace: String,
@@ -571,6 +575,7 @@ pub struct WorkspaceAccess {
 }
 
 #[derive(Debug, Clone, Serialize, TS)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[ts(export)]
 pub struct MemberDetails {
     #[serde(flatten)]
@@ -712,6 +717,7 @@ pub enum Selection {
 }
 
 #[derive(Debug, Clone, Serialize, TS, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[ts(export)]
 pub struct RowOutcome {
     pub email: String,
@@ -721,6 +727,7 @@ pub struct RowOutcome {
 }
 
 #[derive(Debug, Clone, Serialize, TS)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[ts(export)]
 pub struct BulkReport {
     pub rows: Vec<RowOutcome>,

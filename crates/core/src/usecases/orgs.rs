@@ -14,6 +14,7 @@ use serde::Serialize;
 use ts_rs::TS;
 
 #[derive(Debug, Clone, Serialize, TS)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[ts(export)]
 pub struct OrganizationSummary {
     pub slug: String,
@@ -21,6 +22,7 @@ pub struct OrganizationSummary {
 }
 
 #[derive(Debug, Clone, Serialize, TS)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[ts(export)]
 pub struct AccountSummary {
     pub email: String,
@@ -28,6 +30,7 @@ pub struct AccountSummary {
 }
 
 #[derive(Debug, Clone, Serialize, TS)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[ts(export)]
 pub struct Initialized {
     pub organization: OrganizationSummary,
@@ -155,6 +158,7 @@ pub fn rename(
 /// What the caller may do in one organization right now: front doors use it to grey out what
 /// would be refused (the use cases refuse it anyway).
 #[derive(Debug, Clone, Serialize, TS)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[ts(export)]
 pub struct MyAccess {
     pub organization: OrganizationSummary,
