@@ -38,16 +38,24 @@ pub enum Work {
     Write,
 }
 
-/// The caller as the request names it: its bearer token (if any) and its address.
+/// The caller as the request names it: its bearer token and its address. Extracted before the
+/// body is read, so a request without a token is 401 and a client over the bound on failed
+/// authentications is 429, whatever its body.
 pub struct Caller {
+    pub token: String,
+    pub client: ClientKey,
+}
+
+/// A client that may come without a token (signing in, an invitation's own token).
+pub struct Client {
     pub token: Option<String>,
     pub client: ClientKey,
 }
 
-impl<S: Send + Sync> FromRequestParts<S> for Caller {
+impl FromRequestParts<App> for Client {
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(parts: &mut Parts, app: &App) -> Result<Self, Self::Rejection> {
         let token = parts
             .headers
             .get(axum::http::header::AUTHORIZATION)
@@ -57,7 +65,17 @@ impl<S: Send + Sync> FromRequestParts<S> for Caller {
             .map(|(_, token)| token.trim().to_string())
             .filter(|t| !t.is_empty());
         let client = parts.extensions.get::<ClientKey>().copied().unwrap_or(ClientKey::UnixSocket);
-        Ok(Caller { token, client })
+        app.0.failures.check(client)?;
+        Ok(Client { token, client })
+    }
+}
+
+impl FromRequestParts<App> for Caller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, app: &App) -> Result<Self, Self::Rejection> {
+        let Client { token, client } = Client::from_request_parts(parts, app).await?;
+        Ok(Caller { token: token.ok_or_else(ApiError::no_token)?, client })
     }
 }
 
@@ -74,8 +92,7 @@ impl App {
         T: Send + 'static,
         F: FnOnce(&mut Database, &Principal, Timestamp) -> Result<T> + Send + 'static,
     {
-        let token = caller.token.ok_or_else(ApiError::no_token)?;
-        self.0.failures.check(caller.client)?;
+        let Caller { token, client } = caller;
         let outcome = self
             .run(work, move |db, now| match sessions::authenticate_bearer(db, &token, now) {
                 Ok(who) => Outcome::Done(f(db, &who, now)),
@@ -86,7 +103,7 @@ impl App {
             Outcome::Done(result) => Ok(result?),
             Outcome::NotAuthenticated(e) => {
                 if e.code() == ErrorCode::Unauthenticated {
-                    self.0.failures.record_failure(caller.client);
+                    self.0.failures.record_failure(client);
                 }
                 Err(e.into())
             }
@@ -100,7 +117,6 @@ impl App {
         T: Send + 'static,
         F: FnOnce(&mut Database, Timestamp) -> Result<T> + Send + 'static,
     {
-        self.0.failures.check(client)?;
         match self.run(work, f).await? {
             Ok(value) => Ok(value),
             Err(e) => {

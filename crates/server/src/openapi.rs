@@ -62,6 +62,14 @@ service accounts and the audit log with the same JSON as the CLI's --json. Authe
         routes::review::review,
         routes::review::export_members,
     ),
+    // The error reply is named by the `Failures` responses, whose schemas utoipa does not
+    // collect by itself.
+    components(schemas(
+        gatehouse_core::replies::ErrorReply,
+        gatehouse_core::ErrorBody,
+        gatehouse_core::ErrorCode,
+        gatehouse_core::ConflictReason
+    )),
     modifiers(&BearerToken)
 )]
 struct Document;

@@ -1,7 +1,7 @@
 //! `/v1/orgs/{org}/invitations` (invite one or many, list, resend, revoke) and
 //! `/v1/invitations/accept|reject`, which the invitation's own token authorizes.
 
-use crate::app::{App, Caller, Work};
+use crate::app::{App, Caller, Client, Work};
 use crate::error::{ApiError, Reply};
 use crate::limits::{Body, Params, MAX_BULK_ROWS};
 use axum::extract::{Path, State};
@@ -178,11 +178,11 @@ pub async fn revoke(
     responses((status = 200, body = AcceptedMembership), super::Failures))]
 pub async fn accept(
     State(app): State<App>,
-    caller: Caller,
+    client: Client,
     Body(body): Body<Acceptance>,
 ) -> Reply<Json<AcceptedMembership>> {
-    let accepted = if caller.token.is_some() {
-        app.call(caller, Work::Write, move |db, who, now| {
+    let accepted = if let Some(token) = client.token {
+        app.call(Caller { token, client: client.client }, Work::Write, move |db, who, now| {
             invitations::accept(db, &body.token, invitations::Acceptor::SignedIn(who), now)
         })
         .await?
@@ -193,7 +193,7 @@ pub async fn accept(
                 "a new account needs name and password (or accept signed in, with Authorization: Bearer)",
             )));
         };
-        app.call_open(caller.client, Work::Write, move |db, now| {
+        app.call_open(client.client, Work::Write, move |db, now| {
             invitations::accept(
                 db,
                 &body.token,
@@ -211,7 +211,7 @@ pub async fn accept(
     responses((status = 200, body = InvitationView), super::Failures))]
 pub async fn reject(
     State(app): State<App>,
-    caller: Caller,
+    caller: Client,
     Body(body): Body<Rejection>,
 ) -> Reply<Json<InvitationView>> {
     Ok(Json(app.call_open(caller.client, Work::Write, move |db, now| invitations::reject(db, &body.token, now)).await?))

@@ -1,7 +1,7 @@
 //! `POST /v1/sessions` (sign in: a session token) and `DELETE /v1/sessions/current` (sign out).
 
-use crate::app::{App, Caller, Work};
-use crate::error::{ApiError, Reply};
+use crate::app::{App, Caller, Client, Work};
+use crate::error::Reply;
 use crate::limits::Body;
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -21,7 +21,7 @@ pub struct SignIn {
     responses((status = 201, description = "signed in", body = NewSession), super::Failures))]
 pub async fn create(
     State(app): State<App>,
-    caller: Caller,
+    caller: Client,
     Body(body): Body<SignIn>,
 ) -> Reply<(StatusCode, Json<NewSession>)> {
     let lifetime = app.0.session_lifetime;
@@ -37,7 +37,7 @@ pub async fn create(
 #[utoipa::path(delete, path = "/v1/sessions/current", tag = "sessions", security(("bearer" = [])),
     responses((status = 204, description = "signed out"), super::Failures))]
 pub async fn revoke(State(app): State<App>, caller: Caller) -> Reply<StatusCode> {
-    let token = caller.token.ok_or_else(ApiError::no_token)?;
-    app.call_open(caller.client, Work::Write, move |db, now| sessions::revoke(db, &token, now)).await?;
+    let Caller { token, client } = caller;
+    app.call_open(client, Work::Write, move |db, now| sessions::revoke(db, &token, now)).await?;
     Ok(StatusCode::NO_CONTENT)
 }
