@@ -53,11 +53,16 @@ fn every_route_answers_with_the_cli_shapes() {
     assert_eq!(doc.json["openapi"], "3.1.0");
 
     // Organizations.
-    assert_eq!(s.get("/v1/orgs", &ada).json, json!({"items": [{"slug": "acme", "name": "Acme"}]}));
-    let beta = s.ok("POST", "/v1/orgs", &ada, Some(json!({"name": "Beta Labs"})), 201);
-    assert_eq!(beta, json!({"slug": "beta-labs", "name": "Beta Labs"}));
+    assert_eq!(
+        s.get("/v1/orgs", &ada).json,
+        json!({"items": [{"slug": "acme", "name": "Acme", "workspace_access": "separate"}]})
+    );
+    let beta = s.ok("POST", "/v1/orgs", &ada, Some(json!({"name": "Beta Labs", "workspace_access": "inherit"})), 201);
+    assert_eq!(beta, json!({"slug": "beta-labs", "name": "Beta Labs", "workspace_access": "inherit"}));
     let renamed = s.ok("PATCH", "/v1/orgs/beta-labs", &ada, Some(json!({"name": "Beta"})), 200);
-    assert_eq!(renamed, json!({"slug": "beta-labs", "name": "Beta"}));
+    assert_eq!(renamed, json!({"slug": "beta-labs", "name": "Beta", "workspace_access": "inherit"}));
+    let separate = s.ok("PATCH", "/v1/orgs/beta-labs", &ada, Some(json!({"workspace_access": "separate"})), 200);
+    assert_eq!(separate["workspace_access"], "separate");
 
     // Invitations: many at once, list, resend, revoke, reject, accept.
     let issued = s.ok(

@@ -11,10 +11,14 @@ use std::path::PathBuf;
     version,
     about = "Gatehouse: organizations, members, roles, invitations and expiring access, on one machine.",
     long_about = "Gatehouse keeps who-may-do-what for small teams, offline, in one SQLite file.\n\
-With a subcommand it is this command line (the desktop window, opened with no arguments, is not built yet).\n\n\
+With a subcommand it is this command line; with no arguments it opens the desktop window.\n\n\
 Who is calling: --as EMAIL with the password in $GATEHOUSE_PASSWORD (asked for on a terminal),\n\
 or a service-account token in $GATEHOUSE_TOKEN.\n\n\
-Exit codes: 0 ok, 2 invalid_input, 3 unauthenticated, 4 forbidden, 5 not_found, 6 conflict, 1 internal.\n\
+Only `init` (and `restore`) create a database; every other command needs an existing one.\n\
+A command that must write waits for another Gatehouse process's write lock up to\n\
+$GATEHOUSE_BUSY_TIMEOUT (seconds, default 30), then exits 7.\n\n\
+Exit codes: 0 ok, 2 invalid_input, 3 unauthenticated, 4 forbidden, 5 not_found, 6 conflict,\n\
+7 unavailable (the database cannot be opened or used: locked, read-only, disk full, newer schema), 1 internal.\n\
 WHEN is RFC 3339 (2027-01-31T17:00:00Z), a duration from now (90d, 12h, 30m, 45s) or never.",
     after_help = "Start: GATEHOUSE_PASSWORD=… gatehouse init --org \"Acme\" --email you@acme.io --name \"Ada Lovelace\""
 )]
@@ -149,7 +153,8 @@ pub enum WorkspacesCommand {
         org: String,
         name: String,
     },
-    /// Give a member a role in one workspace
+    /// Give a member a role in one workspace; a person with an account who is not a member
+    /// becomes one, with no organization role
     Grant {
         #[arg(long)]
         org: String,
@@ -199,7 +204,20 @@ pub enum OrgsCommand {
     /// The organizations you belong to
     List,
     /// A new organization, owned by you
-    Create { name: String },
+    Create {
+        name: String,
+        /// separate: an organization role gives nothing inside a workspace and a workspace grant
+        /// no organization permission; inherit: organization roles apply in every workspace too
+        #[arg(long, value_name = "MODE", value_parser = ["separate", "inherit"], default_value = "separate")]
+        workspace_access: String,
+    },
+    /// Change an organization's settings (needs org.manage)
+    Update {
+        org: String,
+        /// separate or inherit: whether organization roles apply inside workspaces
+        #[arg(long, value_name = "MODE", value_parser = ["separate", "inherit"])]
+        workspace_access: String,
+    },
     /// Give an organization a new name (its slug stays)
     Rename { org: String, name: String },
 }
@@ -316,10 +334,13 @@ pub enum InvitesCommand {
         /// When the invitee's access will end (carried into the membership)
         #[arg(long, value_name = "WHEN")]
         access_expires: Option<String>,
+        /// Invite to this workspace only: the invitee gets the role there and no organization role
+        #[arg(long, value_name = "W", conflicts_with = "from_csv")]
+        workspace: Option<String>,
         /// How long the invitation can be accepted [default: 7d]
         #[arg(long, value_name = "DURATION")]
         valid_for: Option<String>,
-        /// A CSV file with the header email,role[,access_expires]
+        /// A CSV file with the header email,role[,access_expires][,workspace]
         #[arg(long, value_name = "FILE")]
         from_csv: Option<PathBuf>,
     },

@@ -5,10 +5,13 @@
 mod args;
 /// Tables for people, and the CSV/JSON export formats (the desktop app writes the same files).
 pub mod output;
+mod progress;
 
 use args::*;
 use clap::Parser;
+use gatehouse_core::db::OpenOptions;
 use gatehouse_core::replies::{self, Items};
+use gatehouse_core::store::organizations::WorkspaceAccessMode;
 use gatehouse_core::usecases::{
     audit, check, demo, invitations, members, orgs, review, roles, service_accounts, workspaces,
 };
@@ -16,6 +19,7 @@ use gatehouse_core::{time, Database, Error, Principal, Result};
 use output::Out;
 use std::ffi::OsString;
 use std::path::PathBuf;
+use std::time::Duration;
 
 /// Run the CLI with these arguments (the first is the program name); returns the exit code.
 pub fn run<I, T>(args: I) -> i32
@@ -49,9 +53,23 @@ where
         }
     };
     let out = Out { json: cli.json };
+    progress::install_log(cli.json);
     match execute(&cli, &out) {
         Ok(()) => 0,
         Err(e) => out.error(&e),
+    }
+}
+
+/// The URL scheme of invitation links: `gatehouse://invite/TOKEN`.
+pub const LINK_SCHEME: &str = "gatehouse://";
+
+/// With no arguments, or with only a `gatehouse://` link (which is how the system hands a clicked
+/// link to the app), `gatehouse` opens the desktop window; anything else is a CLI command.
+pub fn wants_window(args: &[OsString]) -> bool {
+    match args.len() {
+        0 | 1 => true,
+        2 => args[1].to_str().is_some_and(|a| a.starts_with(LINK_SCHEME)),
+        _ => false,
     }
 }
 
@@ -88,12 +106,41 @@ fn password_from_env_or_prompt(prompt: &str) -> Result<String> {
     Err(Error::invalid("password", "set GATEHOUSE_PASSWORD (no terminal to ask on)"))
 }
 
+/// Open the existing database: a missing or empty file is `not_found` (exit 5), naming the path,
+/// so that a mistyped --db never leaves a new empty database behind.
 fn open(cli: &Cli) -> Result<Database> {
+    open_database(cli, false)
+}
+
+/// Open the database, creating it if it does not exist: `init` and `restore` only.
+fn open_or_create(cli: &Cli) -> Result<Database> {
+    open_database(cli, true)
+}
+
+fn open_database(cli: &Cli, create: bool) -> Result<Database> {
     let path = cli.db.clone().unwrap_or_else(default_db_path);
-    let mut db = Database::open(&path)?;
-    // Expiry is a lifecycle: whatever expired since the last command is audited now.
-    audit::record_expiries(&mut db, time::now())?;
+    let options = OpenOptions { create, lock_wait: lock_wait()?, observer: progress::on_terminal(&path) };
+    let mut db = Database::open_with(&path, options)?;
+    // Expiry is a lifecycle: whatever expired since the last command is audited now — unless
+    // another process holds the write lock, in which case the next write records it first
+    // (`Database::write`), and this command, if it only reads, does not wait.
+    audit::try_record_expiries(&mut db, time::now())?;
     Ok(db)
+}
+
+/// How long a command waits for another process's write lock before exit 7 `unavailable`:
+/// $GATEHOUSE_BUSY_TIMEOUT (seconds, or a duration such as `2m`), else 30 s.
+fn lock_wait() -> Result<Duration> {
+    const VAR: &str = "GATEHOUSE_BUSY_TIMEOUT";
+    let Some(text) = std::env::var(VAR).ok().filter(|t| !t.trim().is_empty()) else {
+        return Ok(gatehouse_core::db::DEFAULT_LOCK_WAIT);
+    };
+    let text = text.trim();
+    match text.parse::<f64>() {
+        Ok(secs) if secs.is_finite() && (0.0..=86_400.0).contains(&secs) => Ok(Duration::from_secs_f64(secs)),
+        Ok(_) => Err(Error::invalid(VAR, "give a number of seconds between 0 and 86400")),
+        Err(_) => Ok(Duration::from_secs(time::parse_duration(VAR, text)?.max(0) as u64)),
+    }
 }
 
 /// The caller: --as EMAIL with $GATEHOUSE_PASSWORD, or a service-account token in $GATEHOUSE_TOKEN.
@@ -124,7 +171,7 @@ fn execute(cli: &Cli, out: &Out) -> Result<()> {
     let now = time::now();
     match &cli.command {
         Command::Init { org, email, name } => {
-            let mut db = open(cli)?;
+            let mut db = open_or_create(cli)?;
             let password = password_from_env_or_prompt("Password for the new owner: ")?;
             let done = orgs::init(&mut db, org, email, name, &password, now)?;
             out.value(&done, || {
@@ -141,12 +188,30 @@ fn execute(cli: &Cli, out: &Out) -> Result<()> {
                 OrgsCommand::List => {
                     let items = orgs::list(&mut db, &who, now)?;
                     out.value(&Items::from(items.clone()), || {
-                        output::table(&["SLUG", "NAME"], items.iter().map(|o| vec![o.slug.clone(), o.name.clone()]))
+                        output::table(
+                            &["SLUG", "NAME", "WORKSPACE ACCESS"],
+                            items
+                                .iter()
+                                .map(|o| vec![o.slug.clone(), o.name.clone(), o.workspace_access.as_str().into()]),
+                        )
                     })
                 }
-                OrgsCommand::Create { name } => {
-                    let o = orgs::create(&mut db, &who, name, now)?;
-                    out.value(&o, || format!("Created organization {} ({})", o.name, o.slug))
+                OrgsCommand::Create { name, workspace_access } => {
+                    let mode = WorkspaceAccessMode::parse("workspace_access", workspace_access)?;
+                    let o = orgs::create(&mut db, &who, name, Some(mode), now)?;
+                    out.value(&o, || {
+                        format!(
+                            "Created organization {} ({}), workspace access {}",
+                            o.name,
+                            o.slug,
+                            o.workspace_access.as_str()
+                        )
+                    })
+                }
+                OrgsCommand::Update { org, workspace_access } => {
+                    let mode = WorkspaceAccessMode::parse("workspace_access", workspace_access)?;
+                    let o = orgs::update(&mut db, &who, org, mode, now)?;
+                    out.value(&o, || format!("{}: workspace access {}", o.slug, o.workspace_access.as_str()))
                 }
                 OrgsCommand::Rename { org, name } => {
                     let o = orgs::rename(&mut db, &who, org, name, now)?;
@@ -235,7 +300,8 @@ fn execute(cli: &Cli, out: &Out) -> Result<()> {
         Command::Restore { file } => {
             // Check the backup before touching anything, so a refused restore leaves no trace.
             drop(Database::check_backup(file)?);
-            let mut db = open(cli)?;
+            // Restoring onto a machine that has no database yet makes one from the backup.
+            let mut db = open_or_create(cli)?;
             let keep = db.path().map(|p| free_name(p, &format!("before-restore-{now}")));
             if let Some(keep) = &keep {
                 db.backup_to(keep)?;
@@ -484,7 +550,7 @@ fn invites_command(cli: &Cli, out: &Out, cmd: &InvitesCommand) -> Result<()> {
     let now = time::now();
     let mut db = open(cli)?;
     match cmd {
-        InvitesCommand::Create { org, emails, role, access_expires, valid_for, from_csv } => {
+        InvitesCommand::Create { org, emails, role, access_expires, workspace, valid_for, from_csv } => {
             let who = identify(cli, &mut db)?;
             let invitees = match (from_csv, emails) {
                 (Some(file), None) => {
@@ -498,7 +564,12 @@ fn invites_command(cli: &Cli, out: &Out, cmd: &InvitesCommand) -> Result<()> {
                     let expires = when("access_expires", access_expires)?;
                     invitations::split_emails(list)
                         .into_iter()
-                        .map(|email| invitations::Invitee { email, role: role.clone(), access_expires_at: expires })
+                        .map(|email| invitations::Invitee {
+                            email,
+                            role: role.clone(),
+                            access_expires_at: expires,
+                            workspace: workspace.clone(),
+                        })
                         .collect()
                 }
                 _ => return Err(Error::invalid("emails", "give either --emails with --role, or --from-csv")),
@@ -538,13 +609,32 @@ fn invites_command(cli: &Cli, out: &Out, cmd: &InvitesCommand) -> Result<()> {
                     now,
                 )?
             };
-            out.value(&accepted, || {
-                format!("{} joined {} as {}", accepted.email, accepted.organization.slug, accepted.role)
+            out.value(&accepted, || match &accepted.workspace {
+                Some(w) => format!(
+                    "{} joined {} as {} in the workspace {w}",
+                    accepted.email, accepted.organization.slug, accepted.role
+                ),
+                None => format!("{} joined {} as {}", accepted.email, accepted.organization.slug, accepted.role),
             })
         }
         InvitesCommand::Reject { token } => {
             let v = invitations::reject(&mut db, token, now)?;
             out.value(&v, || format!("Rejected the invitation of {}", v.email))
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn window_or_cli() {
+        let a = |v: &[&str]| v.iter().map(OsString::from).collect::<Vec<_>>();
+        assert!(wants_window(&a(&["gatehouse"])));
+        assert!(wants_window(&a(&["gatehouse", "gatehouse://invite/ghi_abc"])));
+        assert!(!wants_window(&a(&["gatehouse", "--help"])));
+        assert!(!wants_window(&a(&["gatehouse", "members", "list"])));
+        assert!(!wants_window(&a(&["gatehouse", "gatehouse://invite/x", "more"])));
     }
 }

@@ -377,10 +377,10 @@ fn bind_unix(path: &std::path::Path) -> Result<tokio::net::UnixListener> {
         std::fs::remove_file(path)
             .map_err(|e| Error::Unavailable(format!("cannot replace {}: {e}", path.display())))?;
     }
-    // SAFETY: umask only sets the process's file-creation mask; it cannot fail.
-    let before = unsafe { libc::umask(0o177) };
+    use rustix::fs::Mode;
+    let before = rustix::process::umask(Mode::from_raw_mode(0o177));
     let bound = std::os::unix::net::UnixListener::bind(path);
-    unsafe { libc::umask(before) };
+    rustix::process::umask(before);
     let listener = bound.map_err(|e| Error::Unavailable(format!("cannot listen on {}: {e}", path.display())))?;
     std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))?;
     listener.set_nonblocking(true)?;

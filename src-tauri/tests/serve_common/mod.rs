@@ -87,9 +87,8 @@ impl Service {
 
     /// Send SIGTERM.
     pub fn terminate(&self) {
-        let pid = self.child.id() as libc::pid_t;
-        // SAFETY: kill sends a signal to the process this test started; it touches no memory.
-        assert_eq!(unsafe { libc::kill(pid, libc::SIGTERM) }, 0);
+        let pid = rustix::process::Pid::from_raw(self.child.id() as i32).expect("a process id");
+        rustix::process::kill_process(pid, rustix::process::Signal::TERM).expect("SIGTERM");
     }
 
     /// Wait (at most `limit`) for the process to end; its exit code.

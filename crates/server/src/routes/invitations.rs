@@ -20,6 +20,9 @@ pub struct Invitee {
     /// When the invitee's access will end: RFC 3339 or a duration (`90d`).
     #[serde(default)]
     pub access_expires: Option<String>,
+    /// Invite to this workspace only: the role is held there, with no organization role.
+    #[serde(default)]
+    pub workspace: Option<String>,
 }
 
 /// Whom to invite, in one of three ways (as `invites create`): `emails` (separated by commas,
@@ -34,6 +37,9 @@ pub struct NewInvitations {
     /// With `emails`: when the invitees' access will end.
     #[serde(default)]
     pub access_expires: Option<String>,
+    /// With `emails`: invite to this workspace only (`--workspace`).
+    #[serde(default)]
+    pub workspace: Option<String>,
     #[serde(default)]
     pub invitees: Option<Vec<Invitee>>,
     #[serde(default)]
@@ -52,7 +58,12 @@ impl NewInvitations {
                 let expires = when("access_expires", &self.access_expires)?.flatten();
                 Ok(invitations::split_emails(&list)
                     .into_iter()
-                    .map(|email| invitations::Invitee { email, role: role.clone(), access_expires_at: expires })
+                    .map(|email| invitations::Invitee {
+                        email,
+                        role: role.clone(),
+                        access_expires_at: expires,
+                        workspace: self.workspace.clone(),
+                    })
                     .collect())
             }
             (None, Some(list), None) => list
@@ -62,6 +73,7 @@ impl NewInvitations {
                         access_expires_at: when("access_expires", &i.access_expires)?.flatten(),
                         email: i.email,
                         role: i.role,
+                        workspace: i.workspace,
                     })
                 })
                 .collect(),
