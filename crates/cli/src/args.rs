@@ -50,7 +50,7 @@ pub enum Command {
         #[arg(long)]
         name: String,
     },
-    /// List, create and rename organizations
+    /// List, create, rename organizations and change their settings (workspace access)
     #[command(subcommand)]
     Orgs(OrgsCommand),
     /// The member list and what can be done to a member

@@ -309,7 +309,7 @@ mod tests {
                 "a role with this name already exists",
             ),
             (
-                format!("INSERT INTO memberships (id, organization_id, account_id, enabled, joined_at) SELECT 'm2', organization_id, account_id, 1, 0 FROM memberships"),
+                "INSERT INTO memberships (id, organization_id, account_id, enabled, joined_at) SELECT 'm2', organization_id, account_id, 1, 0 FROM memberships".to_string(),
                 ConflictReason::AlreadyMember,
                 "already a member",
             ),
