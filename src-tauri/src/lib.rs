@@ -74,6 +74,7 @@ macro_rules! app_handlers {
             $crate::commands::review::access_review,
             $crate::commands::review::export_review,
             $crate::commands::review::check_permission,
+            $crate::commands::service::service_status,
         ]
     };
 }

@@ -51,4 +51,5 @@ pub const COMMANDS: &[&str] = &[
     "access_review",
     "export_review",
     "check_permission",
+    "service_status",
 ];

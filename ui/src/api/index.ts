@@ -28,6 +28,7 @@ import type { PermissionView } from "../bindings/PermissionView";
 import type { ReviewRow } from "../bindings/ReviewRow";
 import type { RoleView } from "../bindings/RoleView";
 import type { ServiceAccountView } from "../bindings/ServiceAccountView";
+import type { ServiceStatus } from "../bindings/ServiceStatus";
 import type { WorkspaceGrantView } from "../bindings/WorkspaceGrantView";
 import type { WorkspaceView } from "../bindings/WorkspaceView";
 import { ApiError } from "./errors";
@@ -51,6 +52,8 @@ export const api = {
   appStatus: () => call<AppStatus>("app_status"),
   /** Answers at once, also while the database is being upgraded (other commands wait for it). */
   databaseStatus: () => call<DatabaseStatus>("database_status"),
+  /** Whether `gatehouse serve` runs on the configured address, and on this window's database. */
+  serviceStatus: () => call<ServiceStatus>("service_status"),
   setup: (org: string, email: string, name: string, password: string) =>
     call<Initialized>("setup", { org, email, name, password }),
   signIn: (email: string, password: string) => call<AccountSummary>("sign_in", { email, password }),

@@ -54,6 +54,7 @@ impl FromSql for InvitationState {
 /// An invitation's status as shown (`invites list`, the Invitations screen): its state, with an
 /// open invitation past its `valid_until` shown as expired.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, TS)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 #[ts(export)]
 pub enum InvitationStatus {

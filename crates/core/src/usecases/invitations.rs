@@ -36,6 +36,7 @@ pub fn split_emails(text: &str) -> Vec<String> {
 }
 
 #[derive(Debug, Clone, Serialize, TS)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[ts(export)]
 pub struct IssuedInvitation {
     pub email: String,
@@ -51,6 +52,7 @@ pub struct IssuedInvitation {
 }
 
 #[derive(Debug, Clone, Serialize, TS)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[ts(export)]
 pub struct IssuedInvitations {
     pub invitations: Vec<IssuedInvitation>,
@@ -58,6 +60,7 @@ pub struct IssuedInvitations {
 
 /// A refused row of a bulk invite.
 #[derive(Debug, Clone, Serialize, TS)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[ts(export)]
 pub struct RowError {
     #[ts(type = "number")]
@@ -213,6 +216,7 @@ pub fn parse_csv(text: &str, now: Timestamp) -> Result<Vec<Invitee>> {
 }
 
 #[derive(Debug, Clone, Serialize, TS)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[ts(export)]
 pub struct InvitationView {
     pub email: String,
@@ -352,6 +356,7 @@ fn still_open(inv: invitations::Invitation, now: Timestamp) -> Result<invitation
 }
 
 #[derive(Debug, Clone, Serialize, TS)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[ts(export)]
 pub struct AcceptedMembership {
     pub organization: super::orgs::OrganizationSummary,
