@@ -29,7 +29,10 @@ impl Out {
     pub fn error(&self, e: &Error) -> i32 {
         let body = ErrorBody::from(e);
         if self.json {
-            eprintln!("{}", serde_json::json!({ "error": body }));
+            eprintln!(
+                "{}",
+                serde_json::to_string(&gatehouse_core::replies::ErrorReply { error: body }).unwrap_or_default()
+            );
         } else {
             eprintln!("error ({}): {}", body.code.as_str(), body.message);
         }
@@ -150,7 +153,7 @@ pub fn invitations_table(items: &[invitations::InvitationView]) -> String {
                 i.email.clone(),
                 i.role.clone(),
                 opt(&i.workspace),
-                i.status.clone(),
+                i.status.as_str().to_string(),
                 i.valid_until.clone(),
                 opt(&i.access_expires_at),
                 i.times_sent.to_string(),

@@ -6,6 +6,7 @@ use crate::auth::{self, Principal};
 use crate::db::Database;
 use crate::error::{ConflictReason, Error, Result};
 use crate::policy::Action;
+use crate::store::invitations::{InvitationState, InvitationStatus};
 use crate::store::{accounts, grants, invitations, memberships, roles, roster, workspaces};
 use crate::time::{rfc3339, rfc3339_opt, Timestamp};
 use crate::validate;
@@ -35,6 +36,7 @@ pub fn split_emails(text: &str) -> Vec<String> {
 }
 
 #[derive(Debug, Clone, Serialize, TS)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[ts(export)]
 pub struct IssuedInvitation {
     pub email: String,
@@ -50,6 +52,7 @@ pub struct IssuedInvitation {
 }
 
 #[derive(Debug, Clone, Serialize, TS)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[ts(export)]
 pub struct IssuedInvitations {
     pub invitations: Vec<IssuedInvitation>,
@@ -57,6 +60,7 @@ pub struct IssuedInvitations {
 
 /// A refused row of a bulk invite.
 #[derive(Debug, Clone, Serialize, TS)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[ts(export)]
 pub struct RowError {
     #[ts(type = "number")]
@@ -130,7 +134,7 @@ pub fn create(
                         return Err(Error::conflict(ConflictReason::OpenInvitation, format!("{email} already has an open invitation; resend or revoke it")));
                     }
                     // An expired invitation gives way to the new one.
-                    invitations::set_status(tx, &open.id, "revoked", now)?;
+                    invitations::set_status(tx, &open.id, InvitationState::Revoked, now)?;
                 }
                 // So does a rejected one: a person is listed once, as pending again.
                 invitations::supersede_rejected(tx, &access.org.id, &email_norm)?;
@@ -214,13 +218,14 @@ pub fn parse_csv(text: &str, now: Timestamp) -> Result<Vec<Invitee>> {
 }
 
 #[derive(Debug, Clone, Serialize, TS)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[ts(export)]
 pub struct InvitationView {
     pub email: String,
     pub role: String,
     /// The workspace of an invitation to one workspace only; null: to the organization.
     pub workspace: Option<String>,
-    pub status: String,
+    pub status: InvitationStatus,
     pub valid_until: String,
     pub access_expires_at: Option<String>,
     pub invited_by: Option<String>,
@@ -235,7 +240,7 @@ fn view(i: &invitations::Invitation, now: Timestamp) -> InvitationView {
         email: i.email.clone(),
         role: i.role_name.clone(),
         workspace: i.workspace.as_ref().map(|(_, name)| name.clone()),
-        status: i.shown_status(now).to_string(),
+        status: i.shown_status(now),
         valid_until: rfc3339(i.valid_until),
         access_expires_at: rfc3339_opt(i.access_expires_at),
         invited_by: i.invited_by.clone(),
@@ -254,20 +259,15 @@ pub fn list(
     status: Option<&str>,
     now: Timestamp,
 ) -> Result<Vec<InvitationView>> {
-    const SHOWN: [&str; 5] = ["pending", "invitation_expired", "rejected", "accepted", "revoked"];
-    if let Some(s) = status.filter(|s| !SHOWN.contains(s) && *s != "all") {
-        return Err(Error::invalid(
-            "status",
-            format!("'{}' is not an invitation status; use {}", validate::shorten(s), SHOWN.join(", ")),
-        ));
-    }
+    let status =
+        status.map(str::trim).filter(|s| *s != "all").map(|s| InvitationStatus::parse("status", s)).transpose()?;
     db.read(now, |tx| {
         let access = OrgAccess::load(tx, who, org, now)?;
         access.require(&Action::ViewOrganization, "invitations")?;
         Ok(invitations::list(tx, &access.org.id, None)?
             .iter()
             .map(|i| view(i, now))
-            .filter(|v| status.is_none_or(|s| s == "all" || v.status == s))
+            .filter(|v| status.is_none_or(|s| v.status == s))
             .collect())
     })
 }
@@ -277,13 +277,21 @@ pub fn resend(db: &mut Database, who: &Principal, org: &str, email: &str, now: T
     let (_, email_norm) = validate::email("email", email)?;
     db.write(now, |tx| {
         let access = OrgAccess::load(tx, who, org, now)?;
-        let inv = invitations::latest_for(tx, &access.org.id, &email_norm)?
-            .filter(|i| i.status == "open" || i.status == "rejected")
-            .ok_or_else(|| {
-                Error::not_found(format!("no open invitation for {} in {}", email.trim(), access.org.slug))
-            })?;
-        let role = roles::by_name(tx, &access.org.id, &inv.role_name)?
-            .ok_or_else(|| Error::Internal("invitation role missing".into()))?;
+        let inv =
+            invitations::latest_for(tx, &access.org.id, &email_norm)?.filter(|i| i.status.can_be_resent()).ok_or_else(
+                || Error::not_found(format!("no open invitation for {} in {}", email.trim(), access.org.slug)),
+            )?;
+        // The invitation's own role, never another that took its name after it was deleted.
+        let role = match inv.role_id.as_deref() {
+            Some(id) => roles::by_id(tx, id)?,
+            None => None,
+        }
+        .ok_or_else(|| {
+            Error::not_found(format!(
+                "the role {} of this invitation was deleted; invite {} again with another role",
+                inv.role_name, inv.email
+            ))
+        })?;
         access.require(&Action::Invite { role: &role.rights(), workspace: inv.workspace.is_some() }, &inv.email)?;
         let token = auth::new_token(TOKEN_PREFIX)?;
         let valid_for = (inv.valid_until - inv.last_sent_at).max(60);
@@ -306,13 +314,18 @@ pub fn revoke(db: &mut Database, who: &Principal, org: &str, email: &str, now: T
     let (_, email_norm) = validate::email("email", email)?;
     db.write(now, |tx| {
         let access = OrgAccess::load(tx, who, org, now)?;
-        access.require(&Action::ManageInvitations, email.trim())?;
-        let inv = invitations::latest_for(tx, &access.org.id, &email_norm)?
-            .filter(|i| i.status == "open" || i.status == "rejected")
-            .ok_or_else(|| {
-                Error::not_found(format!("no open invitation for {} in {}", email.trim(), access.org.slug))
-            })?;
-        invitations::set_status(tx, &inv.id, "revoked", now)?;
+        access.require(&Action::ManageInvitations { owner_role: false }, email.trim())?;
+        let inv =
+            invitations::latest_for(tx, &access.org.id, &email_norm)?.filter(|i| i.status.can_be_resent()).ok_or_else(
+                || Error::not_found(format!("no open invitation for {} in {}", email.trim(), access.org.slug)),
+            )?;
+        // An invitation to the owner role is owner-level (rule 2).
+        let owner_role = match inv.role_id.as_deref() {
+            Some(id) => roles::by_id(tx, id)?.is_some_and(|r| r.is_owner),
+            None => false,
+        };
+        access.require(&Action::ManageInvitations { owner_role }, &inv.email)?;
+        invitations::set_status(tx, &inv.id, InvitationState::Revoked, now)?;
         access.audit(tx, "invites.revoked", &inv.email, serde_json::json!({}))
     })
 }
@@ -325,19 +338,27 @@ fn usable(conn: &rusqlite::Connection, token: &str, now: Timestamp) -> Result<in
     }
     let inv = invitations::by_token_hash(conn, &auth::token_hash(token))?
         .ok_or_else(|| Error::not_found("no invitation has this token (it may have been replaced by a resend)"))?;
-    match inv.status.as_str() {
-        "accepted" => Err(Error::conflict(ConflictReason::TokenUsed, "this invitation was already accepted")),
-        "rejected" => Err(Error::conflict(ConflictReason::TokenUsed, "this invitation was rejected")),
-        "revoked" => Err(Error::conflict(ConflictReason::TokenRevoked, "this invitation was revoked")),
-        _ if inv.valid_until <= now => Err(Error::conflict(
+    still_open(inv, now)
+}
+
+/// The invitation if it is open and unexpired, or why it can no longer be used.
+fn still_open(inv: invitations::Invitation, now: Timestamp) -> Result<invitations::Invitation> {
+    match inv.shown_status(now) {
+        InvitationStatus::Accepted => {
+            Err(Error::conflict(ConflictReason::TokenUsed, "this invitation was already accepted"))
+        }
+        InvitationStatus::Rejected => Err(Error::conflict(ConflictReason::TokenUsed, "this invitation was rejected")),
+        InvitationStatus::Revoked => Err(Error::conflict(ConflictReason::TokenRevoked, "this invitation was revoked")),
+        InvitationStatus::InvitationExpired => Err(Error::conflict(
             ConflictReason::TokenExpired,
             format!("this invitation expired at {}", rfc3339(inv.valid_until)),
         )),
-        _ => Ok(inv),
+        InvitationStatus::Pending => Ok(inv),
     }
 }
 
 #[derive(Debug, Clone, Serialize, TS)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[ts(export)]
 pub struct AcceptedMembership {
     pub organization: super::orgs::OrganizationSummary,
@@ -359,7 +380,7 @@ pub enum Acceptor<'a> {
     NewAccount { full_name: &'a str, password: &'a str },
 }
 
-pub fn accept(db: &mut Database, token: &str, acceptor: Acceptor, now: Timestamp) -> Result<AcceptedMembership> {
+fn accept_held(db: &mut Database, held: Held, acceptor: Acceptor, now: Timestamp) -> Result<AcceptedMembership> {
     let new_account = match &acceptor {
         Acceptor::NewAccount { full_name, password } => {
             let (given, family) = validate::full_name("name", full_name)?;
@@ -368,7 +389,7 @@ pub fn accept(db: &mut Database, token: &str, acceptor: Acceptor, now: Timestamp
         Acceptor::SignedIn(_) => None,
     };
     db.write(now, |tx| {
-        let inv = usable(tx, token, now)?;
+        let inv = held.usable(tx, now)?;
         let org = crate::store::organizations::by_id(tx, &inv.organization_id)?
             .ok_or_else(|| Error::Internal("organization missing".into()))?;
         let existing = accounts::by_email(tx, &inv.email_norm)?;
@@ -399,6 +420,8 @@ pub fn accept(db: &mut Database, token: &str, acceptor: Acceptor, now: Timestamp
             ));
         }
         let access_expires_at = inv.access_expires_at;
+        // An open invitation always has its role (a role is deleted only when no open one uses it).
+        let role_id = inv.role_id.as_deref().ok_or_else(|| Error::Internal("an open invitation without a role".into()))?;
         let membership = memberships::insert(tx, &org.id, &account_id, access_expires_at, now)?;
         // An invitation to one workspace gives that role there and no organization role (rule 11).
         grants::insert(
@@ -408,13 +431,13 @@ pub fn accept(db: &mut Database, token: &str, acceptor: Acceptor, now: Timestamp
                 ..grants::NewGrant::organization_role(
                     &org.id,
                     grants::Subject::Membership(&membership),
-                    &inv.role_id,
+                    role_id,
                     inv.invited_by.as_deref(),
                 )
             },
             now,
         )?;
-        invitations::set_status(tx, &inv.id, "accepted", now)?;
+        invitations::set_status(tx, &inv.id, InvitationState::Accepted, now)?;
         crate::store::audit::append(
             tx,
             &org.id,
@@ -435,11 +458,10 @@ pub fn accept(db: &mut Database, token: &str, acceptor: Acceptor, now: Timestamp
     })
 }
 
-/// Reject an invitation: whoever holds the token may.
-pub fn reject(db: &mut Database, token: &str, now: Timestamp) -> Result<InvitationView> {
+fn reject_held(db: &mut Database, held: Held, now: Timestamp) -> Result<InvitationView> {
     db.write(now, |tx| {
-        let inv = usable(tx, token, now)?;
-        invitations::set_status(tx, &inv.id, "rejected", now)?;
+        let inv = held.usable(tx, now)?;
+        invitations::set_status(tx, &inv.id, InvitationState::Rejected, now)?;
         crate::store::audit::append(
             tx,
             &inv.organization_id,
@@ -450,7 +472,181 @@ pub fn reject(db: &mut Database, token: &str, now: Timestamp) -> Result<Invitati
             now,
         )?;
         let mut rejected = inv.clone();
-        rejected.status = "rejected".into();
+        rejected.status = InvitationState::Rejected;
         Ok(view(&rejected, now))
+    })
+}
+
+// ---------------------------------------------------------------- what the invitee sees and does
+//
+// The person invited acts either with the token they were sent, or, signed in with an account
+// whose confirmed email is the one invited, on the invitations addressed to them (the way a
+// signed-in person accepts from the organization switcher, with no token at hand).
+
+/// How the person accepting or rejecting holds the invitation.
+enum Held<'a> {
+    /// The token: whoever holds it.
+    Token(&'a str),
+    /// An invitation addressed to the signed-in account's own confirmed email.
+    Addressed { who: &'a Principal, invitation_id: &'a str },
+}
+
+impl Held<'_> {
+    fn usable(&self, conn: &rusqlite::Connection, now: Timestamp) -> Result<invitations::Invitation> {
+        match self {
+            Held::Token(token) => usable(conn, token, now),
+            Held::Addressed { who, invitation_id } => still_open(addressed(conn, who, invitation_id)?, now),
+        }
+    }
+}
+
+/// The invitation `invitation_id` if it is addressed to the signed-in account's confirmed email.
+/// Anyone else's invitation is "not found", so ids reveal nothing.
+fn addressed(conn: &rusqlite::Connection, who: &Principal, invitation_id: &str) -> Result<invitations::Invitation> {
+    let not_found = || Error::not_found("no invitation to you has this id");
+    let account = match who.account_id() {
+        Some(id) => accounts::by_id(conn, id)?.ok_or_else(not_found)?,
+        None => return Err(Error::forbidden("a service account cannot accept or reject invitations")),
+    };
+    let inv = invitations::by_id(conn, invitation_id.trim())?.ok_or_else(not_found)?;
+    let (_, account_email) = validate::email("email", &account.email)?;
+    if !account.email_confirmed || inv.email_norm != account_email {
+        return Err(not_found());
+    }
+    Ok(inv)
+}
+
+/// Accept with the token (the CLI's `invites accept TOKEN`, an invitation link).
+pub fn accept(db: &mut Database, token: &str, acceptor: Acceptor, now: Timestamp) -> Result<AcceptedMembership> {
+    accept_held(db, Held::Token(token), acceptor, now)
+}
+
+/// Reject with the token: whoever holds it may.
+pub fn reject(db: &mut Database, token: &str, now: Timestamp) -> Result<InvitationView> {
+    reject_held(db, Held::Token(token), now)
+}
+
+/// Accept, signed in, an invitation addressed to one's own email (see `addressed_to_me`).
+pub fn accept_addressed(
+    db: &mut Database,
+    who: &Principal,
+    invitation_id: &str,
+    now: Timestamp,
+) -> Result<AcceptedMembership> {
+    accept_held(db, Held::Addressed { who, invitation_id }, Acceptor::SignedIn(who), now)
+}
+
+/// Reject, signed in, an invitation addressed to one's own email.
+pub fn reject_addressed(
+    db: &mut Database,
+    who: &Principal,
+    invitation_id: &str,
+    now: Timestamp,
+) -> Result<InvitationView> {
+    reject_held(db, Held::Addressed { who, invitation_id }, now)
+}
+
+/// An invitation as the person holding its token may see it before acting on it: which
+/// organization, which role, who invited, until when. Nothing about anyone else in it.
+#[derive(Debug, Clone, Serialize, TS)]
+#[ts(export)]
+pub struct InvitationPreview {
+    /// The organization's name.
+    pub organization: String,
+    /// The email invited: the account that accepting makes or uses.
+    pub email: String,
+    pub role: String,
+    /// The workspace of an invitation to one workspace only (the role applies there alone).
+    pub workspace: Option<String>,
+    /// Who invited, as the audit log names them (an email, or `service-account:NAME`).
+    pub invited_by: Option<String>,
+    /// That person's name, when the inviter is a person with an account.
+    pub invited_by_name: Option<String>,
+    pub valid_until: String,
+    /// When the access it gives ends, if it does.
+    pub access_expires_at: Option<String>,
+    pub status: InvitationStatus,
+    /// An account with the invited email exists already: accepting means signing in as it.
+    pub account_exists: bool,
+}
+
+/// Read the invitation a token belongs to, whatever its status, without acting on it.
+pub fn preview(db: &mut Database, token: &str, now: Timestamp) -> Result<InvitationPreview> {
+    let token = token.trim();
+    if !token.starts_with(TOKEN_PREFIX) || token.len() != TOKEN_PREFIX.len() + 64 {
+        return Err(Error::invalid("token", "this is not an invitation token"));
+    }
+    db.read(now, |tx| {
+        let inv = invitations::by_token_hash(tx, &auth::token_hash(token))?
+            .ok_or_else(|| Error::not_found("no invitation has this token (it may have been replaced by a resend)"))?;
+        let org = crate::store::organizations::by_id(tx, &inv.organization_id)?
+            .ok_or_else(|| Error::Internal("organization missing".into()))?;
+        let inviter = match inv.invited_by.as_deref() {
+            Some(by) => match validate::email("email", by) {
+                Ok((_, norm)) => accounts::by_email(tx, &norm)?.map(|a| a.full_name()),
+                // A service account or `demo`: no person's name to show.
+                Err(_) => None,
+            },
+            None => None,
+        };
+        Ok(InvitationPreview {
+            organization: org.name,
+            email: inv.email.clone(),
+            role: inv.role_name.clone(),
+            workspace: inv.workspace.as_ref().map(|(_, name)| name.clone()),
+            invited_by: inv.invited_by.clone(),
+            invited_by_name: inviter,
+            valid_until: rfc3339(inv.valid_until),
+            access_expires_at: rfc3339_opt(inv.access_expires_at),
+            status: inv.shown_status(now),
+            account_exists: accounts::by_email(tx, &inv.email_norm)?.is_some(),
+        })
+    })
+}
+
+/// An open invitation to the signed-in person, as the organization switcher lists it.
+#[derive(Debug, Clone, Serialize, TS)]
+#[ts(export)]
+pub struct AddressedInvitation {
+    /// What `accept_addressed` and `reject_addressed` take.
+    pub id: String,
+    pub organization: super::orgs::OrganizationSummary,
+    pub role: String,
+    /// The workspace of an invitation to one workspace only.
+    pub workspace: Option<String>,
+    pub invited_by: Option<String>,
+    pub valid_until: String,
+    pub access_expires_at: Option<String>,
+}
+
+/// The open, unexpired invitations to the signed-in account's confirmed email, in organizations
+/// it is not a member of yet. A service account has none.
+pub fn addressed_to_me(db: &mut Database, who: &Principal, now: Timestamp) -> Result<Vec<AddressedInvitation>> {
+    let Some(account_id) = who.account_id() else { return Ok(vec![]) };
+    db.read(now, |tx| {
+        let Some(account) = accounts::by_id(tx, account_id)? else {
+            return Err(Error::Unauthenticated("the account no longer exists".into()));
+        };
+        if !account.email_confirmed {
+            return Ok(vec![]);
+        }
+        let (_, email_norm) = validate::email("email", &account.email)?;
+        let mut out = Vec::new();
+        for inv in invitations::open_addressed_to(tx, &email_norm)? {
+            if inv.valid_until <= now || memberships::of(tx, &inv.organization_id, &account.id)?.is_some() {
+                continue;
+            }
+            let Some(org) = crate::store::organizations::by_id(tx, &inv.organization_id)? else { continue };
+            out.push(AddressedInvitation {
+                id: inv.id.clone(),
+                organization: super::orgs::OrganizationSummary::from(&org),
+                role: inv.role_name.clone(),
+                workspace: inv.workspace.as_ref().map(|(_, name)| name.clone()),
+                invited_by: inv.invited_by.clone(),
+                valid_until: rfc3339(inv.valid_until),
+                access_expires_at: rfc3339_opt(inv.access_expires_at),
+            });
+        }
+        Ok(out)
     })
 }

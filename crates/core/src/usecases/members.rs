@@ -99,6 +99,7 @@ impl Default for MemberQuery {
 }
 
 #[derive(Debug, Clone, Serialize, TS, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[ts(export)]
 pub struct MemberRow {
     pub email: String,
@@ -113,6 +114,7 @@ pub struct MemberRow {
 }
 
 #[derive(Debug, Clone, Default, Serialize, TS, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[ts(export)]
 pub struct StatusCounts {
     #[ts(type = "number")]
@@ -133,6 +135,7 @@ pub struct StatusCounts {
 
 /// A role a member holds in one workspace (or an invitation is to).
 #[derive(Debug, Clone, Serialize, TS, PartialEq, Eq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[ts(export)]
 pub struct WorkspaceRole {
     pub workspace: String,
@@ -142,6 +145,7 @@ pub struct WorkspaceRole {
 /// A row of the member list: the roster row and its workspace roles (rule 11: a person with
 /// workspace access only shows there with those roles and no organization role).
 #[derive(Debug, Clone, Serialize, TS, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[ts(export)]
 pub struct MemberListRow {
     #[serde(flatten)]
@@ -159,6 +163,7 @@ impl std::ops::Deref for MemberListRow {
 }
 
 #[derive(Debug, Clone, Serialize, TS)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[ts(export)]
 pub struct MemberPage {
     pub items: Vec<MemberListRow>,
@@ -627,16 +632,22 @@ fn rows_in_email_order(
 }
 
 #[derive(Debug, Clone, Serialize, TS)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[ts(export)]
 pub struct WorkspaceAccess {
     pub workspace: String,
     pub role: String,
     pub valid_from: Option<String>,
+    /// The grant's own expiry.
     pub expires_at: Option<String>,
+    /// When this access really ends: the earlier of the grant's expiry and the membership's (as
+    /// the access review shows it).
+    pub ends_at: Option<String>,
     pub current: bool,
 }
 
 #[derive(Debug, Clone, Serialize, TS)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[ts(export)]
 pub struct MemberDetails {
     #[serde(flatten)]
@@ -660,7 +671,7 @@ fn subject(conn: &Connection, access: &OrgAccess, email: &str) -> Result<Subject
     let account = accounts::by_email(conn, &email_norm)?.ok_or_else(not_member)?;
     let membership = memberships::of(conn, &access.org.id, &account.id)?.ok_or_else(not_member)?;
     let is_owner = rights::holds_owner_role(conn, &membership.id)?;
-    let is_self = access.account_id() == Some(account.id.as_str());
+    let is_self = access.is_self(&account.id);
     Ok(Subject { account, membership, target: Target { is_owner, is_self } })
 }
 
@@ -687,6 +698,7 @@ pub fn show(db: &mut Database, who: &Principal, org: &str, email: &str, now: Tim
                                 role: g.role_name.clone(),
                                 valid_from: rfc3339_opt(g.valid_from),
                                 expires_at: rfc3339_opt(g.expires_at),
+                                ends_at: rfc3339_opt(super::review::earliest(g.expires_at, m.access_expires_at)),
                                 current,
                             })
                         })
@@ -709,25 +721,45 @@ pub fn set_role(db: &mut Database, who: &Principal, org: &str, email: &str, role
         let role = roles::by_name(tx, &access.org.id, role.trim())?.ok_or_else(|| {
             Error::invalid("role", format!("no role '{}' in {}", validate::shorten(role), access.org.slug))
         })?;
+        // What the target holds now: a change of one's own role may only lower it (rule 9).
+        let target_rights = if s.target.is_self {
+            rights::of_account(tx, &access.org.id, &s.account.id, None, now)?
+        } else {
+            crate::policy::Rights::none()
+        };
         access.require(
-            &Action::AssignRole { target: s.target, current_is_owner: s.target.is_owner, role: &role.rights() },
+            &Action::AssignRole {
+                target: s.target,
+                current_is_owner: s.target.is_owner,
+                role: &role.rights(),
+                target_rights: &target_rights,
+            },
             &s.account.email,
         )?;
         let before = rights::lasting_owners(tx, &access.org.id, now)?;
-        let old: Vec<String> = grants::of_subject(tx, grants::Subject::Membership(&s.membership.id))?
+        let current: Vec<grants::Grant> = grants::of_subject(tx, grants::Subject::Membership(&s.membership.id))?
             .into_iter()
             .filter(|g| g.workspace.is_none())
-            .map(|g| g.role_name)
             .collect();
+        // Stepping down never extends: the lower role ends when the first current one would have.
+        let expires_at = if s.target.is_self {
+            current.iter().filter(|g| g.is_current(now)).filter_map(|g| g.expires_at).min()
+        } else {
+            None
+        };
+        let old: Vec<String> = current.into_iter().map(|g| g.role_name).collect();
         grants::delete_org_scope(tx, &s.membership.id)?;
         grants::insert(
             tx,
-            &grants::NewGrant::organization_role(
-                &access.org.id,
-                grants::Subject::Membership(&s.membership.id),
-                &role.id,
-                Some(&access.actor()),
-            ),
+            &grants::NewGrant {
+                expires_at,
+                ..grants::NewGrant::organization_role(
+                    &access.org.id,
+                    grants::Subject::Membership(&s.membership.id),
+                    &role.id,
+                    Some(&access.actor()),
+                )
+            },
             now,
         )?;
         keep_an_owner(tx, &access.org.id, before, now, "this role change")?;
@@ -778,6 +810,7 @@ pub enum Selection {
 }
 
 #[derive(Debug, Clone, Serialize, TS, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[ts(export)]
 pub struct RowOutcome {
     pub email: String,
@@ -787,6 +820,7 @@ pub struct RowOutcome {
 }
 
 #[derive(Debug, Clone, Serialize, TS)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[ts(export)]
 pub struct BulkReport {
     pub rows: Vec<RowOutcome>,
