@@ -177,6 +177,25 @@ fn rule2_no_escalation() {
     members::set_role(&mut db, &a, ORG, "m@acme.test", "admin", T0).unwrap();
 }
 
+/// Found by the model test: an admin could not revoke an owner role held in a workspace, but could
+/// replace it with a lower one by granting another role there, which takes it away all the same.
+#[test]
+fn rule2_replacing_an_owner_role_held_in_a_workspace_needs_owners_manage() {
+    use gatehouse_core::usecases::workspaces;
+    let (mut db, o) = world();
+    workspaces::create(&mut db, &o, ORG, "alpha", T0).unwrap();
+    let a = add(&mut db, &o, "a@acme.test", "admin", None, T0);
+    add(&mut db, &o, "m@acme.test", "member", None, T0);
+    workspaces::grant(&mut db, &o, ORG, "alpha", "m@acme.test", "owner", None, T0).unwrap();
+    let replace = workspaces::grant(&mut db, &a, ORG, "alpha", "m@acme.test", "member", None, T0 + 1);
+    assert_eq!(code(replace), ErrorCode::Forbidden);
+    assert_eq!(code(workspaces::revoke(&mut db, &a, ORG, "alpha", "m@acme.test", T0 + 1)), ErrorCode::Forbidden);
+    assert!(check(&mut db, &o, ORG, "m@acme.test", OWNERS_MANAGE, Some("alpha"), T0 + 2).unwrap().allowed);
+    // In another workspace the admin may still grant what they hold.
+    workspaces::create(&mut db, &o, ORG, "beta", T0).unwrap();
+    workspaces::grant(&mut db, &a, ORG, "beta", "m@acme.test", "member", None, T0 + 3).unwrap();
+}
+
 // ---------------------------------------------------------------- rule 3
 
 #[test]

@@ -85,6 +85,13 @@ fn person(
     Ok((account, m, target))
 }
 
+/// Whether a membership holds the owner role in a workspace.
+fn holds_owner_in(tx: &rusqlite::Connection, m: &memberships::Membership, ws: &workspaces::Workspace) -> Result<bool> {
+    Ok(grants::of_subject(tx, grants::Subject::Membership(&m.id))?
+        .iter()
+        .any(|g| g.role_is_owner && g.workspace.as_deref() == Some(ws.name.as_str())))
+}
+
 /// Grant a role in a workspace, replacing the member's earlier grants there. A person with an
 /// account who is not a member becomes one, with no organization role.
 pub fn grant(
@@ -103,7 +110,11 @@ pub fn grant(
         let ws = workspaces::by_name(tx, &access.org.id, workspace.trim())?.ok_or_else(|| {
             Error::not_found(format!("no workspace '{}' in {}", validate::shorten(workspace), access.org.slug))
         })?;
-        let (account, m, target) = person(tx, &access, email)?;
+        let (account, m, mut target) = person(tx, &access, email)?;
+        // Replacing an owner role held in this workspace takes it away: owner-level (rule 2).
+        if let Some(m) = &m {
+            target.is_owner |= holds_owner_in(tx, m, &ws)?;
+        }
         let role = roles::by_name(tx, &access.org.id, role.trim())?.ok_or_else(|| {
             Error::invalid("role", format!("no role '{}' in {}", validate::shorten(role), access.org.slug))
         })?;
@@ -178,9 +189,7 @@ pub fn revoke(
         let m =
             m.ok_or_else(|| Error::not_found(format!("{} is not a member of {}", account.email, access.org.slug)))?;
         // The owner role held in this workspace is owner-level too (rule 2).
-        target.is_owner |= grants::of_subject(tx, grants::Subject::Membership(&m.id))?
-            .iter()
-            .any(|g| g.role_is_owner && g.workspace.as_deref() == Some(ws.name.as_str()));
+        target.is_owner |= holds_owner_in(tx, &m, &ws)?;
         access.require(
             &Action::ChangeMember { target, change: crate::policy::MemberChange::WorkspaceAccess },
             &account.email,
