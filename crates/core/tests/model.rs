@@ -77,11 +77,11 @@ enum Switch {
 fn switched_on(s: Switch) -> bool {
     match s {
         Switch::Scopes => true,
-        Switch::SelfStepDown => false,
-        Switch::ServiceAccountAsCreator => false,
-        Switch::OwnerLevel => false,
-        Switch::DeleteRoleOfClosedInvitations => false,
-        Switch::LookalikeRoleNames => false,
+        Switch::SelfStepDown => true,
+        Switch::ServiceAccountAsCreator => true,
+        Switch::OwnerLevel => true,
+        Switch::DeleteRoleOfClosedInvitations => true,
+        Switch::LookalikeRoleNames => true,
         Switch::ExplicitLastOwner => false,
         Switch::WorkspaceInvitationRows => false,
     }
@@ -729,6 +729,8 @@ fn missing<T>(r: Refusal, holds_base: bool) -> Step<T> {
 
 #[derive(Clone, Debug)]
 struct RoleDef {
+    /// Which role this is: a role deleted and made again under its name is another one.
+    id: u32,
     /// As created (role names compare case-insensitively, by ASCII letters).
     name: String,
     owner: bool,
@@ -761,7 +763,10 @@ enum InvStatus {
 #[derive(Clone, Debug)]
 struct Inv {
     to: P,
+    /// The role's name as it was when invited (kept when the role is deleted later).
     role: String,
+    /// The role itself, until it is deleted (only possible once the invitation is closed).
+    role_id: Option<u32>,
     ws: Option<Ws>,
     access_expires: Option<i64>,
     valid_until: i64,
@@ -873,6 +878,7 @@ struct Model {
     /// The tokens issued to each email, oldest first: (invitation, generation).
     tokens: BTreeMap<P, Vec<(usize, u32)>>,
     sas: BTreeMap<S, Sa>,
+    next_role_id: u32,
 }
 
 fn set(perms: &[&'static str]) -> BTreeSet<&'static str> {
@@ -885,10 +891,11 @@ impl Model {
     /// beta; P3 with an account elsewhere; P4 with none.
     fn new(now: i64, mode: Mode) -> Model {
         let mut roles = BTreeMap::new();
-        roles.insert("owner".into(), RoleDef { name: "owner".into(), owner: true, perms: BTreeSet::new() });
+        roles.insert("owner".into(), RoleDef { id: 0, name: "owner".into(), owner: true, perms: BTreeSet::new() });
         roles.insert(
             "admin".into(),
             RoleDef {
+                id: 1,
                 name: "admin".into(),
                 owner: false,
                 perms: set(&[
@@ -902,7 +909,7 @@ impl Model {
                 ]),
             },
         );
-        roles.insert("member".into(), RoleDef { name: "member".into(), owner: false, perms: set(&[ORG_VIEW]) });
+        roles.insert("member".into(), RoleDef { id: 2, name: "member".into(), owner: false, perms: set(&[ORG_VIEW]) });
         let member = |role: &str| Member { enabled: true, expires: None, roles: set_of(&[role]), ws: BTreeMap::new() };
         Model {
             now,
@@ -913,11 +920,12 @@ impl Model {
             members: [(P::P0, member("owner")), (P::P1, member("admin")), (P::P2, member("member"))]
                 .into_iter()
                 .collect(),
-            invitations: [(P::P1, "admin"), (P::P2, "member")]
+            invitations: [(P::P1, "admin", 1), (P::P2, "member", 2)]
                 .into_iter()
-                .map(|(to, role)| Inv {
+                .map(|(to, role, id)| Inv {
                     to,
                     role: role.into(),
+                    role_id: Some(id),
                     ws: None,
                     access_expires: None,
                     valid_until: T0 + 7 * 86_400,
@@ -928,6 +936,7 @@ impl Model {
                 .collect(),
             tokens: BTreeMap::new(),
             sas: BTreeMap::new(),
+            next_role_id: 3,
         }
     }
 
@@ -1094,6 +1103,10 @@ impl Model {
                 }
             }
         }
+    }
+
+    fn role_by_id(&self, id: Option<u32>) -> Option<&RoleDef> {
+        id.and_then(|id| self.roles.values().find(|r| r.id == id))
     }
 
     fn latest_invitation(&self, p: P) -> Option<usize> {
@@ -1275,11 +1288,16 @@ impl Model {
                 if self.role(name.name()).is_some() {
                     return refuse(Refusal::Conflict(ConflictReason::AlreadyExists));
                 }
-                if *name == NewRole::AdminLookalike && self.roles.contains_key("admin") {
+                // Rule 2: a name that looks like another role's. Among the names operations use,
+                // only the Cyrillic `а` is a confusable.
+                let looks = |n: &str| n.replace('\u{430}', "a").to_lowercase();
+                if self.roles.values().any(|r| looks(&r.name) == looks(name.name())) {
                     gate(Switch::LookalikeRoleNames)?;
-                    return refuse(Refusal::Conflict(ConflictReason::AlreadyExists));
+                    return refuse(Refusal::Conflict(ConflictReason::LookAlike));
                 }
-                let def = RoleDef { name: name.name().into(), owner: false, perms: perms.into_iter().collect() };
+                let id = self.next_role_id;
+                self.next_role_id += 1;
+                let def = RoleDef { id, name: name.name().into(), owner: false, perms: perms.into_iter().collect() };
                 self.roles.insert(name.name().to_ascii_lowercase(), def);
                 Ok(Detail::Nothing)
             }
@@ -1345,9 +1363,12 @@ impl Model {
             {
                 inv.status = InvStatus::Revoked;
             }
+            let def = &self.roles[row.role.name()];
+            let (role, role_id) = (def.name.clone(), Some(def.id));
             self.invitations.push(Inv {
                 to: row.to,
-                role: row.role.name().into(),
+                role,
+                role_id,
                 ws,
                 access_expires: row.access_expires.at(self.now),
                 valid_until: self.now + valid_for,
@@ -1446,11 +1467,11 @@ impl Model {
         else {
             return missing(Refusal::NotFound, r.holds(MEMBERS_INVITE));
         };
-        let Some(role) = self.role(&self.invitations[i].role) else {
-            // A rejected invitation whose role was deleted since (possible once closed invitations
-            // no longer hold their role): what resend should say is not decided yet.
+        // The invitation's own role: a rejected invitation's role may have been deleted since
+        // (never replaced by a new role of the same name).
+        let Some(role) = self.role_by_id(self.invitations[i].role_id) else {
             gate(Switch::DeleteRoleOfClosedInvitations)?;
-            return Err(Stop::Skip("resend of an invitation whose role was deleted"));
+            return missing(Refusal::NotFound, r.holds(MEMBERS_INVITE));
         };
         if !r.holds(MEMBERS_INVITE) || !r.covers(role) {
             return refuse(Refusal::Forbidden);
@@ -1478,7 +1499,7 @@ impl Model {
         if !r.holds(MEMBERS_INVITE) {
             return refuse(Refusal::Forbidden);
         }
-        if self.role(&self.invitations[i].role).is_some_and(|role| role.owner) && !r.holds(OWNERS_MANAGE) {
+        if self.role_by_id(self.invitations[i].role_id).is_some_and(|role| role.owner) && !r.holds(OWNERS_MANAGE) {
             gate(Switch::OwnerLevel)?;
             return refuse(Refusal::Forbidden);
         }
@@ -1638,12 +1659,15 @@ impl Model {
         }
         let granted = self.members.values().any(|m| m.roles.contains(key) || m.ws.values().any(|g| g.role == key))
             || self.sas.values().any(|s| s.role == key);
-        let invited = self.invitations.iter().any(|i| i.role == key && i.status == InvStatus::Open);
+        let id = Some(def.id);
+        let invited = self.invitations.iter().any(|i| i.role_id == id && i.status == InvStatus::Open);
         if def.owner || granted || invited {
             return refuse(Refusal::Conflict(ConflictReason::InUse));
         }
-        if self.invitations.iter().any(|i| i.role == key) {
+        // Closed invitations keep the role's name, not the role.
+        for inv in self.invitations.iter_mut().filter(|i| i.role_id == id) {
             gate(Switch::DeleteRoleOfClosedInvitations)?;
+            inv.role_id = None;
         }
         self.roles.remove(key);
         Ok(Detail::Nothing)
