@@ -273,10 +273,6 @@ impl<'a> dyn RowValues + 'a {
         let i = idx.index(self)?;
         self.value(i)
     }
-
-    pub fn column_count(&self) -> usize {
-        RowValues::column_count(self)
-    }
 }
 
 /// The rows of a query, one at a time.
