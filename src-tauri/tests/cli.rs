@@ -76,7 +76,7 @@ fn init_json_shape_and_slug_rule() {
     assert_eq!(out["account"]["email"], OWNER);
     // The owner can sign in and sees the organization.
     let orgs = ok(&db, &["orgs", "list"]);
-    assert_eq!(orgs, json!({"items": [{"slug": "acme-inc", "name": "Acme, Inc."}]}));
+    assert_eq!(orgs, json!({"items": [{"slug": "acme-inc", "name": "Acme, Inc.", "workspace_access": "separate"}]}));
 }
 
 #[test]
@@ -132,6 +132,7 @@ fn members_list_json_shape_is_exact() {
         "created_at",
         "last_login_at",
         "access_expires_at",
+        "workspaces",
     ]);
     for r in page["items"].as_array().unwrap() {
         assert_eq!(keys(r), row_keys, "{r}");

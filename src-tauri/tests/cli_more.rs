@@ -294,7 +294,7 @@ fn service_account_token_shown_once_limited_to_its_role_and_refused_after_revoke
     assert_eq!(out["total"], 2);
     let (code, out, _) = gh_token(&db, &token, &["orgs", "list"]);
     assert_eq!(code, 0);
-    assert_eq!(out["items"], json!([{"slug": "acme", "name": "Acme"}]));
+    assert_eq!(out["items"], json!([{"slug": "acme", "name": "Acme", "workspace_access": "separate"}]));
     token_fails(
         &db,
         &token,

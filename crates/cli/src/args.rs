@@ -115,7 +115,8 @@ pub enum WorkspacesCommand {
         org: String,
         name: String,
     },
-    /// Give a member a role in one workspace
+    /// Give a member a role in one workspace; a person with an account who is not a member
+    /// becomes one, with no organization role
     Grant {
         #[arg(long)]
         org: String,
@@ -165,7 +166,20 @@ pub enum OrgsCommand {
     /// The organizations you belong to
     List,
     /// A new organization, owned by you
-    Create { name: String },
+    Create {
+        name: String,
+        /// separate: an organization role gives nothing inside a workspace and a workspace grant
+        /// no organization permission; inherit: organization roles apply in every workspace too
+        #[arg(long, value_name = "MODE", value_parser = ["separate", "inherit"], default_value = "separate")]
+        workspace_access: String,
+    },
+    /// Change an organization's settings (needs org.manage)
+    Update {
+        org: String,
+        /// separate or inherit: whether organization roles apply inside workspaces
+        #[arg(long, value_name = "MODE", value_parser = ["separate", "inherit"])]
+        workspace_access: String,
+    },
     /// Give an organization a new name (its slug stays)
     Rename { org: String, name: String },
 }
@@ -282,10 +296,13 @@ pub enum InvitesCommand {
         /// When the invitee's access will end (carried into the membership)
         #[arg(long, value_name = "WHEN")]
         access_expires: Option<String>,
+        /// Invite to this workspace only: the invitee gets the role there and no organization role
+        #[arg(long, value_name = "W", conflicts_with = "from_csv")]
+        workspace: Option<String>,
         /// How long the invitation can be accepted [default: 7d]
         #[arg(long, value_name = "DURATION")]
         valid_for: Option<String>,
-        /// A CSV file with the header email,role[,access_expires]
+        /// A CSV file with the header email,role[,access_expires][,workspace]
         #[arg(long, value_name = "FILE")]
         from_csv: Option<PathBuf>,
     },

@@ -8,6 +8,7 @@ pub mod output;
 
 use args::*;
 use clap::Parser;
+use gatehouse_core::store::organizations::WorkspaceAccessMode;
 use gatehouse_core::usecases::{
     audit, check, demo, invitations, members, orgs, review, roles, service_accounts, workspaces,
 };
@@ -140,12 +141,30 @@ fn execute(cli: &Cli, out: &Out) -> Result<()> {
                 OrgsCommand::List => {
                     let items = orgs::list(&mut db, &who, now)?;
                     out.value(&serde_json::json!({ "items": items }), || {
-                        output::table(&["SLUG", "NAME"], items.iter().map(|o| vec![o.slug.clone(), o.name.clone()]))
+                        output::table(
+                            &["SLUG", "NAME", "WORKSPACE ACCESS"],
+                            items
+                                .iter()
+                                .map(|o| vec![o.slug.clone(), o.name.clone(), o.workspace_access.as_str().into()]),
+                        )
                     })
                 }
-                OrgsCommand::Create { name } => {
-                    let o = orgs::create(&mut db, &who, name, now)?;
-                    out.value(&o, || format!("Created organization {} ({})", o.name, o.slug))
+                OrgsCommand::Create { name, workspace_access } => {
+                    let mode = WorkspaceAccessMode::parse("workspace_access", workspace_access)?;
+                    let o = orgs::create(&mut db, &who, name, Some(mode), now)?;
+                    out.value(&o, || {
+                        format!(
+                            "Created organization {} ({}), workspace access {}",
+                            o.name,
+                            o.slug,
+                            o.workspace_access.as_str()
+                        )
+                    })
+                }
+                OrgsCommand::Update { org, workspace_access } => {
+                    let mode = WorkspaceAccessMode::parse("workspace_access", workspace_access)?;
+                    let o = orgs::update(&mut db, &who, org, mode, now)?;
+                    out.value(&o, || format!("{}: workspace access {}", o.slug, o.workspace_access.as_str()))
                 }
                 OrgsCommand::Rename { org, name } => {
                     let o = orgs::rename(&mut db, &who, org, name, now)?;
@@ -460,7 +479,7 @@ fn invites_command(cli: &Cli, out: &Out, cmd: &InvitesCommand) -> Result<()> {
     let now = time::now();
     let mut db = open(cli)?;
     match cmd {
-        InvitesCommand::Create { org, emails, role, access_expires, valid_for, from_csv } => {
+        InvitesCommand::Create { org, emails, role, access_expires, workspace, valid_for, from_csv } => {
             let who = identify(cli, &mut db)?;
             let invitees = match (from_csv, emails) {
                 (Some(file), None) => {
@@ -474,7 +493,12 @@ fn invites_command(cli: &Cli, out: &Out, cmd: &InvitesCommand) -> Result<()> {
                     let expires = when("access_expires", access_expires)?;
                     invitations::split_emails(list)
                         .into_iter()
-                        .map(|email| invitations::Invitee { email, role: role.clone(), access_expires_at: expires })
+                        .map(|email| invitations::Invitee {
+                            email,
+                            role: role.clone(),
+                            access_expires_at: expires,
+                            workspace: workspace.clone(),
+                        })
                         .collect()
                 }
                 _ => return Err(Error::invalid("emails", "give either --emails with --role, or --from-csv")),
@@ -514,8 +538,12 @@ fn invites_command(cli: &Cli, out: &Out, cmd: &InvitesCommand) -> Result<()> {
                     now,
                 )?
             };
-            out.value(&accepted, || {
-                format!("{} joined {} as {}", accepted.email, accepted.organization.slug, accepted.role)
+            out.value(&accepted, || match &accepted.workspace {
+                Some(w) => format!(
+                    "{} joined {} as {} in the workspace {w}",
+                    accepted.email, accepted.organization.slug, accepted.role
+                ),
+                None => format!("{} joined {} as {}", accepted.email, accepted.organization.slug, accepted.role),
             })
         }
         InvitesCommand::Reject { token } => {

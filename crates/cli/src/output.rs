@@ -66,12 +66,13 @@ fn opt(s: &Option<String>) -> String {
 
 pub fn members_page(p: &members::MemberPage) -> String {
     let t = table(
-        &["EMAIL", "NAME", "ROLES", "STATUS", "CONFIRMED", "ENABLED", "CREATED", "LAST LOGIN", "EXPIRES"],
+        &["EMAIL", "NAME", "ROLES", "WORKSPACES", "STATUS", "CONFIRMED", "ENABLED", "CREATED", "LAST LOGIN", "EXPIRES"],
         p.items.iter().map(|m| {
             vec![
                 m.email.clone(),
                 m.name.clone(),
                 m.roles.join(","),
+                m.workspaces.iter().map(|w| format!("{}:{}", w.workspace, w.role)).collect::<Vec<_>>().join(","),
                 m.status.clone(),
                 if m.confirmed { "yes".into() } else { "no".into() },
                 if m.enabled { "yes".into() } else { "no".into() },
@@ -128,9 +129,10 @@ pub fn issued(i: &invitations::IssuedInvitations) -> String {
         String::from("Hand each person their token (shown only now); they run: gatehouse invites accept TOKEN\n\n");
     for v in &i.invitations {
         out.push_str(&format!(
-            "{} as {} (accept before {}{})\n  token: {}\n  link:  gatehouse://invite/{}\n",
+            "{} as {}{} (accept before {}{})\n  token: {}\n  link:  gatehouse://invite/{}\n",
             v.email,
             v.role,
+            v.workspace.as_ref().map(|w| format!(" in the workspace {w}")).unwrap_or_default(),
             v.valid_until,
             v.access_expires_at.as_ref().map(|t| format!("; access until {t}")).unwrap_or_default(),
             v.token,
@@ -142,11 +144,12 @@ pub fn issued(i: &invitations::IssuedInvitations) -> String {
 
 pub fn invitations_table(items: &[invitations::InvitationView]) -> String {
     table(
-        &["EMAIL", "ROLE", "STATUS", "VALID UNTIL", "ACCESS EXPIRES", "SENT", "INVITED BY"],
+        &["EMAIL", "ROLE", "WORKSPACE", "STATUS", "VALID UNTIL", "ACCESS EXPIRES", "SENT", "INVITED BY"],
         items.iter().map(|i| {
             vec![
                 i.email.clone(),
                 i.role.clone(),
+                opt(&i.workspace),
                 i.status.clone(),
                 i.valid_until.clone(),
                 opt(&i.access_expires_at),

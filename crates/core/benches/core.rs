@@ -66,12 +66,13 @@ fn benches(c: &mut Criterion) {
             let mut spent = Duration::ZERO;
             for _ in 0..iters {
                 round += 1;
-                let org = orgs::create(&mut db, &who, &format!("Invite Round {round}"), NOW).unwrap();
+                let org = orgs::create(&mut db, &who, &format!("Invite Round {round}"), None, NOW).unwrap();
                 let invitees: Vec<invitations::Invitee> = (0..10_000)
                     .map(|i| invitations::Invitee {
                         email: format!("person{i}@round{round}.example"),
                         role: "member".into(),
                         access_expires_at: None,
+                        workspace: None,
                     })
                     .collect();
                 let started = Instant::now();

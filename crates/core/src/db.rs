@@ -14,6 +14,7 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
     ("0001_init", include_str!("../../../migrations/0001_init.sql")),
     ("0002_member_list", include_str!("../../../migrations/0002_member_list.sql")),
     ("0003_roster", include_str!("../../../migrations/0003_roster.sql")),
+    ("0005_workspace_scopes", include_str!("../../../migrations/0005_workspace_scopes.sql")),
 ];
 
 /// The page cache of each connection, in KiB (as a negative `cache_size`).

@@ -70,16 +70,34 @@ pub enum MemberChange {
 pub enum Action<'a> {
     ViewOrganization,
     ManageOrganization,
-    Invite { role: &'a RoleRights },
+    /// Invite to `role`, at organization scope or (`workspace`) in one workspace only.
+    Invite {
+        role: &'a RoleRights,
+        workspace: bool,
+    },
     ManageInvitations,
-    AssignRole { target: Target, current_is_owner: bool, role: &'a RoleRights },
-    ChangeMember { target: Target, change: MemberChange },
-    WriteRole { role: &'a RoleRights },
+    AssignRole {
+        target: Target,
+        current_is_owner: bool,
+        role: &'a RoleRights,
+    },
+    ChangeMember {
+        target: Target,
+        change: MemberChange,
+    },
+    WriteRole {
+        role: &'a RoleRights,
+    },
     DeleteRole,
     CreatePermission,
     ManageWorkspaces,
-    GrantWorkspace { target: Target, role: &'a RoleRights },
-    ManageServiceAccounts { role: Option<&'a RoleRights> },
+    GrantWorkspace {
+        target: Target,
+        role: &'a RoleRights,
+    },
+    ManageServiceAccounts {
+        role: Option<&'a RoleRights>,
+    },
     ViewAudit,
     ReviewAccess,
 }
@@ -168,7 +186,16 @@ pub fn decide(rights: &Rights, action: &Action) -> Decision {
     match action {
         Action::ViewOrganization => need(rights, ORG_VIEW),
         Action::ManageOrganization => need(rights, ORG_MANAGE),
-        Action::Invite { role } => grant(rights, MEMBERS_INVITE, role),
+        Action::Invite { role, workspace } => {
+            // An invitation to a workspace hands out workspace access too.
+            if *workspace {
+                match need(rights, WORKSPACES_MANAGE) {
+                    Decision::Allow => {}
+                    deny => return deny,
+                }
+            }
+            grant(rights, MEMBERS_INVITE, role)
+        }
         Action::ManageInvitations => need(rights, MEMBERS_INVITE),
         Action::AssignRole { target, current_is_owner, role } => {
             if target.is_self {
@@ -234,7 +261,7 @@ mod tests {
     fn nothing_is_allowed_without_rights() {
         let role = RoleRights { name: "member".into(), is_owner: false, permissions: BTreeSet::new() };
         assert!(!decide(&Rights::none(), &Action::ViewOrganization).is_allowed());
-        assert!(!decide(&Rights::none(), &Action::Invite { role: &role }).is_allowed());
+        assert!(!decide(&Rights::none(), &Action::Invite { role: &role, workspace: false }).is_allowed());
     }
 
     #[test]
@@ -242,10 +269,10 @@ mod tests {
         let admin = rights(&ADMIN_PERMISSIONS);
         let admin_role = RoleRights { name: "admin".into(), is_owner: false, permissions: admin.permissions.clone() };
         let owner_role = RoleRights { name: "owner".into(), is_owner: true, permissions: BTreeSet::new() };
-        assert!(decide(&admin, &Action::Invite { role: &admin_role }).is_allowed());
-        assert!(!decide(&admin, &Action::Invite { role: &owner_role }).is_allowed());
+        assert!(decide(&admin, &Action::Invite { role: &admin_role, workspace: false }).is_allowed());
+        assert!(!decide(&admin, &Action::Invite { role: &owner_role, workspace: false }).is_allowed());
         let owner = Rights { is_owner: true, permissions: BTreeSet::new() };
-        assert!(decide(&owner, &Action::Invite { role: &owner_role }).is_allowed());
+        assert!(decide(&owner, &Action::Invite { role: &owner_role, workspace: false }).is_allowed());
     }
 
     #[test]

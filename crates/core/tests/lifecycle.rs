@@ -4,6 +4,7 @@
 
 use gatehouse_core::auth::{self, authenticate_token, sign_in};
 use gatehouse_core::catalogue::{AUDIT_VIEW, ORG_VIEW};
+use gatehouse_core::store::organizations::WorkspaceAccessMode;
 use gatehouse_core::store::{accounts, grants, memberships, organizations, roles as role_store};
 use gatehouse_core::time::rfc3339;
 use gatehouse_core::usecases::audit::{self, AuditQuery};
@@ -113,7 +114,10 @@ fn workspace_grant_is_scoped_to_its_workspace_and_ends_at_its_expiry() {
         !can_in(&mut db, &o, "m@acme.test", DEPLOY, None, T0 + 2),
         "a workspace grant must not leak to organization scope"
     );
-    // Organization-scope rights still count inside a workspace.
+    // Organization-scope rights count inside a workspace only when the organization inherits
+    // (new organizations keep scopes separate; rule 11, tests/scopes.rs has every combination).
+    assert!(!can_in(&mut db, &o, "m@acme.test", ORG_VIEW, Some("Production"), T0 + 2));
+    orgs::update(&mut db, &o, ORG, WorkspaceAccessMode::Inherit, T0 + 2).unwrap();
     assert!(can_in(&mut db, &o, "m@acme.test", ORG_VIEW, Some("Production"), T0 + 2));
     let at_expiry = check(&mut db, &o, ORG, "m@acme.test", DEPLOY, Some("Production"), T0 + 100).unwrap();
     assert!(!at_expiry.allowed, "expired at the moment of expiry: {at_expiry:?}");
@@ -385,7 +389,7 @@ fn service_account_token_is_shown_once_works_within_its_role_and_stops_when_revo
     // It may check and view (org.view via member) but nothing more.
     assert!(can_in(&mut db, &sa, "m@acme.test", ORG_VIEW, None, T0 + 3));
     assert!(members::list(&mut db, &sa, ORG, &MemberQuery::default(), T0 + 3).is_ok());
-    let inv = Invitee { email: "x@acme.test".into(), role: "member".into(), access_expires_at: None };
+    let inv = Invitee { email: "x@acme.test".into(), role: "member".into(), access_expires_at: None, workspace: None };
     assert_eq!(code(invitations::create(&mut db, &sa, ORG, &[inv], None, T0 + 3)), ErrorCode::Forbidden);
     assert_eq!(code(audit::list(&mut db, &sa, ORG, &AuditQuery::default(), T0 + 3)), ErrorCode::Forbidden);
     assert_eq!(
@@ -439,7 +443,7 @@ fn service_account_expiry_and_no_escalation() {
     assert_eq!(code(service_accounts::create(&mut db, &a, ORG, "BOT", "member", None, T0 + 1)), ErrorCode::Conflict);
     let sa = authenticate_token(&mut db, &created.token, T0 + 99).unwrap();
     // An admin service account may invite.
-    let inv = Invitee { email: "x@acme.test".into(), role: "member".into(), access_expires_at: None };
+    let inv = Invitee { email: "x@acme.test".into(), role: "member".into(), access_expires_at: None, workspace: None };
     invitations::create(&mut db, &sa, ORG, &[inv], None, T0 + 99).unwrap();
     // At its expiry the token is refused and the principal has no rights left.
     let e = authenticate_token(&mut db, &created.token, T0 + 100).unwrap_err();
@@ -448,7 +452,7 @@ fn service_account_expiry_and_no_escalation() {
     assert_eq!(service_accounts::list(&mut db, &o, ORG, T0 + 100).unwrap()[0].status, "expired");
     // A token of one organization gives nothing in another.
     let sa2 = service_accounts::create(&mut db, &o, ORG, "bot2", "admin", None, T0 + 101).unwrap();
-    let other = orgs::create(&mut db, &o, "Other", T0 + 101).unwrap();
+    let other = orgs::create(&mut db, &o, "Other", None, T0 + 101).unwrap();
     let p2 = authenticate_token(&mut db, &sa2.token, T0 + 102).unwrap();
     assert_eq!(code(check(&mut db, &p2, &other.slug, OWNER, ORG_VIEW, None, T0 + 102)), ErrorCode::Forbidden);
     assert_eq!(code(members::list(&mut db, &p2, &other.slug, &MemberQuery::default(), T0 + 102)), ErrorCode::Forbidden);
@@ -469,7 +473,8 @@ fn review_shows_who_has_what_until_when_and_filters_by_expiring_within() {
     service_accounts::create(&mut db, &o, ORG, "ci-bot", "member", Some(T0 + 3 * 86_400), T0).unwrap();
     service_accounts::create(&mut db, &o, ORG, "forever-bot", "member", None, T0).unwrap();
     // Pending invitations are not access.
-    let inv = Invitee { email: "pending@acme.test".into(), role: "admin".into(), access_expires_at: None };
+    let inv =
+        Invitee { email: "pending@acme.test".into(), role: "admin".into(), access_expires_at: None, workspace: None };
     invitations::create(&mut db, &o, ORG, &[inv], None, T0).unwrap();
 
     let all = review::review(&mut db, &o, ORG, None, T0 + 1).unwrap();

@@ -54,7 +54,7 @@ fn table() -> (Database, Principal, Vec<Cell>) {
                 &mut db,
                 &o,
                 ORG,
-                &[Invitee { email: email.clone(), role: role.into(), access_expires_at: expires }],
+                &[Invitee { email: email.clone(), role: role.into(), access_expires_at: expires, workspace: None }],
                 None,
                 T0,
             )

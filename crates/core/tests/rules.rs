@@ -22,7 +22,7 @@ fn init(db: &mut Database) -> Principal {
 }
 
 fn invitee(email: &str, role: &str, expires: Option<i64>) -> Invitee {
-    Invitee { email: email.into(), role: role.into(), access_expires_at: expires }
+    Invitee { email: email.into(), role: role.into(), access_expires_at: expires, workspace: None }
 }
 
 fn invite(db: &mut Database, who: &Principal, email: &str, role: &str, expires: Option<i64>, now: i64) -> String {

@@ -16,6 +16,10 @@ pub struct InviteeInput {
     pub role: String,
     /// RFC 3339 or empty: when the access this invitation gives ends.
     pub access_expires: Option<String>,
+    /// Invite to this workspace only (no organization role); absent or empty: to the organization.
+    #[serde(default)]
+    #[ts(optional)]
+    pub workspace: Option<String>,
 }
 
 /// Invite every row or none; `valid_for` is a duration such as `7d` (default 7 days).
@@ -31,7 +35,12 @@ pub async fn create_invitations(
         for (i, r) in rows.iter().enumerate() {
             let at = moment("access_expires", r.access_expires.as_deref(), now)
                 .map_err(|e| Error::invalid("access_expires", format!("row {}: {e}", i + 1)))?;
-            invitees.push(invitations::Invitee { email: r.email.clone(), role: r.role.clone(), access_expires_at: at });
+            invitees.push(invitations::Invitee {
+                email: r.email.clone(),
+                role: r.role.clone(),
+                access_expires_at: at,
+                workspace: r.workspace.clone().filter(|w| !w.trim().is_empty()),
+            });
         }
         let valid_for = valid_for
             .as_deref()
@@ -49,7 +58,12 @@ pub async fn parse_invitations_csv(text: String) -> Reply<Vec<InviteeInput>> {
     let rows = invitations::parse_csv(&text, now).map_err(|e| gatehouse_core::ErrorBody::from(&e))?;
     Ok(rows
         .into_iter()
-        .map(|r| InviteeInput { email: r.email, role: r.role, access_expires: time::rfc3339_opt(r.access_expires_at) })
+        .map(|r| InviteeInput {
+            email: r.email,
+            role: r.role,
+            access_expires: time::rfc3339_opt(r.access_expires_at),
+            workspace: r.workspace,
+        })
         .collect())
 }
 

@@ -2,21 +2,27 @@
 
 use super::Reply;
 use crate::AppState;
+use gatehouse_core::store::organizations::WorkspaceAccessMode;
 use gatehouse_core::usecases::orgs;
 use tauri::State;
 
 #[tauri::command]
-pub async fn list_orgs(state: State<'_, AppState>) -> Reply<Vec<orgs::OrganizationSummary>> {
+pub async fn list_orgs(state: State<'_, AppState>) -> Reply<Vec<orgs::OrganizationView>> {
     state.call(orgs::list)
 }
 
+/// A new organization; its scopes are `separate` unless `workspace_access` says `inherit`.
 #[tauri::command]
-pub async fn create_org(state: State<'_, AppState>, name: String) -> Reply<orgs::OrganizationSummary> {
-    state.call(|db, who, now| orgs::create(db, who, &name, now))
+pub async fn create_org(
+    state: State<'_, AppState>,
+    name: String,
+    workspace_access: Option<WorkspaceAccessMode>,
+) -> Reply<orgs::OrganizationView> {
+    state.call(|db, who, now| orgs::create(db, who, &name, workspace_access, now))
 }
 
 #[tauri::command]
-pub async fn rename_org(state: State<'_, AppState>, org: String, name: String) -> Reply<orgs::OrganizationSummary> {
+pub async fn rename_org(state: State<'_, AppState>, org: String, name: String) -> Reply<orgs::OrganizationView> {
     state.call(|db, who, now| orgs::rename(db, who, &org, &name, now))
 }
 

@@ -7,4 +7,8 @@ export type InviteeInput = { email: string, role: string,
 /**
  * RFC 3339 or empty: when the access this invitation gives ends.
  */
-access_expires: string | null, };
+access_expires: string | null, 
+/**
+ * Invite to this workspace only (no organization role); absent or empty: to the organization.
+ */
+workspace?: string, };

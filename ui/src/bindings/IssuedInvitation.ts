@@ -4,4 +4,8 @@ export type IssuedInvitation = { email: string, role: string,
 /**
  * Shown once; only its SHA-256 is stored.
  */
-token: string, valid_until: string, access_expires_at: string | null, };
+token: string, valid_until: string, access_expires_at: string | null, 
+/**
+ * The workspace of an invitation to one workspace only.
+ */
+workspace?: string, };

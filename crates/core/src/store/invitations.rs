@@ -12,6 +12,8 @@ pub struct Invitation {
     pub email_norm: String,
     pub role_id: String,
     pub role_name: String,
+    /// The workspace of an invitation to one workspace only (id, name); None: to the organization.
+    pub workspace: Option<(String, String)>,
     pub access_expires_at: Option<Timestamp>,
     pub valid_until: Timestamp,
     pub status: String,
@@ -37,7 +39,10 @@ impl Invitation {
 
 const COLUMNS: &str =
     "i.id, i.organization_id, i.email, i.email_norm, i.role_id, r.name, i.access_expires_at, i.valid_until,
-    i.status, i.invited_by, i.created_at, i.last_sent_at, i.times_sent, i.responded_at";
+    i.status, i.invited_by, i.created_at, i.last_sent_at, i.times_sent, i.responded_at, i.workspace_id, w.name";
+
+/// The tables `COLUMNS` reads.
+const FROM: &str = "invitations i JOIN roles r ON r.id = i.role_id LEFT JOIN workspaces w ON w.id = i.workspace_id";
 
 fn from_row(r: &Row) -> rusqlite::Result<Invitation> {
     Ok(Invitation {
@@ -55,20 +60,22 @@ fn from_row(r: &Row) -> rusqlite::Result<Invitation> {
         last_sent_at: r.get(11)?,
         times_sent: r.get(12)?,
         responded_at: r.get(13)?,
+        workspace: match (r.get::<_, Option<String>>(14)?, r.get::<_, Option<String>>(15)?) {
+            (Some(id), Some(name)) => Some((id, name)),
+            _ => None,
+        },
     })
 }
 
 pub fn by_token_hash(conn: &Connection, hash: &[u8]) -> Result<Option<Invitation>> {
-    let mut st = conn.prepare_cached(&format!(
-        "SELECT {COLUMNS} FROM invitations i JOIN roles r ON r.id = i.role_id WHERE i.token_hash = ?1"
-    ))?;
+    let mut st = conn.prepare_cached(&format!("SELECT {COLUMNS} FROM {FROM} WHERE i.token_hash = ?1"))?;
     Ok(st.query_row([hash], from_row).optional()?)
 }
 
 /// The newest invitation of an email in an organization, whatever its status.
 pub fn latest_for(conn: &Connection, org_id: &str, email_norm: &str) -> Result<Option<Invitation>> {
     let mut st = conn.prepare_cached(&format!(
-        "SELECT {COLUMNS} FROM invitations i JOIN roles r ON r.id = i.role_id
+        "SELECT {COLUMNS} FROM {FROM}
          WHERE i.organization_id = ?1 AND i.email_norm = ?2 ORDER BY i.created_at DESC, i.id DESC LIMIT 1"
     ))?;
     Ok(st.query_row(params![org_id, email_norm], from_row).optional()?)
@@ -77,7 +84,7 @@ pub fn latest_for(conn: &Connection, org_id: &str, email_norm: &str) -> Result<O
 /// The open invitation of an email, if any (expired or not).
 pub fn open_for(conn: &Connection, org_id: &str, email_norm: &str) -> Result<Option<Invitation>> {
     let mut st = conn.prepare_cached(&format!(
-        "SELECT {COLUMNS} FROM invitations i JOIN roles r ON r.id = i.role_id
+        "SELECT {COLUMNS} FROM {FROM}
          WHERE i.organization_id = ?1 AND i.email_norm = ?2 AND i.status = 'open'"
     ))?;
     Ok(st.query_row(params![org_id, email_norm], from_row).optional()?)
@@ -86,7 +93,7 @@ pub fn open_for(conn: &Connection, org_id: &str, email_norm: &str) -> Result<Opt
 /// Invitations of an organization by status group (`open`, `rejected`, … or all), newest first.
 pub fn list(conn: &Connection, org_id: &str, status: Option<&str>) -> Result<Vec<Invitation>> {
     let mut st = conn.prepare_cached(&format!(
-        "SELECT {COLUMNS} FROM invitations i JOIN roles r ON r.id = i.role_id
+        "SELECT {COLUMNS} FROM {FROM}
          WHERE i.organization_id = ?1 AND (?2 IS NULL OR i.status = ?2) ORDER BY i.created_at DESC, i.email_norm"
     ))?;
     let rows = st.query_map(params![org_id, status], from_row)?.collect::<rusqlite::Result<_>>()?;
@@ -102,14 +109,15 @@ pub struct NewInvitation<'a> {
     pub valid_until: Timestamp,
     pub token_hash: &'a [u8],
     pub invited_by: &'a str,
+    pub workspace_id: Option<&'a str>,
 }
 
 pub fn insert(conn: &Connection, n: &NewInvitation, now: Timestamp) -> Result<String> {
     let id = super::new_id();
     conn.prepare_cached(
         "INSERT INTO invitations (id, organization_id, email, email_norm, role_id, access_expires_at, valid_until,
-                                  token_hash, status, invited_by, created_at, last_sent_at, times_sent)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 'open', ?9, ?10, ?10, 1)",
+                                  token_hash, status, invited_by, created_at, last_sent_at, times_sent, workspace_id)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 'open', ?9, ?10, ?10, 1, ?11)",
     )?
     .execute(params![
         id,
@@ -121,7 +129,8 @@ pub fn insert(conn: &Connection, n: &NewInvitation, now: Timestamp) -> Result<St
         n.valid_until,
         n.token_hash,
         n.invited_by,
-        now
+        now,
+        n.workspace_id
     ])?;
     Ok(id)
 }

@@ -1,7 +1,10 @@
 //! Effective permissions, computed afresh from the tables at one moment (rule 1): an enabled,
 //! unexpired membership (or an unrevoked, unexpired service account), and the union of its grants
-//! that have started and not ended. Workspace scope adds that workspace's grants to the
-//! organization-scope ones; an expired or disabled membership hides both.
+//! that have started and not ended. Scopes follow the organization's `workspace_access` (rule 11):
+//! at organization scope only organization-scope grants count, whatever the setting (a workspace
+//! grant never gives an organization permission); in a workspace, that workspace's grants count,
+//! and the organization-scope ones too only when the organization is set to `inherit`. An expired
+//! or disabled membership hides both.
 
 use crate::error::Result;
 use crate::policy::Rights;
@@ -29,12 +32,13 @@ pub fn of_account(
 ) -> Result<Rights> {
     let mut st = conn.prepare_cached(
         "SELECT r.is_owner, rp.permission FROM memberships m
+         JOIN organizations o ON o.id = m.organization_id
          JOIN access_grants g ON g.membership_id = m.id
          JOIN roles r ON r.id = g.role_id
          LEFT JOIN role_permissions rp ON rp.role_id = r.id
          WHERE m.organization_id = ?1 AND m.account_id = ?2 AND m.enabled = 1
            AND (m.access_expires_at IS NULL OR m.access_expires_at > ?3)
-           AND (g.workspace_id IS NULL OR g.workspace_id = ?4)
+           AND (g.workspace_id IS ?4 OR (?4 IS NOT NULL AND g.workspace_id IS NULL AND o.workspace_access = 'inherit'))
            AND (g.valid_from IS NULL OR g.valid_from <= ?3)
            AND (g.expires_at IS NULL OR g.expires_at > ?3)",
     )?;
@@ -51,12 +55,13 @@ pub fn of_service_account(
 ) -> Result<Rights> {
     let mut st = conn.prepare_cached(
         "SELECT r.is_owner, rp.permission FROM service_accounts s
+         JOIN organizations o ON o.id = s.organization_id
          JOIN access_grants g ON g.service_account_id = s.id
          JOIN roles r ON r.id = g.role_id
          LEFT JOIN role_permissions rp ON rp.role_id = r.id
          WHERE s.id = ?2 AND s.organization_id = ?1 AND s.revoked_at IS NULL
            AND (s.expires_at IS NULL OR s.expires_at > ?3)
-           AND (g.workspace_id IS NULL OR g.workspace_id = ?4)
+           AND (g.workspace_id IS ?4 OR (?4 IS NOT NULL AND g.workspace_id IS NULL AND o.workspace_access = 'inherit'))
            AND (g.valid_from IS NULL OR g.valid_from <= ?3)
            AND (g.expires_at IS NULL OR g.expires_at > ?3)",
     )?;

@@ -5,6 +5,7 @@ use super::orgs::{create_with_owner, OrganizationSummary};
 use crate::auth::{self, Principal};
 use crate::db::Database;
 use crate::error::{Error, Result};
+use crate::store::organizations::WorkspaceAccessMode;
 use crate::store::{audit, new_id, permissions, roles, roster, workspaces};
 use crate::time::Timestamp;
 use crate::validate;
@@ -65,7 +66,7 @@ fn demo_rows(
     rng: &mut rand::rngs::SmallRng,
 ) -> Result<DemoReport> {
     db.write(now, |tx| {
-        let org = create_with_owner(tx, slug, slug, account, &who.label(), now)?;
+        let org = create_with_owner(tx, slug, slug, WorkspaceAccessMode::Separate, account, &who.label(), now)?;
         // The roster is written once at the end, in bulk, not row by row by the triggers.
         roster::defer(tx, &org)?;
         let mut rows: i64 = 8;

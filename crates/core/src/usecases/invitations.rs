@@ -6,7 +6,7 @@ use crate::auth::{self, Principal};
 use crate::db::Database;
 use crate::error::{ConflictReason, Error, Result};
 use crate::policy::Action;
-use crate::store::{accounts, grants, invitations, memberships, roles, roster};
+use crate::store::{accounts, grants, invitations, memberships, roles, roster, workspaces};
 use crate::time::{rfc3339, rfc3339_opt, Timestamp};
 use crate::validate;
 use serde::Serialize;
@@ -21,6 +21,9 @@ pub struct Invitee {
     pub email: String,
     pub role: String,
     pub access_expires_at: Option<Timestamp>,
+    /// Invite to this workspace only (rule 11): the membership made on acceptance has no
+    /// organization role, only this role in that workspace.
+    pub workspace: Option<String>,
 }
 
 /// Split a pasted list of emails: commas, semicolons, spaces or new lines.
@@ -40,6 +43,10 @@ pub struct IssuedInvitation {
     pub token: String,
     pub valid_until: String,
     pub access_expires_at: Option<String>,
+    /// The workspace of an invitation to one workspace only.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub workspace: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, TS)]
@@ -82,6 +89,7 @@ pub fn create(
         let mut errors: Vec<(usize, String, Error)> = Vec::new();
         let mut seen = std::collections::HashSet::new();
         let mut role_cache: std::collections::HashMap<String, roles::Role> = Default::default();
+        let mut workspace_cache: std::collections::HashMap<String, workspaces::Workspace> = Default::default();
         for (i, inv) in invitees.iter().enumerate() {
             let row = (|| -> Result<IssuedInvitation> {
                 let (email, email_norm) = validate::email("email", &inv.email)?;
@@ -96,11 +104,25 @@ pub fn create(
                     role_cache.insert(key.clone(), role);
                 }
                 let role = &role_cache[&key];
-                access.require(&Action::Invite { role: &role.rights() }, &email)?;
+                let workspace = match inv.workspace.as_deref().map(str::trim).filter(|w| !w.is_empty()) {
+                    Some(name) => {
+                        let key = name.to_lowercase();
+                        if !workspace_cache.contains_key(&key) {
+                            let w = workspaces::by_name(tx, &access.org.id, name)?.ok_or_else(|| {
+                                Error::not_found(format!("no workspace '{}' in {}", validate::shorten(name), access.org.slug))
+                            })?;
+                            workspace_cache.insert(key.clone(), w);
+                        }
+                        Some(&workspace_cache[&key])
+                    }
+                    None => None,
+                };
+                access.require(&Action::Invite { role: &role.rights(), workspace: workspace.is_some() }, &email)?;
                 let access_expires_at = crate::time::require_future("access_expires", inv.access_expires_at, now)?;
                 if let Some(account) = accounts::by_email(tx, &email_norm)? {
                     if memberships::of(tx, &access.org.id, &account.id)?.is_some() {
-                        return Err(Error::conflict(ConflictReason::AlreadyMember, format!("{email} is already a member of {}", access.org.slug)));
+                        let hint = if workspace.is_some() { "; give workspace access with workspaces grant" } else { "" };
+                        return Err(Error::conflict(ConflictReason::AlreadyMember, format!("{email} is already a member of {}{hint}", access.org.slug)));
                     }
                 }
                 if let Some(open) = invitations::open_for(tx, &access.org.id, &email_norm)? {
@@ -123,11 +145,13 @@ pub fn create(
                         valid_until,
                         token_hash: &auth::token_hash(&token),
                         invited_by: &access.actor(),
+                        workspace_id: workspace.map(|w| w.id.as_str()),
                     },
                     now,
                 )?;
-                access.audit(tx, "invites.created", &email, serde_json::json!({"role": role.name, "access_expires_at": rfc3339_opt(access_expires_at), "valid_until": rfc3339(valid_until)}))?;
-                Ok(IssuedInvitation { email, role: role.name.clone(), token, valid_until: rfc3339(valid_until), access_expires_at: rfc3339_opt(access_expires_at) })
+                let workspace = workspace.map(|w| w.name.clone());
+                access.audit(tx, "invites.created", &email, serde_json::json!({"role": role.name, "workspace": workspace, "access_expires_at": rfc3339_opt(access_expires_at), "valid_until": rfc3339(valid_until)}))?;
+                Ok(IssuedInvitation { email, role: role.name.clone(), token, valid_until: rfc3339(valid_until), access_expires_at: rfc3339_opt(access_expires_at), workspace })
             })();
             match row {
                 Ok(ok) => issued.push(ok),
@@ -161,16 +185,17 @@ pub fn create(
     })
 }
 
-/// Read invitees from CSV with the header `email,role[,access_expires]`.
+/// Read invitees from CSV with the header `email,role[,access_expires][,workspace]`.
 pub fn parse_csv(text: &str, now: Timestamp) -> Result<Vec<Invitee>> {
     let mut reader = csv::ReaderBuilder::new().trim(csv::Trim::All).flexible(true).from_reader(text.as_bytes());
     let headers =
         reader.headers().map_err(|e| Error::invalid("csv", format!("cannot read the header row: {e}")))?.clone();
     let col = |name: &str| headers.iter().position(|h| h.eq_ignore_ascii_case(name));
     let (Some(email_col), Some(role_col)) = (col("email"), col("role")) else {
-        return Err(Error::invalid("csv", "the header row must be email,role[,access_expires]"));
+        return Err(Error::invalid("csv", "the header row must be email,role[,access_expires][,workspace]"));
     };
     let expires_col = col("access_expires").or_else(|| col("access_expires_at"));
+    let workspace_col = col("workspace");
     let mut out = Vec::new();
     for (i, record) in reader.records().enumerate() {
         let record = record.map_err(|e| Error::invalid("csv", format!("row {}: {e}", i + 2)))?;
@@ -180,7 +205,8 @@ pub fn parse_csv(text: &str, now: Timestamp) -> Result<Vec<Invitee>> {
                 .map_err(|e| Error::invalid("access_expires", format!("row {}: {e}", i + 2)))?,
             None => None,
         };
-        out.push(Invitee { email: get(email_col), role: get(role_col), access_expires_at: expires });
+        let workspace = workspace_col.map(get).filter(|w| !w.is_empty());
+        out.push(Invitee { email: get(email_col), role: get(role_col), access_expires_at: expires, workspace });
     }
     Ok(out)
 }
@@ -190,6 +216,8 @@ pub fn parse_csv(text: &str, now: Timestamp) -> Result<Vec<Invitee>> {
 pub struct InvitationView {
     pub email: String,
     pub role: String,
+    /// The workspace of an invitation to one workspace only; null: to the organization.
+    pub workspace: Option<String>,
     pub status: String,
     pub valid_until: String,
     pub access_expires_at: Option<String>,
@@ -204,6 +232,7 @@ fn view(i: &invitations::Invitation, now: Timestamp) -> InvitationView {
     InvitationView {
         email: i.email.clone(),
         role: i.role_name.clone(),
+        workspace: i.workspace.as_ref().map(|(_, name)| name.clone()),
         status: i.shown_status(now).to_string(),
         valid_until: rfc3339(i.valid_until),
         access_expires_at: rfc3339_opt(i.access_expires_at),
@@ -253,7 +282,7 @@ pub fn resend(db: &mut Database, who: &Principal, org: &str, email: &str, now: T
             })?;
         let role = roles::by_name(tx, &access.org.id, &inv.role_name)?
             .ok_or_else(|| Error::Internal("invitation role missing".into()))?;
-        access.require(&Action::Invite { role: &role.rights() }, &inv.email)?;
+        access.require(&Action::Invite { role: &role.rights(), workspace: inv.workspace.is_some() }, &inv.email)?;
         let token = auth::new_token(TOKEN_PREFIX)?;
         let valid_for = (inv.valid_until - inv.last_sent_at).max(60);
         invitations::reissue(tx, &inv.id, &auth::token_hash(&token), now + valid_for, now)?;
@@ -265,6 +294,7 @@ pub fn resend(db: &mut Database, who: &Principal, org: &str, email: &str, now: T
                 token,
                 valid_until: rfc3339(now + valid_for),
                 access_expires_at: rfc3339_opt(inv.access_expires_at),
+                workspace: inv.workspace.as_ref().map(|(_, name)| name.clone()),
             }],
         })
     })
@@ -313,6 +343,10 @@ pub struct AcceptedMembership {
     pub role: String,
     pub access_expires_at: Option<String>,
     pub new_account: bool,
+    /// The workspace the role is in, for an invitation to one workspace only.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub workspace: Option<String>,
 }
 
 /// How the person accepting proves who they are.
@@ -364,14 +398,18 @@ pub fn accept(db: &mut Database, token: &str, acceptor: Acceptor, now: Timestamp
         }
         let access_expires_at = inv.access_expires_at;
         let membership = memberships::insert(tx, &org.id, &account_id, access_expires_at, now)?;
+        // An invitation to one workspace gives that role there and no organization role (rule 11).
         grants::insert(
             tx,
-            &grants::NewGrant::organization_role(
-                &org.id,
-                grants::Subject::Membership(&membership),
-                &inv.role_id,
-                inv.invited_by.as_deref(),
-            ),
+            &grants::NewGrant {
+                workspace_id: inv.workspace.as_ref().map(|(id, _)| id.as_str()),
+                ..grants::NewGrant::organization_role(
+                    &org.id,
+                    grants::Subject::Membership(&membership),
+                    &inv.role_id,
+                    inv.invited_by.as_deref(),
+                )
+            },
             now,
         )?;
         invitations::set_status(tx, &inv.id, "accepted", now)?;
@@ -381,15 +419,16 @@ pub fn accept(db: &mut Database, token: &str, acceptor: Acceptor, now: Timestamp
             &inv.email,
             "invites.accepted",
             &inv.email,
-            &serde_json::json!({"role": inv.role_name, "new_account": created}),
+            &serde_json::json!({"role": inv.role_name, "workspace": inv.workspace.as_ref().map(|(_, name)| name), "new_account": created}),
             now,
         )?;
         Ok(AcceptedMembership {
-            organization: super::orgs::OrganizationSummary { slug: org.slug, name: org.name },
+            organization: super::orgs::OrganizationSummary::from(&org),
             email: inv.email.clone(),
             role: inv.role_name.clone(),
             access_expires_at: rfc3339_opt(access_expires_at),
             new_account: created,
+            workspace: inv.workspace.as_ref().map(|(_, name)| name.clone()),
         })
     })
 }

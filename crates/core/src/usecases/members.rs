@@ -131,10 +131,37 @@ pub struct StatusCounts {
     pub total: i64,
 }
 
+/// A role a member holds in one workspace (or an invitation is to).
+#[derive(Debug, Clone, Serialize, TS, PartialEq, Eq)]
+#[ts(export)]
+pub struct WorkspaceRole {
+    pub workspace: String,
+    pub role: String,
+}
+
+/// A row of the member list: the roster row and its workspace roles (rule 11: a person with
+/// workspace access only shows there with those roles and no organization role).
+#[derive(Debug, Clone, Serialize, TS, PartialEq)]
+#[ts(export)]
+pub struct MemberListRow {
+    #[serde(flatten)]
+    #[ts(flatten)]
+    pub row: MemberRow,
+    /// A membership's current workspace grants; for an invitation to one workspace, that workspace.
+    pub workspaces: Vec<WorkspaceRole>,
+}
+
+impl std::ops::Deref for MemberListRow {
+    type Target = MemberRow;
+    fn deref(&self) -> &MemberRow {
+        &self.row
+    }
+}
+
 #[derive(Debug, Clone, Serialize, TS)]
 #[ts(export)]
 pub struct MemberPage {
-    pub items: Vec<MemberRow>,
+    pub items: Vec<MemberListRow>,
     #[ts(type = "number")]
     pub page: i64,
     #[ts(type = "number")]
@@ -418,6 +445,45 @@ fn rows_by_id(conn: &Connection, b: &Binds, rids: &[i64]) -> Result<Vec<MemberRo
     Ok(out)
 }
 
+/// The page's rows (roster rows `rids`) with their workspace roles, read in one query: current
+/// workspace grants of memberships, the workspace of invitations to one.
+fn with_workspace_roles(
+    conn: &Connection,
+    rids: &[i64],
+    rows: Vec<MemberRow>,
+    now: Timestamp,
+) -> Result<Vec<MemberListRow>> {
+    if rids.len() != rows.len() {
+        return Err(Error::Internal("a roster row vanished while reading a page".into()));
+    }
+    let mut by_rid: std::collections::HashMap<i64, Vec<WorkspaceRole>> = Default::default();
+    if !rids.is_empty() {
+        let mut st = conn.prepare_cached(
+            "SELECT ro.rid, w.name, r.name FROM roster ro
+               JOIN access_grants g ON g.membership_id = ro.entry_id AND g.workspace_id IS NOT NULL
+               JOIN workspaces w ON w.id = g.workspace_id JOIN roles r ON r.id = g.role_id
+             WHERE ro.rid IN (SELECT value FROM json_each(?1)) AND ro.kind = 0
+               AND (g.valid_from IS NULL OR g.valid_from <= ?2) AND (g.expires_at IS NULL OR g.expires_at > ?2)
+             UNION ALL
+             SELECT ro.rid, w.name, r.name FROM roster ro
+               JOIN invitations i ON i.id = ro.entry_id JOIN workspaces w ON w.id = i.workspace_id
+               JOIN roles r ON r.id = i.role_id
+             WHERE ro.rid IN (SELECT value FROM json_each(?1)) AND ro.kind = 1
+             ORDER BY 1, 2 COLLATE NOCASE, 3 COLLATE NOCASE",
+        )?;
+        let list = serde_json::to_string(rids)?;
+        let mut rows = st.query(rusqlite::params![list, now])?;
+        while let Some(r) = rows.next()? {
+            by_rid.entry(r.get(0)?).or_default().push(WorkspaceRole { workspace: r.get(1)?, role: r.get(2)? });
+        }
+    }
+    Ok(rows
+        .into_iter()
+        .zip(rids)
+        .map(|(row, rid)| MemberListRow { row, workspaces: by_rid.remove(rid).unwrap_or_default() })
+        .collect())
+}
+
 /// One page of the roster, with the status counts of the rows matching search and role.
 pub(crate) fn query_roster(conn: &Connection, org_id: &str, q: &MemberQuery, now: Timestamp) -> Result<MemberPage> {
     let f = q.filter.normalized()?;
@@ -503,7 +569,7 @@ pub(crate) fn query_roster(conn: &Connection, org_id: &str, q: &MemberQuery, now
         let (index, order) = sort_index(q.sort);
         walk(conn, &b, index, order, &where_clause(&f, timed, status), q.descending, offset, limit, total)?
     };
-    let items = rows_by_id(conn, &b, &rids)?;
+    let items = with_workspace_roles(conn, &rids, rows_by_id(conn, &b, &rids)?, now)?;
     Ok(MemberPage { items, page: q.page, per_page: q.per_page, total, counts })
 }
 

@@ -6,6 +6,7 @@ use crate::catalogue::default_roles;
 use crate::db::Database;
 use crate::error::{ConflictReason, Error, Result};
 use crate::policy::Action;
+use crate::store::organizations::{Organization, WorkspaceAccessMode};
 use crate::store::{accounts, audit, grants, memberships, organizations, roles};
 use crate::time::Timestamp;
 use crate::validate;
@@ -18,6 +19,28 @@ use ts_rs::TS;
 pub struct OrganizationSummary {
     pub slug: String,
     pub name: String,
+}
+
+impl From<&Organization> for OrganizationSummary {
+    fn from(o: &Organization) -> Self {
+        OrganizationSummary { slug: o.slug.clone(), name: o.name.clone() }
+    }
+}
+
+/// An organization as `orgs list`, `create`, `update` and `rename` show it: with its settings.
+#[derive(Debug, Clone, Serialize, TS)]
+#[ts(export)]
+pub struct OrganizationView {
+    pub slug: String,
+    pub name: String,
+    /// How its scopes relate (rule 11): `separate` or `inherit`.
+    pub workspace_access: WorkspaceAccessMode,
+}
+
+impl From<&Organization> for OrganizationView {
+    fn from(o: &Organization) -> Self {
+        OrganizationView { slug: o.slug.clone(), name: o.name.clone(), workspace_access: o.workspace_access }
+    }
 }
 
 #[derive(Debug, Clone, Serialize, TS)]
@@ -39,6 +62,7 @@ pub(crate) fn create_with_owner(
     conn: &Connection,
     name: &str,
     slug: &str,
+    workspace_access: WorkspaceAccessMode,
     account_id: &str,
     actor: &str,
     now: Timestamp,
@@ -52,7 +76,7 @@ pub(crate) fn create_with_owner(
             format!("an organization with the slug '{slug}' exists already"),
         ));
     }
-    let org_id = organizations::insert(conn, name, slug, now)?;
+    let org_id = organizations::insert(conn, name, slug, workspace_access, now)?;
     let mut owner_role = String::new();
     for (role, description, is_owner, perms) in default_roles() {
         let perms = perms.iter().map(|p| p.to_string()).collect();
@@ -72,7 +96,15 @@ pub(crate) fn create_with_owner(
         ),
         now,
     )?;
-    audit::append(conn, &org_id, actor, "org.created", slug, &serde_json::json!({"name": name, "owner": actor}), now)?;
+    audit::append(
+        conn,
+        &org_id,
+        actor,
+        "org.created",
+        slug,
+        &serde_json::json!({"name": name, "owner": actor, "workspace_access": workspace_access}),
+        now,
+    )?;
     Ok(org_id)
 }
 
@@ -98,7 +130,7 @@ pub fn init(
             ));
         }
         let account = accounts::insert(tx, &email, &email_norm, &given, &family, Some(&hash), true, now)?;
-        create_with_owner(tx, &name, &slug, &account, &email, now)?;
+        create_with_owner(tx, &name, &slug, WorkspaceAccessMode::Separate, &account, &email, now)?;
         Ok(Initialized {
             organization: OrganizationSummary { slug: slug.clone(), name: name.clone() },
             account: AccountSummary { email: email.clone(), name: accounts::full_name(&given, &family) },
@@ -111,7 +143,7 @@ pub fn is_initialized(db: &mut Database, now: Timestamp) -> Result<bool> {
     db.read(now, |tx| Ok(accounts::count(tx)? > 0))
 }
 
-pub fn list(db: &mut Database, who: &Principal, now: Timestamp) -> Result<Vec<OrganizationSummary>> {
+pub fn list(db: &mut Database, who: &Principal, now: Timestamp) -> Result<Vec<OrganizationView>> {
     db.read(now, |tx| {
         let orgs = match who {
             Principal::Account { id, .. } => organizations::of_account(tx, id)?,
@@ -119,36 +151,65 @@ pub fn list(db: &mut Database, who: &Principal, now: Timestamp) -> Result<Vec<Or
                 organizations::by_id(tx, organization_id)?.into_iter().collect()
             }
         };
-        Ok(orgs.into_iter().map(|o| OrganizationSummary { slug: o.slug, name: o.name }).collect())
+        Ok(orgs.iter().map(OrganizationView::from).collect())
     })
 }
 
-/// Any signed-in person may create an organization, and owns it.
-pub fn create(db: &mut Database, who: &Principal, name: &str, now: Timestamp) -> Result<OrganizationSummary> {
+/// Any signed-in person may create an organization, and owns it. Its scopes are `separate` unless
+/// `workspace_access` says otherwise (rule 11).
+pub fn create(
+    db: &mut Database,
+    who: &Principal,
+    name: &str,
+    workspace_access: Option<WorkspaceAccessMode>,
+    now: Timestamp,
+) -> Result<OrganizationView> {
     let name = validate::display_name("name", name)?;
     let slug = validate::slugify(&name);
+    let workspace_access = workspace_access.unwrap_or(WorkspaceAccessMode::Separate);
     let account =
         who.account_id().ok_or_else(|| Error::forbidden("service accounts cannot create organizations"))?.to_string();
     db.write(now, |tx| {
-        create_with_owner(tx, &name, &slug, &account, &who.label(), now)?;
-        Ok(OrganizationSummary { slug: slug.clone(), name: name.clone() })
+        create_with_owner(tx, &name, &slug, workspace_access, &account, &who.label(), now)?;
+        Ok(OrganizationView { slug: slug.clone(), name: name.clone(), workspace_access })
     })
 }
 
-pub fn rename(
+/// Change an organization's settings: today how its scopes relate (rule 11). Needs `org.manage`;
+/// a change is audited as `org.updated`, setting what is already set changes nothing.
+pub fn update(
     db: &mut Database,
     who: &Principal,
     slug: &str,
-    name: &str,
+    workspace_access: WorkspaceAccessMode,
     now: Timestamp,
-) -> Result<OrganizationSummary> {
+) -> Result<OrganizationView> {
+    db.write(now, |tx| {
+        let access = OrgAccess::load(tx, who, slug, now)?;
+        access.require(&Action::ManageOrganization, &access.org.slug)?;
+        let mut org = access.org.clone();
+        if org.workspace_access != workspace_access {
+            organizations::set_workspace_access(tx, &org.id, workspace_access)?;
+            access.audit(
+                tx,
+                "org.updated",
+                &org.slug,
+                serde_json::json!({"workspace_access": {"from": org.workspace_access, "to": workspace_access}}),
+            )?;
+            org.workspace_access = workspace_access;
+        }
+        Ok(OrganizationView::from(&org))
+    })
+}
+
+pub fn rename(db: &mut Database, who: &Principal, slug: &str, name: &str, now: Timestamp) -> Result<OrganizationView> {
     let name = validate::display_name("name", name)?;
     db.write(now, |tx| {
         let access = OrgAccess::load(tx, who, slug, now)?;
         access.require(&Action::ManageOrganization, &access.org.slug)?;
         organizations::rename(tx, &access.org.id, &name)?;
         access.audit(tx, "org.renamed", &access.org.slug, serde_json::json!({"from": access.org.name, "to": name}))?;
-        Ok(OrganizationSummary { slug: access.org.slug.clone(), name: name.clone() })
+        Ok(OrganizationView { name: name.clone(), ..OrganizationView::from(&access.org) })
     })
 }
 
@@ -178,7 +239,7 @@ pub fn my_access(db: &mut Database, who: &Principal, slug: &str, now: Timestamp)
         permissions.sort();
         permissions.dedup();
         Ok(MyAccess {
-            organization: OrganizationSummary { slug: access.org.slug.clone(), name: access.org.name.clone() },
+            organization: OrganizationSummary::from(&access.org),
             is_owner: access.rights.is_owner,
             permissions,
         })

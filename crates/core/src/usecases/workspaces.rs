@@ -1,5 +1,7 @@
 //! Workspaces: sub-scopes of an organization, and roles granted inside one. A member's
-//! organization-level expiry or disable hides their workspace access without deleting it.
+//! organization-level expiry or disable hides their workspace access without deleting it. A person
+//! with an account may be granted a workspace without being a member: they become a member with no
+//! organization role (rule 11).
 
 use super::access::OrgAccess;
 use crate::auth::Principal;
@@ -56,23 +58,33 @@ pub struct WorkspaceGrantView {
     pub expires_at: Option<String>,
 }
 
-fn member(
+/// The person a workspace command is aimed at, their membership if they have one, and the facts
+/// the policy needs.
+fn person(
     tx: &rusqlite::Connection,
     access: &OrgAccess,
     email: &str,
-) -> Result<(accounts::Account, memberships::Membership, Target)> {
+) -> Result<(accounts::Account, Option<memberships::Membership>, Target)> {
     let (_, email_norm) = validate::email("email", email)?;
-    let nf = || Error::not_found(format!("{} is not a member of {}", email.trim(), access.org.slug));
-    let account = accounts::by_email(tx, &email_norm)?.ok_or_else(nf)?;
-    let m = memberships::of(tx, &access.org.id, &account.id)?.ok_or_else(nf)?;
+    let account = accounts::by_email(tx, &email_norm)?.ok_or_else(|| {
+        Error::not_found(format!(
+            "no account has the email {}; invite them to the workspace with invites create --workspace",
+            email.trim()
+        ))
+    })?;
+    let m = memberships::of(tx, &access.org.id, &account.id)?;
     let target = Target {
-        is_owner: rights::holds_owner_role(tx, &m.id)?,
+        is_owner: match &m {
+            Some(m) => rights::holds_owner_role(tx, &m.id)?,
+            None => false,
+        },
         is_self: access.account_id() == Some(account.id.as_str()),
     };
     Ok((account, m, target))
 }
 
-/// Grant a role in a workspace, replacing the member's earlier grants there.
+/// Grant a role in a workspace, replacing the member's earlier grants there. A person with an
+/// account who is not a member becomes one, with no organization role.
 pub fn grant(
     db: &mut Database,
     who: &Principal,
@@ -89,11 +101,21 @@ pub fn grant(
         let ws = workspaces::by_name(tx, &access.org.id, workspace.trim())?.ok_or_else(|| {
             Error::not_found(format!("no workspace '{}' in {}", validate::shorten(workspace), access.org.slug))
         })?;
-        let (account, m, target) = member(tx, &access, email)?;
+        let (account, m, target) = person(tx, &access, email)?;
         let role = roles::by_name(tx, &access.org.id, role.trim())?.ok_or_else(|| {
             Error::invalid("role", format!("no role '{}' in {}", validate::shorten(role), access.org.slug))
         })?;
         access.require(&Action::GrantWorkspace { target, role: &role.rights() }, &account.email)?;
+        let new_member = m.is_none();
+        let m = match m {
+            Some(m) => m,
+            None => {
+                let id = memberships::insert(tx, &access.org.id, &account.id, None, now)?;
+                memberships::of(tx, &access.org.id, &account.id)?
+                    .filter(|m| m.id == id)
+                    .ok_or_else(|| Error::Internal("the new membership vanished".into()))?
+            }
+        };
         grants::delete_in_workspace(tx, &m.id, &ws.id)?;
         grants::insert(
             tx,
@@ -112,7 +134,7 @@ pub fn grant(
             tx,
             "workspaces.granted",
             &account.email,
-            serde_json::json!({"workspace": ws.name, "role": role.name, "expires_at": rfc3339_opt(expires)}),
+            serde_json::json!({"workspace": ws.name, "role": role.name, "expires_at": rfc3339_opt(expires), "new_member": new_member}),
         )?;
         Ok(WorkspaceGrantView {
             workspace: ws.name.clone(),
@@ -136,7 +158,9 @@ pub fn revoke(
         let ws = workspaces::by_name(tx, &access.org.id, workspace.trim())?.ok_or_else(|| {
             Error::not_found(format!("no workspace '{}' in {}", validate::shorten(workspace), access.org.slug))
         })?;
-        let (account, m, target) = member(tx, &access, email)?;
+        let (account, m, target) = person(tx, &access, email)?;
+        let m =
+            m.ok_or_else(|| Error::not_found(format!("{} is not a member of {}", account.email, access.org.slug)))?;
         access.require(
             &Action::ChangeMember { target, change: crate::policy::MemberChange::WorkspaceAccess },
             &account.email,

@@ -23,7 +23,7 @@ pub fn world() -> (Database, Principal) {
 
 /// Invite, accept with a new account, sign in.
 pub fn add(db: &mut Database, who: &Principal, email: &str, role: &str, expires: Option<i64>, now: i64) -> Principal {
-    let invitee = Invitee { email: email.into(), role: role.into(), access_expires_at: expires };
+    let invitee = Invitee { email: email.into(), role: role.into(), access_expires_at: expires, workspace: None };
     let token = invitations::create(db, who, ORG, &[invitee], None, now).unwrap().invitations.remove(0).token;
     invitations::accept(db, &token, Acceptor::NewAccount { full_name: "Test Person", password: PW }, now).unwrap();
     sign_in(db, email, PW, now).unwrap()
