@@ -1,5 +1,6 @@
 -- Gatehouse schema for PostgreSQL, version 1: the SQLite schema of migrations/0001_init.sql,
--- 0002_member_list.sql and 0003_roster.sql as it stands after all three, in PostgreSQL's terms.
+-- 0002_member_list.sql, 0003_roster.sql and 0005_workspace_scopes.sql as it stands after all of
+-- them, in PostgreSQL's terms (columns added by a later SQLite migration come last, as there).
 -- Append-only: change the schema with a new file, never by editing this one.
 --
 -- How SQLite's types are carried: integers (times in seconds, counters, SQLite's 0/1 flags) are
@@ -49,7 +50,8 @@ CREATE TABLE organizations (
     id          TEXT COLLATE "C" PRIMARY KEY,
     name        TEXT COLLATE "C" NOT NULL,
     slug        TEXT COLLATE "C" NOT NULL UNIQUE,
-    created_at  BIGINT NOT NULL
+    created_at  BIGINT NOT NULL,
+    workspace_access TEXT COLLATE "C" NOT NULL DEFAULT 'separate' CHECK (workspace_access IN ('separate', 'inherit'))
 );
 
 CREATE TABLE workspaces (
@@ -115,6 +117,7 @@ CREATE TABLE service_accounts (
     created_at       BIGINT NOT NULL,
     last_used_at     BIGINT,
     revoked_at       BIGINT,
+    created_by_account TEXT COLLATE "C" REFERENCES accounts(id) ON DELETE SET NULL,
     UNIQUE (organization_id, name)
 );
 
@@ -155,7 +158,8 @@ CREATE TABLE invitations (
     created_at         BIGINT NOT NULL,
     last_sent_at       BIGINT NOT NULL,
     times_sent         BIGINT NOT NULL DEFAULT 1,
-    responded_at       BIGINT
+    responded_at       BIGINT,
+    workspace_id       TEXT COLLATE "C" REFERENCES workspaces(id) ON DELETE CASCADE
 );
 CREATE UNIQUE INDEX invitations_one_open ON invitations (organization_id, email_norm) WHERE status = 'open';
 CREATE INDEX invitations_org_email ON invitations (organization_id NULLS FIRST, email_norm NULLS FIRST);

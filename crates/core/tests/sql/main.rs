@@ -279,3 +279,27 @@ fn unreachable_server_is_unavailable_exit_7() {
         assert_eq!(Error::from(err).code(), ErrorCode::Unavailable);
     }
 }
+
+/// The PostgreSQL schema has every table and column of the SQLite one (a new SQLite migration
+/// needs its PostgreSQL twin in migrations/postgres/).
+#[test]
+fn postgres_schema_has_the_tables_and_columns_of_sqlite() {
+    let Some(pg) = engines::postgres(Schema::Gatehouse) else { return };
+    let sqlite = engines(Schema::Gatehouse).remove(0);
+    let columns = |conn: &Connection, sql: &str| -> Vec<String> {
+        let mut v = dump(conn, sql);
+        v.sort();
+        v
+    };
+    let lite = columns(
+        &sqlite.open(),
+        "SELECT t.name || '.' || c.name FROM sqlite_master t JOIN pragma_table_info(t.name) c
+         WHERE t.type = 'table' AND t.name NOT LIKE 'sqlite_%'",
+    );
+    let post = columns(
+        &pg.open(),
+        "SELECT table_name || '.' || column_name FROM information_schema.columns
+         WHERE table_schema = current_schema() AND table_name <> 'gatehouse_schema'",
+    );
+    assert_eq!(post, lite, "migrations/postgres/ and migrations/ describe different tables");
+}
