@@ -21,6 +21,9 @@ pub const PG_MIGRATIONS: &[(&str, &str)] =
 
 /// Prepared statements kept per connection before the cache starts over.
 const PREPARED_CAPACITY: usize = 512;
+/// Translations kept per connection before that cache starts over (the store's SQL is a few
+/// hundred distinct statements; SQL with values written into it would grow without end).
+const TRANSLATED_CAPACITY: usize = 2048;
 
 pub struct PgConnection {
     options: PgOptions,
@@ -133,7 +136,11 @@ impl PgConnection {
         let cached = self.translations.borrow().get(sql).cloned();
         let translation = cached.unwrap_or_else(|| {
             let t = Arc::new(translate(sql));
-            self.translations.borrow_mut().insert(sql.to_string(), t.clone());
+            let mut translations = self.translations.borrow_mut();
+            if translations.len() >= TRANSLATED_CAPACITY {
+                translations.clear();
+            }
+            translations.insert(sql.to_string(), t.clone());
             t
         });
         PgStatement { conn: self, translation, bound: Vec::new() }
@@ -241,7 +248,13 @@ impl PgConnection {
             "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY".to_string()
         };
         self.failed.set(false);
-        self.with_client(|c| c.batch_execute(&sql))?;
+        if let Err(e) = self.with_client(|c| c.batch_execute(&sql)) {
+            // BEGIN may have run before the lock failed: leave no transaction open behind.
+            if let Some(client) = self.client.borrow_mut().as_mut() {
+                let _ = client.batch_execute("ROLLBACK");
+            }
+            return Err(e);
+        }
         self.in_transaction.set(true);
         Ok(())
     }

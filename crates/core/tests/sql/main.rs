@@ -280,26 +280,35 @@ fn unreachable_server_is_unavailable_exit_7() {
     }
 }
 
-/// The PostgreSQL schema has every table and column of the SQLite one (a new SQLite migration
-/// needs its PostgreSQL twin in migrations/postgres/).
+/// The SQLite migrations that migrations/postgres/ stands for, in order. A new SQLite migration
+/// gets its PostgreSQL twin and its name here (when the store moves onto the facade).
+const MIRRORED: [&str; 4] = ["0001_init", "0002_member_list", "0003_roster", "0005_workspace_scopes"];
+
+/// The PostgreSQL schema has every table and column of the SQLite migrations it mirrors.
 #[test]
 fn postgres_schema_has_the_tables_and_columns_of_sqlite() {
     let Some(pg) = engines::postgres(Schema::Gatehouse) else { return };
-    let sqlite = engines(Schema::Gatehouse).remove(0);
+    let lite = rusqlite::Connection::open_in_memory().unwrap();
+    for (name, sql) in gatehouse_core::db::MIGRATIONS {
+        if MIRRORED.contains(name) {
+            lite.execute_batch(sql).unwrap();
+        }
+    }
+    let lite = Connection::sqlite(lite);
     let columns = |conn: &Connection, sql: &str| -> Vec<String> {
         let mut v = dump(conn, sql);
         v.sort();
         v
     };
-    let lite = columns(
-        &sqlite.open(),
+    let sqlite_columns = columns(
+        &lite,
         "SELECT t.name || '.' || c.name FROM sqlite_master t JOIN pragma_table_info(t.name) c
          WHERE t.type = 'table' AND t.name NOT LIKE 'sqlite_%'",
     );
-    let post = columns(
+    let pg_columns = columns(
         &pg.open(),
         "SELECT table_name || '.' || column_name FROM information_schema.columns
          WHERE table_schema = current_schema() AND table_name <> 'gatehouse_schema'",
     );
-    assert_eq!(post, lite, "migrations/postgres/ and migrations/ describe different tables");
+    assert_eq!(pg_columns, sqlite_columns, "migrations/postgres/ and the SQLite migrations {MIRRORED:?} differ");
 }
