@@ -41,7 +41,7 @@ impl AppState {
     pub fn open_call<T>(&self, f: impl FnOnce(&mut Database, Timestamp) -> Result<T>) -> Result<T, ErrorBody> {
         let now = time::now();
         let mut db = lock(&self.db);
-        audit::record_expiries(&mut db, now).map_err(|e| ErrorBody::from(&e))?;
+        audit::try_record_expiries(&mut db, now).map_err(|e| ErrorBody::from(&e))?;
         f(&mut db, now).map_err(|e| ErrorBody::from(&e))
     }
 

@@ -11,10 +11,14 @@ use std::path::PathBuf;
     version,
     about = "Gatehouse: organizations, members, roles, invitations and expiring access, on one machine.",
     long_about = "Gatehouse keeps who-may-do-what for small teams, offline, in one SQLite file.\n\
-With a subcommand it is this command line (the desktop window, opened with no arguments, is not built yet).\n\n\
+With a subcommand it is this command line; with no arguments it opens the desktop window.\n\n\
 Who is calling: --as EMAIL with the password in $GATEHOUSE_PASSWORD (asked for on a terminal),\n\
 or a service-account token in $GATEHOUSE_TOKEN.\n\n\
-Exit codes: 0 ok, 2 invalid_input, 3 unauthenticated, 4 forbidden, 5 not_found, 6 conflict, 1 internal.\n\
+Only `init` (and `restore`) create a database; every other command needs an existing one.\n\
+A command that must write waits for another Gatehouse process's write lock up to\n\
+$GATEHOUSE_BUSY_TIMEOUT (seconds, default 30), then exits 7.\n\n\
+Exit codes: 0 ok, 2 invalid_input, 3 unauthenticated, 4 forbidden, 5 not_found, 6 conflict,\n\
+7 unavailable (the database cannot be opened or used: locked, read-only, disk full, newer schema), 1 internal.\n\
 WHEN is RFC 3339 (2027-01-31T17:00:00Z), a duration from now (90d, 12h, 30m, 45s) or never.",
     after_help = "Start: GATEHOUSE_PASSWORD=… gatehouse init --org \"Acme\" --email you@acme.io --name \"Ada Lovelace\""
 )]

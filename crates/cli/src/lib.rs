@@ -5,9 +5,11 @@
 mod args;
 /// Tables for people, and the CSV/JSON export formats (the desktop app writes the same files).
 pub mod output;
+mod progress;
 
 use args::*;
 use clap::Parser;
+use gatehouse_core::db::OpenOptions;
 use gatehouse_core::store::organizations::WorkspaceAccessMode;
 use gatehouse_core::usecases::{
     audit, check, demo, invitations, members, orgs, review, roles, service_accounts, workspaces,
@@ -16,6 +18,7 @@ use gatehouse_core::{time, Database, Error, Principal, Result};
 use output::Out;
 use std::ffi::OsString;
 use std::path::PathBuf;
+use std::time::Duration;
 
 /// Run the CLI with these arguments (the first is the program name); returns the exit code.
 pub fn run<I, T>(args: I) -> i32
@@ -49,6 +52,7 @@ where
         }
     };
     let out = Out { json: cli.json };
+    progress::install_log(cli.json);
     match execute(&cli, &out) {
         Ok(()) => 0,
         Err(e) => out.error(&e),
@@ -88,12 +92,41 @@ fn password_from_env_or_prompt(prompt: &str) -> Result<String> {
     Err(Error::invalid("password", "set GATEHOUSE_PASSWORD (no terminal to ask on)"))
 }
 
+/// Open the existing database: a missing or empty file is `not_found` (exit 5), naming the path,
+/// so that a mistyped --db never leaves a new empty database behind.
 fn open(cli: &Cli) -> Result<Database> {
+    open_database(cli, false)
+}
+
+/// Open the database, creating it if it does not exist: `init` and `restore` only.
+fn open_or_create(cli: &Cli) -> Result<Database> {
+    open_database(cli, true)
+}
+
+fn open_database(cli: &Cli, create: bool) -> Result<Database> {
     let path = cli.db.clone().unwrap_or_else(default_db_path);
-    let mut db = Database::open(&path)?;
-    // Expiry is a lifecycle: whatever expired since the last command is audited now.
-    audit::record_expiries(&mut db, time::now())?;
+    let options = OpenOptions { create, lock_wait: lock_wait()?, observer: progress::on_terminal(&path) };
+    let mut db = Database::open_with(&path, options)?;
+    // Expiry is a lifecycle: whatever expired since the last command is audited now — unless
+    // another process holds the write lock, in which case the next write records it first
+    // (`Database::write`), and this command, if it only reads, does not wait.
+    audit::try_record_expiries(&mut db, time::now())?;
     Ok(db)
+}
+
+/// How long a command waits for another process's write lock before exit 7 `unavailable`:
+/// $GATEHOUSE_BUSY_TIMEOUT (seconds, or a duration such as `2m`), else 30 s.
+fn lock_wait() -> Result<Duration> {
+    const VAR: &str = "GATEHOUSE_BUSY_TIMEOUT";
+    let Some(text) = std::env::var(VAR).ok().filter(|t| !t.trim().is_empty()) else {
+        return Ok(gatehouse_core::db::DEFAULT_LOCK_WAIT);
+    };
+    let text = text.trim();
+    match text.parse::<f64>() {
+        Ok(secs) if secs.is_finite() && (0.0..=86_400.0).contains(&secs) => Ok(Duration::from_secs_f64(secs)),
+        Ok(_) => Err(Error::invalid(VAR, "give a number of seconds between 0 and 86400")),
+        Err(_) => Ok(Duration::from_secs(time::parse_duration(VAR, text)?.max(0) as u64)),
+    }
 }
 
 /// The caller: --as EMAIL with $GATEHOUSE_PASSWORD, or a service-account token in $GATEHOUSE_TOKEN.
@@ -124,7 +157,7 @@ fn execute(cli: &Cli, out: &Out) -> Result<()> {
     let now = time::now();
     match &cli.command {
         Command::Init { org, email, name } => {
-            let mut db = open(cli)?;
+            let mut db = open_or_create(cli)?;
             let password = password_from_env_or_prompt("Password for the new owner: ")?;
             let done = orgs::init(&mut db, org, email, name, &password, now)?;
             out.value(&done, || {
@@ -252,7 +285,8 @@ fn execute(cli: &Cli, out: &Out) -> Result<()> {
         Command::Restore { file } => {
             // Check the backup before touching anything, so a refused restore leaves no trace.
             drop(Database::check_backup(file)?);
-            let mut db = open(cli)?;
+            // Restoring onto a machine that has no database yet makes one from the backup.
+            let mut db = open_or_create(cli)?;
             let keep = db.path().map(|p| free_name(p, &format!("before-restore-{now}")));
             if let Some(keep) = &keep {
                 db.backup_to(keep)?;

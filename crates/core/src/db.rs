@@ -1,12 +1,20 @@
-//! The one SQLite file: opening it (pragmas, 0600 permissions), the embedded migrations, and the
-//! transaction wrappers every use case runs in. Writes take `BEGIN IMMEDIATE`, so two processes
-//! never both read-then-write the same state; a refused attempt is rolled back and then audited.
+//! The one SQLite file: opening it (refusing what is not a regular file or not a Gatehouse
+//! database, creating it only when asked, owner-only permissions), the embedded migrations, the
+//! transaction wrappers every use case runs in, and waiting for another process's write lock.
+//!
+//! Writes take `BEGIN IMMEDIATE`, so two processes never both read-then-write the same state; a
+//! refused attempt is rolled back and then audited. Reads take no write lock: in WAL mode they
+//! answer from a snapshot while another process writes. A writer that finds the lock taken waits
+//! (telling the front door's observer, so a terminal can say why), up to a bound, and then fails
+//! `unavailable`; SQLite's "database is locked" never reaches a user.
 
-use crate::error::{Denial, Error, Result};
+use crate::error::{Denial, Error, Result, CANNOT_OPEN_CAUSE, CANNOT_USE_DATABASE, LOCKED_CAUSE};
 use crate::time::Timestamp;
 use rusqlite::{Connection, OpenFlags, Transaction, TransactionBehavior};
 use std::path::{Path, PathBuf};
-use std::time::Duration;
+use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 /// The migrations, embedded at build time, applied in order; the schema version is `user_version`.
 /// Append-only: a released migration is never edited.
@@ -17,19 +25,343 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
     ("0005_workspace_scopes", include_str!("../../../migrations/0005_workspace_scopes.sql")),
 ];
 
+/// Tables every Gatehouse schema has had since 0001: how a SQLite file is recognised as ours.
+const OUR_TABLES: [&str; 3] = ["accounts", "organizations", "audit_events"];
+
 /// The page cache of each connection, in KiB (as a negative `cache_size`).
 pub(crate) const CACHE_KIB: i64 = -65_536;
+
+/// How long a writer waits for another process's write lock before failing `unavailable`, unless
+/// the front door says otherwise (`OpenOptions::lock_wait`).
+pub const DEFAULT_LOCK_WAIT: Duration = Duration::from_secs(30);
+
+/// Waits shorter than this are not worth a word: another command's write usually takes a few ms.
+const QUIET_WAIT: Duration = Duration::from_millis(300);
+
+/// What a front door may want to show while the database makes it wait (a terminal line, a
+/// "upgrading the database" screen). The core only reports; it never prints.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Notice {
+    /// Another process holds the write lock; this one waits for at most `bound`.
+    Waiting {
+        reason: WaitReason,
+        bound: Duration,
+    },
+    /// The wait announced by `Waiting` is over (the lock was taken, or the wait gave up).
+    DoneWaiting,
+    /// This process is upgrading the schema of an existing database.
+    Upgrading {
+        from: i64,
+        to: i64,
+    },
+    /// One migration of the upgrade (`step` counts from 1).
+    UpgradeStep {
+        step: usize,
+        steps: usize,
+        name: &'static str,
+    },
+    /// A long migration is still running (about once a second).
+    StillUpgrading {
+        elapsed: Duration,
+    },
+    Upgraded {
+        from: i64,
+        to: i64,
+        elapsed: Duration,
+    },
+}
+
+/// Why this process waits for the write lock.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WaitReason {
+    /// To write; another process is writing.
+    Write,
+    /// To upgrade the schema, which this binary needs first; another process is most likely
+    /// upgrading it already (the waiter will find it done and carry on).
+    Upgrade,
+}
+
+/// Receives the notices of one database; set by the front door.
+pub type Observer = Arc<dyn Fn(&Notice) + Send + Sync>;
+
+/// How to open the database file.
+#[derive(Clone)]
+pub struct OpenOptions {
+    /// Create the file (and its folder) when it does not exist, and accept an empty file: only
+    /// `init` and the desktop app's first run do. Every other command refuses a missing or empty
+    /// file (`not_found`, naming the path), so a mistyped path never makes a new database.
+    pub create: bool,
+    /// How long a writer waits for another process's write lock.
+    pub lock_wait: Duration,
+    pub observer: Option<Observer>,
+}
+
+impl Default for OpenOptions {
+    fn default() -> Self {
+        OpenOptions { create: false, lock_wait: DEFAULT_LOCK_WAIT, observer: None }
+    }
+}
+
+/// What the SQLite busy handler of a connection shares with its `Database`: how long to wait,
+/// why, and whether the observer has been told.
+struct LockWait {
+    bound: Duration,
+    /// Set for one attempt by `try_write`: give up at once.
+    no_wait: AtomicBool,
+    reason: AtomicU8,
+    started: Mutex<Option<Instant>>,
+    told: AtomicBool,
+    observer: Option<Observer>,
+}
+
+impl LockWait {
+    fn new(bound: Duration, observer: Option<Observer>) -> Self {
+        LockWait {
+            bound,
+            no_wait: AtomicBool::new(false),
+            reason: AtomicU8::new(0),
+            started: Mutex::new(None),
+            told: AtomicBool::new(false),
+            observer,
+        }
+    }
+
+    fn notify(&self, notice: Notice) {
+        if let Some(observer) = &self.observer {
+            observer(&notice);
+        }
+    }
+
+    fn set_reason(&self, reason: WaitReason) {
+        self.reason.store(
+            match reason {
+                WaitReason::Write => 0,
+                WaitReason::Upgrade => 1,
+            },
+            Ordering::Relaxed,
+        );
+    }
+
+    fn reason(&self) -> WaitReason {
+        match self.reason.load(Ordering::Relaxed) {
+            0 => WaitReason::Write,
+            _ => WaitReason::Upgrade,
+        }
+    }
+
+    /// SQLite calls this while the lock it needs is held elsewhere (`count` = how many times for
+    /// this one wait). Sleep a little and try again, until the bound; then SQLite returns BUSY,
+    /// which becomes `unavailable`.
+    fn on_busy(&self, count: i32) -> bool {
+        if self.no_wait.load(Ordering::Relaxed) {
+            return false;
+        }
+        let now = Instant::now();
+        let started = {
+            let mut started = self.started.lock().unwrap_or_else(|p| p.into_inner());
+            if count == 0 || started.is_none() {
+                *started = Some(now);
+            }
+            started.unwrap_or(now)
+        };
+        let waited = now.duration_since(started);
+        if waited >= self.bound {
+            return false;
+        }
+        if waited >= QUIET_WAIT && !self.told.swap(true, Ordering::Relaxed) {
+            self.notify(Notice::Waiting { reason: self.reason(), bound: self.bound });
+        }
+        // Short sleeps first (most writes take milliseconds), then a steady 100 ms.
+        const PAUSES_MS: [u64; 7] = [1, 2, 5, 10, 20, 50, 100];
+        let pause = Duration::from_millis(PAUSES_MS[(count.max(0) as usize).min(PAUSES_MS.len() - 1)]);
+        std::thread::sleep(pause.min(self.bound - waited));
+        true
+    }
+
+    /// After an operation that may have waited: tell the observer the wait is over.
+    fn settle(&self) {
+        *self.started.lock().unwrap_or_else(|p| p.into_inner()) = None;
+        if self.told.swap(false, Ordering::Relaxed) {
+            self.notify(Notice::DoneWaiting);
+        }
+    }
+}
 
 pub struct Database {
     pub(crate) conn: Connection,
     path: Option<PathBuf>,
+    lock: Arc<LockWait>,
+}
+
+fn is_busy(e: &rusqlite::Error) -> bool {
+    matches!(e.sqlite_error_code(), Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked))
+}
+
+/// Put the path (and, for a lock wait, the bound) into an `unavailable` message made without them.
+fn locate(e: Error, path: Option<&Path>, bound: Duration) -> Error {
+    match e {
+        Error::Unavailable(message) => match message.strip_prefix(CANNOT_USE_DATABASE) {
+            Some(cause) => {
+                let place = path.map(|p| format!(" {}", p.display())).unwrap_or_default();
+                if cause == LOCKED_CAUSE {
+                    Error::Unavailable(format!(
+                        "cannot use the database{place}: another process holds its write lock and did not release it \
+                         within {} s; try again when that process is done",
+                        bound.as_secs_f64()
+                    ))
+                } else {
+                    Error::Unavailable(format!("cannot use the database{place}: {cause}"))
+                }
+            }
+            None => Error::Unavailable(message),
+        },
+        e => e,
+    }
+}
+
+/// An error of the file system about the database file, in words.
+fn file_error(path: &Path, e: &std::io::Error) -> Error {
+    use std::io::ErrorKind as K;
+    log::warn!("{}: {e}", path.display());
+    let cause = match e.kind() {
+        K::PermissionDenied => "permission denied".to_string(),
+        K::ReadOnlyFilesystem => "it is read-only (the file, its folder or its file system)".to_string(),
+        K::StorageFull | K::QuotaExceeded => "the disk is full".to_string(),
+        K::NotADirectory => {
+            return Error::invalid("db", format!("{}: a part of this path is not a folder", path.display()))
+        }
+        K::IsADirectory => return Error::invalid("db", format!("{} is a folder, not a database file", path.display())),
+        _ => format!("the system refused to open it ({e})"),
+    };
+    Error::Unavailable(format!("cannot use the database {}: {cause}", path.display()))
+}
+
+/// Refuse a FIFO, a folder, a device or a socket at once: opening a FIFO would wait forever for a
+/// writer, and none of them can hold a database.
+fn refuse_unless_regular(path: &Path, file_type: std::fs::FileType) -> Result<()> {
+    if file_type.is_file() {
+        return Ok(());
+    }
+    let what = if file_type.is_dir() {
+        "a folder"
+    } else {
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::FileTypeExt;
+            if file_type.is_fifo() {
+                "a FIFO (named pipe)"
+            } else if file_type.is_char_device() || file_type.is_block_device() {
+                "a device"
+            } else if file_type.is_socket() {
+                "a socket"
+            } else {
+                "not a regular file"
+            }
+        }
+        #[cfg(not(unix))]
+        {
+            "not a regular file"
+        }
+    };
+    Err(Error::invalid("db", format!("{} is {what}, not a database file", path.display())))
+}
+
+/// Create a new file (and its missing folders) readable by its owner alone, before SQLite opens it;
+/// SQLite gives the `-wal` and `-shm` files the permissions of the database file. Never follows a
+/// symbolic link and never opens an existing file: `AlreadyExists` if anything is at `path`.
+fn create_private_file(path: &Path) -> std::io::Result<()> {
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty() && !d.exists()) {
+        let mut builder = std::fs::DirBuilder::new();
+        builder.recursive(true);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::DirBuilderExt;
+            builder.mode(0o700);
+        }
+        builder.create(dir)?;
+    }
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600).custom_flags((rustix::fs::OFlags::NOFOLLOW | rustix::fs::OFlags::NONBLOCK).bits() as i32);
+    }
+    options.open(path)?;
+    Ok(())
+}
+
+/// Make the database and its `-wal`/`-shm` files owner-only (0600) when they are not: a file made
+/// by someone else (`touch`, `mktemp`, an older version) keeps its mode otherwise, and would hold
+/// password hashes readable by every user. Best effort: a file of another owner or on a read-only
+/// file system stays as it is (the writes will fail and say why).
+fn make_private(path: &Path) {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mut names = vec![path.to_path_buf()];
+        for suffix in ["-wal", "-shm"] {
+            let mut name = path.as_os_str().to_owned();
+            name.push(suffix);
+            names.push(PathBuf::from(name));
+        }
+        for name in names {
+            if let Ok(meta) = std::fs::metadata(&name) {
+                if meta.is_file() && meta.permissions().mode() & 0o077 != 0 {
+                    if let Err(e) = std::fs::set_permissions(&name, std::fs::Permissions::from_mode(0o600)) {
+                        log::warn!("cannot make {} private: {e}", name.display());
+                    }
+                }
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = path;
+}
+
+/// SQLite says only "unable to open database file" when it cannot open the file or create the
+/// `-wal`/`-shm` files beside it; ask the system which it is, in words.
+fn why_not_openable(path: &Path) -> Option<&'static str> {
+    #[cfg(unix)]
+    {
+        use rustix::fs::{access, Access};
+        use rustix::io::Errno;
+        let words = |errno: Errno, read_only: &'static str| match errno {
+            Errno::ROFS => Some("its file system is mounted read-only"),
+            Errno::PERM => Some(read_only),
+            Errno::ACCESS => Some("permission denied"),
+            _ => None,
+        };
+        if let Err(errno) = access(path, Access::READ_OK | Access::WRITE_OK) {
+            return words(errno, "the file is read-only (immutable)");
+        }
+        let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
+        if let Err(errno) = access(dir, Access::WRITE_OK | Access::EXEC_OK) {
+            return match errno {
+                Errno::PERM | Errno::ACCESS => Some(
+                    "its folder is read-only or not writable (SQLite must create its -wal and -shm files beside it)",
+                ),
+                other => words(other, ""),
+            };
+        }
+        None
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = path;
+        None
+    }
 }
 
 fn configure(conn: &Connection) -> Result<()> {
     // Pragmas belong to the connection, not to a migration: each connection sets them.
-    conn.busy_timeout(Duration::from_secs(30))?;
     conn.pragma_update(None, "foreign_keys", "ON")?;
-    conn.pragma_update(None, "journal_mode", "WAL")?;
+    // Already WAL (every database after its first open): asking again would need no lock, but not
+    // asking is cheaper still.
+    let mode: String = conn.pragma_query_value(None, "journal_mode", |r| r.get(0))?;
+    if !mode.eq_ignore_ascii_case("wal") {
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+    }
     conn.pragma_update(None, "synchronous", "FULL")?;
     conn.pragma_update(None, "trusted_schema", "OFF")?;
     // Statement journals (every write that fires the roster triggers needs one) stay in memory,
@@ -40,40 +372,22 @@ fn configure(conn: &Connection) -> Result<()> {
     Ok(())
 }
 
-/// Create the database file with owner-only permissions before SQLite opens it; SQLite gives the
-/// `-wal` and `-shm` files the permissions of the database file.
-fn create_private_file(path: &Path) -> Result<()> {
-    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir)?;
-    }
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create(true).truncate(false);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        options.mode(0o600);
-    }
-    options.open(path)?;
-    Ok(())
+fn user_version(conn: &Connection) -> Result<i64> {
+    Ok(conn.pragma_query_value(None, "user_version", |r| r.get(0))?)
 }
 
-/// Apply every migration newer than `user_version`, each in its own IMMEDIATE transaction
-/// together with the version bump, so a crash leaves the schema at a whole version.
-pub fn migrate(conn: &mut Connection) -> Result<()> {
-    let current: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
-    if current > MIGRATIONS.len() as i64 {
-        return Err(Error::Internal(format!(
-            "this database has schema version {current}, newer than this Gatehouse knows ({}); upgrade Gatehouse",
-            MIGRATIONS.len()
-        )));
-    }
-    for (i, (_, sql)) in MIGRATIONS.iter().enumerate().skip(current as usize) {
-        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+/// Apply every migration newer than `user_version` (up to `upto`), each in its own IMMEDIATE
+/// transaction together with the version bump, so a crash leaves the schema at a whole version.
+/// `step` is told about each migration it applies (index in `MIGRATIONS`).
+fn apply_migrations(conn: &Connection, upto: usize, mut step: impl FnMut(usize)) -> Result<()> {
+    let current = user_version(conn)?;
+    for (i, (_, sql)) in MIGRATIONS.iter().enumerate().take(upto).skip(current.max(0) as usize) {
+        let tx = Transaction::new_unchecked(conn, TransactionBehavior::Immediate)?;
         // Another process may have migrated while this one waited for the lock.
-        let now_version: i64 = tx.pragma_query_value(None, "user_version", |r| r.get(0))?;
-        if now_version > i as i64 {
+        if user_version(&tx)? > i as i64 {
             continue;
         }
+        step(i);
         tx.execute_batch(sql)?;
         tx.pragma_update(None, "user_version", (i + 1) as i64)?;
         tx.commit()?;
@@ -81,27 +395,195 @@ pub fn migrate(conn: &mut Connection) -> Result<()> {
     Ok(())
 }
 
+/// Migrate a bare connection to the current schema (tests, tools). `Database` opens do this too,
+/// with notices for a long upgrade.
+pub fn migrate(conn: &mut Connection) -> Result<()> {
+    let current = user_version(conn)?;
+    if current > MIGRATIONS.len() as i64 {
+        return Err(newer_schema(current));
+    }
+    apply_migrations(conn, MIGRATIONS.len(), |_| {})
+}
+
+fn newer_schema(version: i64) -> Error {
+    Error::Unavailable(format!(
+        "{CANNOT_USE_DATABASE}it has schema version {version}, newer than this Gatehouse knows ({}); upgrade \
+         Gatehouse, or use the version that wrote it",
+        MIGRATIONS.len()
+    ))
+}
+
 impl Database {
-    /// Open (creating if needed) the database at `path`, migrated to the current schema.
+    /// Open the database at `path`, creating it (and its folder) if it does not exist, migrated to
+    /// the current schema. For `init`, the desktop app, tests and tools; other commands use
+    /// `open_existing`.
     pub fn open(path: impl AsRef<Path>) -> Result<Database> {
+        Database::open_with(path, OpenOptions { create: true, ..OpenOptions::default() })
+    }
+
+    /// Open an existing Gatehouse database; a missing or empty file is `not_found`, naming it.
+    pub fn open_existing(path: impl AsRef<Path>) -> Result<Database> {
+        Database::open_with(path, OpenOptions::default())
+    }
+
+    pub fn open_with(path: impl AsRef<Path>, options: OpenOptions) -> Result<Database> {
         let path = path.as_ref();
-        create_private_file(path)?;
-        let mut conn = Connection::open_with_flags(
-            path,
-            OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-        )
-        .map_err(|e| Error::Internal(format!("cannot open the database {}: {e}", path.display())))?;
-        configure(&conn)?;
-        migrate(&mut conn)?;
-        Ok(Database { conn, path: Some(path.to_path_buf()) })
+        let bound = options.lock_wait;
+        Database::open_file(path, options).map_err(|e| locate(e, Some(path), bound))
+    }
+
+    fn open_file(path: &Path, options: OpenOptions) -> Result<Database> {
+        let create = options.create;
+        match std::fs::metadata(path) {
+            Ok(meta) => refuse_unless_regular(path, meta.file_type())?,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                if !create {
+                    return Err(Error::not_found(format!(
+                        "no Gatehouse database at {} (`gatehouse init` creates one; --db or $GATEHOUSE_DB name another)",
+                        path.display()
+                    )));
+                }
+                match create_private_file(path) {
+                    Ok(()) => {}
+                    // Something is there after all: a dangling symbolic link, or another process's new file.
+                    Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                        let meta = std::fs::metadata(path).map_err(|_| {
+                            Error::invalid("db", format!("{} is a symbolic link to nothing", path.display()))
+                        })?;
+                        refuse_unless_regular(path, meta.file_type())?;
+                    }
+                    Err(e) => return Err(file_error(path, &e)),
+                }
+            }
+            Err(e) => return Err(file_error(path, &e)),
+        }
+        // The file exists now: SQLite must not create anything itself.
+        let opened =
+            Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX)
+                .map_err(Error::from)
+                .and_then(|conn| {
+                    let mut db = Database::wrap(conn, Some(path.to_path_buf()), options)?;
+                    db.identify(path, create)?;
+                    make_private(path);
+                    configure(&db.conn)?;
+                    db.upgrade()?;
+                    Ok(db)
+                });
+        opened.map_err(|e| match e {
+            Error::Unavailable(m) if m.ends_with(CANNOT_OPEN_CAUSE) => match why_not_openable(path) {
+                Some(cause) => Error::Unavailable(format!("{CANNOT_USE_DATABASE}{cause}")),
+                None => Error::Unavailable(m),
+            },
+            e => e,
+        })
     }
 
     /// A private in-memory database, for tests and benchmarks.
     pub fn open_in_memory() -> Result<Database> {
-        let mut conn = Connection::open_in_memory()?;
-        configure(&conn)?;
-        migrate(&mut conn)?;
-        Ok(Database { conn, path: None })
+        let conn = Connection::open_in_memory()?;
+        let mut db = Database::wrap(conn, None, OpenOptions::default())?;
+        configure(&db.conn)?;
+        db.upgrade()?;
+        Ok(db)
+    }
+
+    fn wrap(mut conn: Connection, path: Option<PathBuf>, options: OpenOptions) -> Result<Database> {
+        let lock = Arc::new(LockWait::new(options.lock_wait, options.observer));
+        let handler = Arc::clone(&lock);
+        conn.busy_handler(Some(move |count| handler.on_busy(count)))?;
+        Ok(Database { conn, path, lock })
+    }
+
+    /// Is this a Gatehouse database this binary can use? Looked at before anything is written:
+    /// a file of another program is refused untouched.
+    fn identify(&self, path: &Path, create: bool) -> Result<()> {
+        let not_ours =
+            |why: &str| Error::invalid("db", format!("{} is not a Gatehouse database ({why})", path.display()));
+        let version = match self.conn.pragma_query_value(None, "user_version", |r| r.get::<_, i64>(0)) {
+            Err(e) if e.sqlite_error_code() == Some(rusqlite::ErrorCode::NotADatabase) => {
+                return Err(not_ours("not a SQLite file"))
+            }
+            other => other?,
+        };
+        let (objects, ours): (i64, i64) = self.conn.query_row(
+            &format!(
+                "SELECT count(*), coalesce(sum(type = 'table' AND name IN ('{}')), 0) FROM sqlite_master",
+                OUR_TABLES.join("', '")
+            ),
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )?;
+        if objects == 0 && version == 0 {
+            if create {
+                return Ok(());
+            }
+            return Err(Error::not_found(format!(
+                "{} is empty: it holds no Gatehouse database yet (`gatehouse init` makes one there)",
+                path.display()
+            )));
+        }
+        if ours < OUR_TABLES.len() as i64 || version < 1 {
+            return Err(not_ours("a SQLite database of another program"));
+        }
+        if version > MIGRATIONS.len() as i64 {
+            return Err(newer_schema(version));
+        }
+        Ok(())
+    }
+
+    /// Bring the schema up to this binary's version. The upgrade of an existing database is
+    /// announced with its steps and, during a long step, the time so far (a large database takes
+    /// seconds); other processes opening it meanwhile wait for the lock with
+    /// `WaitReason::Upgrade`, and find the work done when they get it. A new, empty database is
+    /// just created, without announcements.
+    fn upgrade(&mut self) -> Result<()> {
+        let from = user_version(&self.conn)?;
+        let to = MIGRATIONS.len() as i64;
+        if from > to {
+            return Err(newer_schema(from));
+        }
+        if from == to {
+            return Ok(());
+        }
+        let announce = from > 0;
+        let started = Instant::now();
+        self.lock.set_reason(WaitReason::Upgrade);
+        if let Some(observer) = self.lock.observer.clone().filter(|_| announce) {
+            let mut last = Instant::now();
+            self.conn.progress_handler(
+                100_000,
+                Some(move || {
+                    if last.elapsed() >= Duration::from_secs(1) {
+                        last = Instant::now();
+                        observer(&Notice::StillUpgrading { elapsed: started.elapsed() });
+                    }
+                    false
+                }),
+            )?;
+        }
+        let lock = Arc::clone(&self.lock);
+        let mut first_step: Option<usize> = None;
+        let result = apply_migrations(&self.conn, MIGRATIONS.len(), |i| {
+            lock.settle();
+            if !announce {
+                return;
+            }
+            let first = *first_step.get_or_insert_with(|| {
+                lock.notify(Notice::Upgrading { from: i as i64, to });
+                i
+            });
+            lock.notify(Notice::UpgradeStep { step: i + 1 - first, steps: to as usize - first, name: MIGRATIONS[i].0 });
+        });
+        self.lock.settle();
+        self.lock.set_reason(WaitReason::Write);
+        if announce {
+            self.conn.progress_handler(0, None::<fn() -> bool>)?;
+        }
+        result?;
+        if let Some(first) = first_step {
+            self.lock.notify(Notice::Upgraded { from: first as i64, to, elapsed: started.elapsed() });
+        }
+        Ok(())
     }
 
     pub fn path(&self) -> Option<&Path> {
@@ -109,45 +591,95 @@ impl Database {
     }
 
     pub fn schema_version(&self) -> Result<i64> {
-        Ok(self.conn.pragma_query_value(None, "user_version", |r| r.get(0))?)
+        user_version(&self.conn)
+    }
+
+    fn locate(&self, e: Error) -> Error {
+        locate(e, self.path.as_deref(), self.lock.bound)
+    }
+
+    /// `BEGIN IMMEDIATE`, waiting for another process's write lock up to the bound (the busy
+    /// handler tells the observer once the wait grows long enough to mention).
+    fn begin_write(&self) -> Result<Transaction<'_>> {
+        let tx = Transaction::new_unchecked(&self.conn, TransactionBehavior::Immediate);
+        self.lock.settle();
+        Ok(tx?)
     }
 
     /// Run `f` in a `BEGIN IMMEDIATE` transaction: commit on success, roll back on error. A refusal
     /// (`Forbidden` carrying a `Denial`) is audited in a transaction of its own after the rollback,
     /// so the attempt leaves its trace and nothing else (rule 8).
+    ///
+    /// Every write first records the expiries that passed before `now` (rule 9): what a read
+    /// command could not record, because another process held the lock, is recorded before any
+    /// command acts on that state, in the same transaction as the change.
     pub fn write<T>(&mut self, now: Timestamp, f: impl FnOnce(&Transaction) -> Result<T>) -> Result<T> {
-        self.run(TransactionBehavior::Immediate, now, f)
+        self.write_inner(now, true, f)
     }
 
-    /// Run `f` in a read transaction (a consistent snapshot); refusals are audited as in `write`.
+    /// A write without the expiry sweep: the sweep itself.
+    pub(crate) fn write_unswept<T>(&mut self, now: Timestamp, f: impl FnOnce(&Transaction) -> Result<T>) -> Result<T> {
+        self.write_inner(now, false, f)
+    }
+
+    fn write_inner<T>(&mut self, now: Timestamp, sweep: bool, f: impl FnOnce(&Transaction) -> Result<T>) -> Result<T> {
+        let result = self.begin_write().and_then(|tx| {
+            if sweep {
+                crate::usecases::audit::record_expiries_in(&tx, now)?;
+            }
+            let value = f(&tx)?;
+            tx.commit()?;
+            Ok(value)
+        });
+        self.finish(result, now)
+    }
+
+    /// A write that is only bookkeeping (last login, a token's last use, the expiry sweep of a
+    /// read command): done now if the write lock is free, skipped (`None`) if another process
+    /// holds it, never waited for.
+    pub fn try_write<T>(&mut self, f: impl FnOnce(&Transaction) -> Result<T>) -> Result<Option<T>> {
+        self.lock.no_wait.store(true, Ordering::Relaxed);
+        let begun = Transaction::new_unchecked(&self.conn, TransactionBehavior::Immediate);
+        self.lock.no_wait.store(false, Ordering::Relaxed);
+        self.lock.settle();
+        let result = match begun {
+            Err(e) if is_busy(&e) => Ok(None),
+            Err(e) => Err(e.into()),
+            Ok(tx) => f(&tx).and_then(|value| {
+                tx.commit()?;
+                Ok(Some(value))
+            }),
+        };
+        result.map_err(|e| self.locate(e))
+    }
+
+    /// Run `f` in a read transaction (a consistent snapshot; no write lock, so it never waits for
+    /// a writer); refusals are audited as in `write`.
     pub fn read<T>(&mut self, now: Timestamp, f: impl FnOnce(&Transaction) -> Result<T>) -> Result<T> {
-        self.run(TransactionBehavior::Deferred, now, f)
-    }
-
-    fn run<T>(
-        &mut self,
-        behavior: TransactionBehavior,
-        now: Timestamp,
-        f: impl FnOnce(&Transaction) -> Result<T>,
-    ) -> Result<T> {
-        let tx = self.conn.transaction_with_behavior(behavior)?;
-        match f(&tx) {
-            Ok(value) => {
+        let result =
+            Transaction::new_unchecked(&self.conn, TransactionBehavior::Deferred).map_err(Error::from).and_then(|tx| {
+                let value = f(&tx)?;
                 tx.commit()?;
                 Ok(value)
-            }
+            });
+        self.finish(result, now)
+    }
+
+    /// After a transaction: audit a refusal, and put the path into a fault's message.
+    fn finish<T>(&mut self, result: Result<T>, now: Timestamp) -> Result<T> {
+        match result {
+            Ok(value) => Ok(value),
             Err(error) => {
-                drop(tx);
                 if let Error::Forbidden { denial: Some(denial), message } = &error {
-                    self.record_denial(denial, message, now)?;
+                    self.record_denial(denial, message, now).map_err(|e| self.locate(e))?;
                 }
-                Err(error)
+                Err(self.locate(error))
             }
         }
     }
 
     fn record_denial(&mut self, denial: &Denial, reason: &str, now: Timestamp) -> Result<()> {
-        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let tx = self.begin_write()?;
         crate::store::audit::append(
             &tx,
             &denial.organization_id,
@@ -219,8 +751,7 @@ impl Database {
 
     fn after_restore(&mut self) -> Result<()> {
         configure(&self.conn)?;
-        migrate(&mut self.conn)?;
-        Ok(())
+        self.upgrade()
     }
 
     /// The raw connection, for benchmarks and tests that inspect the file.

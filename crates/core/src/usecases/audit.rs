@@ -8,6 +8,7 @@ use crate::error::{ConflictReason, Error, Result};
 use crate::policy::Action;
 use crate::store::{audit, grants, memberships};
 use crate::time::{rfc3339, Timestamp};
+use rusqlite::Transaction;
 use serde::Serialize;
 use ts_rs::TS;
 
@@ -96,31 +97,59 @@ pub fn verify(db: &mut Database, who: &Principal, org: &str, now: Timestamp) -> 
 }
 
 /// Record an `access.expired` event for every membership and grant whose expiry has passed since
-/// the last sweep. Front doors call this when they open the database and before each command.
+/// the last sweep, waiting for the write lock if another process holds it.
 pub fn record_expiries(db: &mut Database, now: Timestamp) -> Result<usize> {
     if !db.read(now, |tx| grants::any_unrecorded_expiry(tx, now))? {
         return Ok(0);
     }
-    db.write(now, |tx| {
-        let mut n = 0;
-        for (id, org, email, at) in memberships::unrecorded_expiries(tx, now)? {
-            audit::append(tx, &org, "gatehouse", "access.expired", &email, &serde_json::json!({"scope": "organization", "expired_at": rfc3339(at)}), at)?;
-            memberships::mark_expiry_recorded(tx, &id)?;
-            n += 1;
-        }
-        for (id, org, subject, role, workspace, at) in grants::unrecorded_expiries(tx, now)? {
-            audit::append(
-                tx,
-                &org,
-                "gatehouse",
-                "access.expired",
-                &subject,
-                &serde_json::json!({"scope": if workspace.is_some() { "workspace" } else { "organization" }, "role": role, "workspace": workspace, "expired_at": rfc3339(at)}),
-                at,
-            )?;
-            grants::mark_expiry_recorded(tx, &id)?;
-            n += 1;
-        }
-        Ok(n)
-    })
+    db.write_unswept(now, |tx| record_expiries_in(tx, now))
+}
+
+/// What front doors call when they open the database and before each command: record what has
+/// expired if the write lock is free, without waiting for it (`None` when another process holds
+/// it), so that a read command never queues behind a long writer. Rule 9 still holds: nothing is
+/// lost, since `Database::write` records the same expiries first, in its own transaction, before
+/// any command changes anything; and rights never depend on the record (they compare expiry
+/// times with `now`), so a read answers correctly either way.
+pub fn try_record_expiries(db: &mut Database, now: Timestamp) -> Result<Option<usize>> {
+    if !db.read(now, |tx| grants::any_unrecorded_expiry(tx, now))? {
+        return Ok(Some(0));
+    }
+    db.try_write(|tx| record_expiries_in(tx, now))
+}
+
+/// The sweep itself, inside a write transaction: one event per expiry, dated at the moment it
+/// passed. `Database::write` runs it first in every write.
+pub(crate) fn record_expiries_in(tx: &Transaction, now: Timestamp) -> Result<usize> {
+    if !grants::any_unrecorded_expiry(tx, now)? {
+        return Ok(0);
+    }
+    let mut n = 0;
+    for (id, org, email, at) in memberships::unrecorded_expiries(tx, now)? {
+        audit::append(
+            tx,
+            &org,
+            "gatehouse",
+            "access.expired",
+            &email,
+            &serde_json::json!({"scope": "organization", "expired_at": rfc3339(at)}),
+            at,
+        )?;
+        memberships::mark_expiry_recorded(tx, &id)?;
+        n += 1;
+    }
+    for (id, org, subject, role, workspace, at) in grants::unrecorded_expiries(tx, now)? {
+        audit::append(
+            tx,
+            &org,
+            "gatehouse",
+            "access.expired",
+            &subject,
+            &serde_json::json!({"scope": if workspace.is_some() { "workspace" } else { "organization" }, "role": role, "workspace": workspace, "expired_at": rfc3339(at)}),
+            at,
+        )?;
+        grants::mark_expiry_recorded(tx, &id)?;
+        n += 1;
+    }
+    Ok(n)
 }
