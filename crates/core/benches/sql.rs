@@ -63,7 +63,7 @@ fn facade_rights(conn: &Connection, org: &str, account: &str) -> usize {
     let mut st = conn.prepare_cached(RIGHTS).unwrap();
     let rows = st
         .query_map(params![org, account, NOW, Option::<&str>::None], |r| {
-            Ok((r.get::<bool>(0)?, r.get::<Option<String>>(1)?))
+            Ok((r.get::<_, bool>(0)?, r.get::<_, Option<String>>(1)?))
         })
         .unwrap();
     rows.map(|r| r.unwrap()).count()

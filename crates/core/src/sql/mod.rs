@@ -41,7 +41,6 @@ pub use rusqlite::types::{FromSql, ToSqlOutput, Value, ValueRef};
 pub use rusqlite::{named_params, params, ToSql};
 pub use translate::{translate, Translation};
 
-use crate::error::ConflictReason;
 use std::cell::Cell;
 use std::time::Duration;
 
@@ -129,14 +128,33 @@ impl From<Error> for crate::error::Error {
             // SQLite's errors keep the core's own mapping of them.
             Error::Sqlite(e) => E::from(e),
             Error::NoRows => E::from(rusqlite::Error::QueryReturnedNoRows),
-            Error::Postgres(ref pg) => match postgres::kind_of(pg) {
-                ErrorKind::Constraint => E::conflict(ConflictReason::AlreadyExists, "that already exists"),
-                ErrorKind::Unavailable => E::Unavailable(format!("the database server is unavailable: {e}")),
-                ErrorKind::Retry => E::Unavailable("the database is busy; try again".into()),
-                ErrorKind::NoRows | ErrorKind::Other => E::Internal(format!("database: {e}")),
-            },
+            Error::Postgres(ref pg) => {
+                // The raw text is for whoever debugs this, never for the message a user sees.
+                log::warn!("database: {e}");
+                match postgres::kind_of(pg) {
+                    ErrorKind::Constraint => {
+                        let db = pg.as_db_error();
+                        match pg.code().map(|c| c.code()) {
+                            Some("23505") => crate::error::unique_conflict(
+                                db.and_then(|d| d.table()).unwrap_or(""),
+                                db.and_then(|d| d.constraint()).unwrap_or(""),
+                            ),
+                            Some("23503") => crate::error::reference_conflict(),
+                            _ => crate::error::inconsistent_change(),
+                        }
+                    }
+                    ErrorKind::Unavailable => E::Unavailable(format!("the database server is unavailable: {e}")),
+                    ErrorKind::Retry => E::Unavailable("the database is busy; try again".into()),
+                    ErrorKind::NoRows | ErrorKind::Other => {
+                        E::Internal("a database operation failed unexpectedly (a bug; the detail is in the log)".into())
+                    }
+                }
+            }
             Error::Unavailable(m) => E::Unavailable(m),
-            Error::Column(m) | Error::Invalid(m) => E::Internal(format!("database: {m}")),
+            Error::Column(_) | Error::Invalid(_) => {
+                log::warn!("database: {e}");
+                E::Internal("a database operation failed unexpectedly (a bug; the detail is in the log)".into())
+            }
         }
     }
 }
@@ -258,9 +276,9 @@ impl RowIndex for &str {
 }
 
 impl<'a> dyn RowValues + 'a {
-    /// The column converted as rusqlite converts it.
+    /// The column converted as rusqlite converts it (`get::<_, T>(idx)`, as with rusqlite).
     #[inline]
-    pub fn get<T: FromSql>(&self, idx: impl RowIndex) -> Result<T> {
+    pub fn get<I: RowIndex, T: FromSql>(&self, idx: I) -> Result<T> {
         let i = idx.index(self)?;
         let v = self.value(i)?;
         T::column_result(v).map_err(|e| {
@@ -269,7 +287,7 @@ impl<'a> dyn RowValues + 'a {
         })
     }
 
-    pub fn get_ref(&self, idx: impl RowIndex) -> Result<ValueRef<'_>> {
+    pub fn get_ref<I: RowIndex>(&self, idx: I) -> Result<ValueRef<'_>> {
         let i = idx.index(self)?;
         self.value(i)
     }

@@ -137,9 +137,9 @@ fn values_round_trip() {
         let none: Option<i64> = conn.query_row("SELECT sum(n) FROM items WHERE id > 100", [], |r| r.get(0)).unwrap();
         assert_eq!(none, None);
         // A type that does not fit is an error, not a wrong value.
-        assert!(conn.query_row("SELECT name FROM items WHERE id = 1", [], |r| r.get::<i64>(0)).is_err());
+        assert!(conn.query_row("SELECT name FROM items WHERE id = 1", [], |r| r.get::<_, i64>(0)).is_err());
         // Nothing found.
-        let missing = conn.query_row("SELECT name FROM items WHERE id = ?1", [99], |r| r.get::<String>(0));
+        let missing = conn.query_row("SELECT name FROM items WHERE id = ?1", [99], |r| r.get::<_, String>(0));
         assert_eq!(missing.optional().unwrap(), None);
         assert_eq!(conn.execute("UPDATE items SET flag = ?1 WHERE flag = ?2", params![true, false]).unwrap(), 2);
     }
@@ -228,21 +228,70 @@ fn constraint_violations_are_conflicts() {
         conn.execute("INSERT INTO parents (id) VALUES (1)", []).unwrap();
         conn.execute("INSERT INTO children (id, parent, n) VALUES (1, 1, 1)", []).unwrap();
         let attempts = [
-            ("unique", "INSERT INTO parents (id) VALUES (1)"),
-            ("foreign key", "INSERT INTO children (id, parent, n) VALUES (2, 42, 1)"),
-            ("check", "INSERT INTO children (id, parent, n) VALUES (3, 1, -5)"),
-            ("not null", "INSERT INTO children (id, parent, n) VALUES (4, NULL, 1)"),
+            ("unique", "INSERT INTO parents (id) VALUES (1)", ErrorCode::Conflict, Some(ConflictReason::AlreadyExists)),
+            (
+                "foreign key",
+                "INSERT INTO children (id, parent, n) VALUES (2, 42, 1)",
+                ErrorCode::Conflict,
+                Some(ConflictReason::InUse),
+            ),
+            ("check", "INSERT INTO children (id, parent, n) VALUES (3, 1, -5)", ErrorCode::Internal, None),
+            ("not null", "INSERT INTO children (id, parent, n) VALUES (4, NULL, 1)", ErrorCode::Internal, None),
         ];
-        for (what, sql) in attempts {
+        for (what, sql, code, reason) in attempts {
             let err = conn.execute(sql, []).unwrap_err();
             assert_eq!(err.kind(), ErrorKind::Constraint, "{} {what}: {err}", e.name());
             let core = Error::from(err);
-            assert_eq!(core.code(), ErrorCode::Conflict, "{} {what}", e.name());
-            assert_eq!(core.conflict_reason(), Some(ConflictReason::AlreadyExists));
+            assert_eq!((core.code(), core.conflict_reason()), (code, reason), "{} {what}: {core}", e.name());
         }
         // A syntax error is not a conflict, and never shows as one.
         let err = Error::from(conn.execute("INSERT INTO nowhere VALUES (1)", []).unwrap_err());
         assert_eq!(err.code(), ErrorCode::Internal, "{}", e.name());
+    }
+}
+
+/// Collisions with Gatehouse's own unique constraints say the same thing on both engines.
+#[test]
+fn gatehouse_collisions_read_the_same_on_both_engines() {
+    let mut per_engine = Vec::new();
+    for e in engines(Schema::Gatehouse) {
+        let conn = e.open();
+        for sql in [
+            "INSERT INTO organizations (id, name, slug, created_at) VALUES ('o1', 'One', 'one', 1)",
+            "INSERT INTO roles (id, organization_id, name, is_owner, created_at) VALUES ('r1', 'o1', 'owner', 1, 1)",
+            "INSERT INTO roles (id, organization_id, name, created_at) VALUES ('r2', 'o1', 'Member', 1)",
+            "INSERT INTO accounts (id, email, email_norm, given_name, family_name, sort_name, created_at) VALUES ('a1', 'a@x', 'a@x', 'A', '', 'a', 1)",
+            "INSERT INTO memberships (id, organization_id, account_id, joined_at) VALUES ('m1', 'o1', 'a1', 1)",
+            "INSERT INTO invitations (id, organization_id, email, email_norm, role_id, valid_until, token_hash, status, created_at, last_sent_at)
+             VALUES ('i1', 'o1', 'b@x', 'b@x', 'r2', 9, X'01', 'open', 1, 1)",
+        ] {
+            conn.execute(sql, []).unwrap();
+        }
+        let mut messages = Vec::new();
+        for sql in [
+            "INSERT INTO roles (id, organization_id, name, created_at) VALUES ('r3', 'o1', 'MEMBER', 1)",
+            "INSERT INTO roles (id, organization_id, name, is_owner, created_at) VALUES ('r4', 'o1', 'boss', 1, 1)",
+            "INSERT INTO memberships (id, organization_id, account_id, joined_at) VALUES ('m2', 'o1', 'a1', 1)",
+            "INSERT INTO invitations (id, organization_id, email, email_norm, role_id, valid_until, token_hash, status, created_at, last_sent_at)
+             VALUES ('i2', 'o1', 'b@x', 'b@x', 'r2', 9, X'02', 'open', 1, 1)",
+            "INSERT INTO accounts (id, email, email_norm, given_name, family_name, sort_name, created_at) VALUES ('a2', 'A@x', 'a@x', 'A', '', 'a', 1)",
+            "DELETE FROM roles WHERE id = 'r2'",
+        ] {
+            let err = Error::from(conn.execute(sql, []).unwrap_err());
+            messages.push(format!("{:?} {:?} {err}", err.code(), err.conflict_reason()));
+        }
+        assert!(messages[0].contains("a role with this name already exists"), "{}: {messages:?}", e.name());
+        // SQLite names the columns of a partial index, not the index: the owner role's collision
+        // reads as a name collision there, and as what it is on PostgreSQL.
+        assert!(messages[1].starts_with("Conflict Some(AlreadyExists)"), "{}: {messages:?}", e.name());
+        messages.remove(1);
+        assert!(messages[1].contains("AlreadyMember"), "{}: {messages:?}", e.name());
+        assert!(messages[2].contains("OpenInvitation"), "{}: {messages:?}", e.name());
+        assert!(messages[4].contains("InUse"), "{}: {messages:?}", e.name());
+        per_engine.push(messages);
+    }
+    if let [sqlite, pg] = &per_engine[..] {
+        assert_eq!(sqlite, pg);
     }
 }
 
@@ -311,4 +360,48 @@ fn postgres_schema_has_the_tables_and_columns_of_sqlite() {
          WHERE table_schema = current_schema() AND table_name <> 'gatehouse_schema'",
     );
     assert_eq!(pg_columns, sqlite_columns, "migrations/postgres/ and the SQLite migrations {MIRRORED:?} differ");
+}
+
+/// The store's shapes, written as the store writes them against rusqlite, with only the imports
+/// changed: functions over `&Connection` (a transaction passes for one), row mappers as `fn` items
+/// over `&Row`, `optional()`, `collect::<Result<_>>()`, `get::<_, T>`.
+mod store_shapes {
+    use gatehouse_core::sql::{params, Connection, OptionalExtension, Result, Row};
+
+    fn from_row(r: &Row) -> Result<(i64, Option<String>)> {
+        Ok((r.get(0)?, r.get::<_, Option<String>>("name")?))
+    }
+
+    pub fn by_id(conn: &Connection, id: i64) -> gatehouse_core::Result<Option<(i64, Option<String>)>> {
+        let mut st = conn.prepare_cached("SELECT id, name FROM items WHERE id = ?1")?;
+        Ok(st.query_row([id], from_row).optional()?)
+    }
+
+    pub fn all(conn: &Connection) -> gatehouse_core::Result<Vec<(i64, Option<String>)>> {
+        let mut st = conn.prepare_cached("SELECT id, name FROM items ORDER BY id")?;
+        let rows = st.query_map([], from_row)?.collect::<Result<_>>()?;
+        Ok(rows)
+    }
+
+    pub fn insert(conn: &Connection, id: i64, name: Option<&str>) -> gatehouse_core::Result<()> {
+        conn.prepare_cached("INSERT INTO items (id, name) VALUES (?1, ?2)")?.execute(params![id, name])?;
+        Ok(())
+    }
+}
+
+#[test]
+fn store_shaped_code_runs_on_both_engines() {
+    for e in engines(ITEMS) {
+        let conn = e.open();
+        conn.write(|tx| -> gatehouse_core::Result<()> {
+            store_shapes::insert(tx, 1, Some("one"))?;
+            store_shapes::insert(tx, 2, None)
+        })
+        .unwrap();
+        let got = conn.read(|tx| store_shapes::all(tx)).unwrap();
+        assert_eq!(got, [(1, Some("one".to_string())), (2, None)], "{}", e.name());
+        assert_eq!(store_shapes::by_id(&conn, 3).unwrap(), None);
+        let dup = conn.write(|tx| store_shapes::insert(tx, 1, Some("again"))).unwrap_err();
+        assert_eq!(dup.code(), ErrorCode::Conflict, "{}", e.name());
+    }
 }

@@ -200,7 +200,7 @@ fn a_connection_lost_mid_transaction_is_unavailable_and_leaves_nothing() {
     let err = conn
         .write(|tx| -> gatehouse_core::Result<()> {
             tx.execute("UPDATE counter SET n = 100 WHERE id = 1", [])?;
-            admin.query_row("SELECT pg_terminate_backend(?1::int)", [pid], |r| r.get::<bool>(0))?;
+            admin.query_row("SELECT pg_terminate_backend(?1::int)", [pid], |r| r.get::<_, bool>(0))?;
             tx.execute("UPDATE counter SET n = 100 WHERE id = 2", [])?;
             Ok(())
         })
