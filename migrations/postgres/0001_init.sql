@@ -1,6 +1,7 @@
 -- Gatehouse schema for PostgreSQL, version 1: the SQLite schema of migrations/0001_init.sql,
--- 0002_member_list.sql, 0003_roster.sql and 0005_workspace_scopes.sql as it stands after all of
--- them, in PostgreSQL's terms (columns added by a later SQLite migration come last, as there).
+-- 0002_member_list.sql, 0003_roster.sql, 0004_roster_portable.sql, 0005_workspace_scopes.sql and
+-- 0005b_invitation_role_history.sql as it stands after all of them, in PostgreSQL's terms (columns
+-- added by a later SQLite migration come last, as there).
 -- Append-only: change the schema with a new file, never by editing this one.
 --
 -- How SQLite's types are carried: integers (times in seconds, counters, SQLite's 0/1 flags) are
@@ -149,7 +150,8 @@ CREATE TABLE invitations (
     organization_id    TEXT COLLATE "C" NOT NULL REFERENCES organizations(id) ON DELETE CASCADE,
     email              TEXT COLLATE "C" NOT NULL,
     email_norm         TEXT COLLATE "C" NOT NULL,
-    role_id            TEXT COLLATE "C" NOT NULL REFERENCES roles(id) ON DELETE RESTRICT,
+    -- NULL once the role is deleted (an accepted, rejected or revoked invitation keeps role_name).
+    role_id            TEXT COLLATE "C" REFERENCES roles(id) ON DELETE SET NULL,
     access_expires_at  BIGINT,
     valid_until        BIGINT NOT NULL,
     token_hash         BYTEA NOT NULL UNIQUE,
@@ -159,7 +161,10 @@ CREATE TABLE invitations (
     last_sent_at       BIGINT NOT NULL,
     times_sent         BIGINT NOT NULL DEFAULT 1,
     responded_at       BIGINT,
-    workspace_id       TEXT COLLATE "C" REFERENCES workspaces(id) ON DELETE CASCADE
+    workspace_id       TEXT COLLATE "C" REFERENCES workspaces(id) ON DELETE CASCADE,
+    role_name          TEXT COLLATE "C",
+    -- An open invitation always has its role: deleting a role an open invitation uses fails.
+    CHECK (status <> 'open' OR role_id IS NOT NULL)
 );
 CREATE UNIQUE INDEX invitations_one_open ON invitations (organization_id, email_norm) WHERE status = 'open';
 CREATE INDEX invitations_org_email ON invitations (organization_id NULLS FIRST, email_norm NULLS FIRST);
@@ -190,7 +195,7 @@ CREATE TABLE audit_heads (
 -- ------------------------------------------------------------------------------------------ the roster
 -- The member list as one table, kept in step with memberships, accounts, access_grants, invitations,
 -- roles and organizations by the triggers below (SQLite's 0003_roster.sql says what each column
--- holds). SQLite's triggers fire per row as each row changes; these fire per row at the end of each
+-- holds; 0004 made a row without a name sort by its email). SQLite's triggers fire per row as each row changes; these fire per row at the end of each
 -- statement, and each recomputes from the base tables, so the roster ends the same.
 
 CREATE TABLE roster_orgs (
@@ -267,7 +272,8 @@ CREATE FUNCTION roster_deferred(organization text) RETURNS boolean LANGUAGE sql 
 CREATE FUNCTION roster_add_membership(mid text) RETURNS void LANGUAGE sql BEGIN ATOMIC
     INSERT INTO roster (org, entry_id, kind, email, email_norm, given_name, family_name, sort_name, roles, roles_key,
                         roles_timed, cls, until, expires, confirmed, enabled, created_at, last_login_at)
-    SELECT o.org, m.id, 0, a.email, a.email_norm, a.given_name, a.family_name, a.sort_name, roster_roles(m.id),
+    SELECT o.org, m.id, 0, a.email, a.email_norm, a.given_name, a.family_name,
+           CASE WHEN a.sort_name = '' THEN a.email_norm ELSE a.sort_name END, roster_roles(m.id),
            lower(coalesce(roster_roles(m.id), '') COLLATE "C"), roster_roles_timed(m.id),
            CASE WHEN m.enabled <> 0 THEN 0 ELSE 1 END, m.access_expires_at, m.access_expires_at, a.email_confirmed,
            m.enabled, a.created_at, a.last_login_at
@@ -278,7 +284,7 @@ END;
 CREATE FUNCTION roster_add_invitation(iid text) RETURNS void LANGUAGE sql BEGIN ATOMIC
     INSERT INTO roster (org, entry_id, kind, email, email_norm, given_name, family_name, sort_name, roles, roles_key,
                         roles_timed, cls, until, expires, confirmed, enabled, created_at, last_login_at)
-    SELECT o.org, i.id, 1, i.email, i.email_norm, '', '', '', r.name, lower(r.name::text COLLATE "C"), 0,
+    SELECT o.org, i.id, 1, i.email, i.email_norm, '', '', i.email_norm, r.name, lower(r.name::text COLLATE "C"), 0,
            CASE WHEN i.status = 'open' THEN 2 ELSE 3 END, CASE WHEN i.status = 'open' THEN i.valid_until END,
            i.access_expires_at, 0, 0, i.created_at, NULL
     FROM invitations i JOIN roles r ON r.id = i.role_id JOIN roster_orgs o ON o.organization_id = i.organization_id
@@ -378,7 +384,9 @@ CREATE TRIGGER roster_membership_delete AFTER DELETE ON memberships
 CREATE FUNCTION roster_account_update() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     UPDATE roster SET email = NEW.email, email_norm = NEW.email_norm, given_name = NEW.given_name,
-                      family_name = NEW.family_name, sort_name = NEW.sort_name, confirmed = NEW.email_confirmed,
+                      family_name = NEW.family_name,
+                      sort_name = CASE WHEN NEW.sort_name = '' THEN NEW.email_norm ELSE NEW.sort_name END,
+                      confirmed = NEW.email_confirmed,
                       created_at = NEW.created_at, last_login_at = NEW.last_login_at
     WHERE entry_id IN (SELECT id FROM memberships WHERE account_id = NEW.id);
     RETURN NULL;

@@ -7,24 +7,12 @@
 pub mod commands;
 pub mod state;
 
-use std::ffi::OsString;
 use tauri::{Emitter, Manager};
 use tauri_plugin_deep_link::DeepLinkExt;
 
 pub use state::AppState;
 
-/// The URL scheme of invitation links: `gatehouse://invite/TOKEN`.
-pub const LINK_SCHEME: &str = "gatehouse://";
-
-/// With no arguments, or with only a `gatehouse://` link (which is how the system hands a clicked
-/// link to the app), `gatehouse` opens its window; anything else is a CLI command.
-pub fn wants_window(args: &[OsString]) -> bool {
-    match args.len() {
-        0 | 1 => true,
-        2 => args[1].to_str().is_some_and(|a| a.starts_with(LINK_SCHEME)),
-        _ => false,
-    }
-}
+pub use gatehouse_cli::{wants_window, LINK_SCHEME};
 
 /// The invitation token of a `gatehouse://invite/TOKEN` link, if that is what `arg` is.
 pub fn invite_token_from_link(arg: &str) -> Option<String> {
@@ -33,28 +21,13 @@ pub fn invite_token_from_link(arg: &str) -> Option<String> {
     (!token.is_empty() && token.len() <= 200).then(|| token.to_string())
 }
 
-/// A Windows GUI program has no console; when the CLI runs from a shell, write to that shell's.
-pub fn attach_console() {
-    #[cfg(windows)]
-    {
-        #[link(name = "kernel32")]
-        extern "system" {
-            fn AttachConsole(process_id: u32) -> i32;
-        }
-        const ATTACH_PARENT_PROCESS: u32 = u32::MAX;
-        // SAFETY: a plain Win32 call with a constant argument; failure only means "no console".
-        unsafe {
-            AttachConsole(ATTACH_PARENT_PROCESS);
-        }
-    }
-}
-
 /// Every app command, registered with Tauri. Also used by the command-layer tests.
 #[macro_export]
 macro_rules! app_handlers {
     () => {
         tauri::generate_handler![
             $crate::commands::session::app_status,
+            $crate::commands::session::database_status,
             $crate::commands::session::setup,
             $crate::commands::session::sign_in,
             $crate::commands::session::sign_out,
@@ -113,16 +86,12 @@ fn hand_over_invite<R: tauri::Runtime>(app: &tauri::AppHandle<R>, token: String)
     let _ = app.emit("invite-link", ());
 }
 
-/// Open the window. Exits the process with a message if the database cannot be opened.
+/// Open the window. The database is opened once the window exists, off the main thread, so that
+/// the page can say why the start takes long (an upgrade, another process's lock) or why the
+/// database cannot be used (`database_status`, the `database-status` event).
 pub fn run_desktop() {
     let db_path = gatehouse_cli::default_db_path();
-    let state = match AppState::open(&db_path) {
-        Ok(s) => s,
-        Err(e) => {
-            eprintln!("gatehouse: cannot open the database {}: {e}", db_path.display());
-            std::process::exit(1);
-        }
-    };
+    let state = AppState::opening();
     if let Some(token) = std::env::args().nth(1).as_deref().and_then(invite_token_from_link) {
         state.set_pending_invite(token);
     }
@@ -142,7 +111,15 @@ pub fn run_desktop() {
         // Linux and Windows hand a clicked link over as an argument (above, and via single-instance);
         // macOS sends it as an event to the running app.
         .plugin(tauri_plugin_deep_link::init())
-        .setup(|app| {
+        .setup(move |app| {
+            let opener = app.handle().clone();
+            std::thread::spawn(move || {
+                let emitter = opener.clone();
+                let listener: state::StatusListener = std::sync::Arc::new(move |status| {
+                    let _ = emitter.emit(state::DATABASE_STATUS_EVENT, status);
+                });
+                opener.state::<AppState>().open(&db_path, listener);
+            });
             let handle = app.handle().clone();
             app.deep_link().on_open_url(move |event| {
                 if let Some(token) = event.urls().iter().find_map(|u| invite_token_from_link(u.as_str())) {
@@ -160,16 +137,6 @@ pub fn run_desktop() {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn window_or_cli() {
-        let a = |v: &[&str]| v.iter().map(OsString::from).collect::<Vec<_>>();
-        assert!(wants_window(&a(&["gatehouse"])));
-        assert!(wants_window(&a(&["gatehouse", "gatehouse://invite/ghi_abc"])));
-        assert!(!wants_window(&a(&["gatehouse", "--help"])));
-        assert!(!wants_window(&a(&["gatehouse", "members", "list"])));
-        assert!(!wants_window(&a(&["gatehouse", "gatehouse://invite/x", "more"])));
-    }
 
     #[test]
     fn invite_links() {

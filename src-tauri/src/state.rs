@@ -1,24 +1,154 @@
 //! What the shell keeps between commands: the open database and who is signed in.
+//!
+//! The database is opened off the main thread once the window exists (`AppState::open`), so that
+//! the page can show why the start takes long — another process holds the lock, or the schema of
+//! a large database is being upgraded — instead of a window that never appears. The page asks
+//! `database_status` and listens to the `database-status` event; commands called meanwhile wait
+//! until the database is ready.
 
+use gatehouse_core::db::{Notice, OpenOptions, WaitReason};
 use gatehouse_core::usecases::audit;
 use gatehouse_core::{time, Database, Error, ErrorBody, Principal, Result, Timestamp};
+use serde::Serialize;
 use std::path::Path;
-use std::sync::Mutex;
+use std::sync::{Arc, Condvar, Mutex};
+use ts_rs::TS;
+
+/// The event the page hears whenever `DatabaseStatus` changes.
+pub const DATABASE_STATUS_EVENT: &str = "database-status";
+
+/// Where the app's database stands, for the page to show ("upgrading the database…").
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+#[ts(export)]
+pub struct DatabaseStatus {
+    pub state: DatabaseState,
+    /// A sentence for the user: the file, why it waits, the step of an upgrade, the error.
+    pub message: String,
+    /// During an upgrade: the step being applied (from 1) and how many there are.
+    pub step: Option<u32>,
+    pub steps: Option<u32>,
+    /// During a long upgrade: how long it has run so far (updated about once a second).
+    pub elapsed_seconds: Option<u32>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, TS)]
+#[serde(rename_all = "snake_case")]
+#[ts(export)]
+pub enum DatabaseState {
+    /// Opening and checking the file (usually a few milliseconds).
+    Opening,
+    /// Another process holds the write lock (another Gatehouse command, or an upgrade it runs).
+    Waiting,
+    /// This app is upgrading the schema of the database to its own version.
+    Upgrading,
+    Ready,
+    /// The database cannot be used; `message` says why. Every command answers with that error.
+    Failed,
+}
+
+impl DatabaseStatus {
+    fn new(state: DatabaseState, message: impl Into<String>) -> Self {
+        DatabaseStatus { state, message: message.into(), step: None, steps: None, elapsed_seconds: None }
+    }
+}
+
+/// The status a notice of the core leads to (`None`: no change worth telling).
+fn status_after(notice: &Notice, current: &DatabaseStatus, path: &str) -> Option<DatabaseStatus> {
+    match notice {
+        Notice::Waiting { reason: WaitReason::Write, .. } => Some(DatabaseStatus::new(
+            DatabaseState::Waiting,
+            format!("Waiting for another Gatehouse process to finish writing to {path}…"),
+        )),
+        Notice::Waiting { reason: WaitReason::Upgrade, .. } => Some(DatabaseStatus::new(
+            DatabaseState::Waiting,
+            format!("Waiting for another Gatehouse process, which is upgrading the database {path}…"),
+        )),
+        Notice::DoneWaiting => Some(DatabaseStatus::new(DatabaseState::Opening, format!("Opening {path}…"))),
+        Notice::Upgrading { from, to } => Some(DatabaseStatus::new(
+            DatabaseState::Upgrading,
+            format!("Upgrading the database {path} from schema {from} to {to}…"),
+        )),
+        Notice::UpgradeStep { step, steps, name } => Some(DatabaseStatus {
+            state: DatabaseState::Upgrading,
+            message: format!("Upgrading the database {path}: step {step} of {steps} ({name})…"),
+            step: Some(*step as u32),
+            steps: Some(*steps as u32),
+            elapsed_seconds: current.elapsed_seconds,
+        }),
+        Notice::StillUpgrading { elapsed } => {
+            Some(DatabaseStatus { elapsed_seconds: Some(elapsed.as_secs() as u32), ..current.clone() })
+        }
+        Notice::Upgraded { .. } => None,
+    }
+}
+
+pub type StatusListener = Arc<dyn Fn(&DatabaseStatus) + Send + Sync>;
 
 pub struct AppState {
-    db: Mutex<Database>,
+    /// `None` while the database is being opened; then the database, or why it cannot be used.
+    db: Mutex<Option<Result<Database, ErrorBody>>>,
+    opened: Condvar,
+    status: Arc<Mutex<DatabaseStatus>>,
     session: Mutex<Option<Principal>>,
     /// The token of a `gatehouse://invite/…` link the app was opened with, until the page takes it.
     pending_invite: Mutex<Option<String>>,
 }
 
 impl AppState {
-    pub fn open(path: &Path) -> Result<AppState> {
-        Ok(AppState::with_database(Database::open(path)?))
+    /// A state whose database is still to be opened with `open`.
+    pub fn opening() -> AppState {
+        AppState {
+            db: Mutex::new(None),
+            opened: Condvar::new(),
+            status: Arc::new(Mutex::new(DatabaseStatus::new(DatabaseState::Opening, "Opening the database…"))),
+            session: Mutex::new(None),
+            pending_invite: Mutex::new(None),
+        }
     }
 
     pub fn with_database(db: Database) -> AppState {
-        AppState { db: Mutex::new(db), session: Mutex::new(None), pending_invite: Mutex::new(None) }
+        let state = AppState::opening();
+        *lock(&state.status) = DatabaseStatus::new(DatabaseState::Ready, "");
+        *lock(&state.db) = Some(Ok(db));
+        state
+    }
+
+    /// Open (creating it on the first run) the database at `path`, telling `listener` every change
+    /// of status; commands waiting for it go on when it is done. Blocks: call it off the main thread.
+    pub fn open(&self, path: &Path, listener: StatusListener) {
+        let shown = path.display().to_string();
+        let status = Arc::clone(&self.status);
+        let tell = {
+            let listener = Arc::clone(&listener);
+            move |next: DatabaseStatus| {
+                *lock(&status) = next.clone();
+                listener(&next);
+            }
+        };
+        tell(DatabaseStatus::new(DatabaseState::Opening, format!("Opening {shown}…")));
+        let observer = {
+            let status = Arc::clone(&self.status);
+            let tell = tell.clone();
+            let shown = shown.clone();
+            Arc::new(move |notice: &Notice| {
+                let current = lock(&status).clone();
+                if let Some(next) = status_after(notice, &current, &shown) {
+                    tell(next);
+                }
+            })
+        };
+        let options = OpenOptions { create: true, observer: Some(observer), ..OpenOptions::default() };
+        let opened = Database::open_with(path, options).map_err(|e| ErrorBody::from(&e));
+        tell(match &opened {
+            Ok(_) => DatabaseStatus::new(DatabaseState::Ready, ""),
+            Err(e) => DatabaseStatus::new(DatabaseState::Failed, e.message.clone()),
+        });
+        *lock(&self.db) = Some(opened);
+        self.opened.notify_all();
+    }
+
+    pub fn database_status(&self) -> DatabaseStatus {
+        lock(&self.status).clone()
     }
 
     pub fn set_pending_invite(&self, token: String) {
@@ -37,12 +167,23 @@ impl AppState {
         *lock(&self.session) = who;
     }
 
-    /// Run `f` on the database without a session (first run, sign-in, accepting an invitation).
+    /// Run `f` on the database without a session (first run, sign-in, accepting an invitation);
+    /// waits while the database is still being opened or upgraded.
     pub fn open_call<T>(&self, f: impl FnOnce(&mut Database, Timestamp) -> Result<T>) -> Result<T, ErrorBody> {
+        let mut slot = lock(&self.db);
+        while slot.is_none() {
+            slot = self.opened.wait(slot).unwrap_or_else(|p| p.into_inner());
+        }
+        let db = match slot.as_mut() {
+            Some(Ok(db)) => db,
+            Some(Err(why)) => return Err(why.clone()),
+            None => return Err(ErrorBody::from(&Error::Unavailable("the database is still being opened".into()))),
+        };
         let now = time::now();
-        let mut db = lock(&self.db);
-        audit::try_record_expiries(&mut db, now).map_err(|e| ErrorBody::from(&e))?;
-        f(&mut db, now).map_err(|e| ErrorBody::from(&e))
+        // Recorded now unless another process holds the write lock; then the next write records
+        // it first (`Database::write`), and a read need not wait.
+        audit::try_record_expiries(db, now).map_err(|e| ErrorBody::from(&e))?;
+        f(db, now).map_err(|e| ErrorBody::from(&e))
     }
 
     /// Run `f` as the signed-in principal; `unauthenticated` when nobody is signed in.
@@ -56,4 +197,60 @@ impl AppState {
 /// (every write is a transaction), so carry on with it.
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use gatehouse_core::db::MIGRATIONS;
+
+    /// The page learns that the database is being upgraded, step by step, and then ready; a
+    /// command called meanwhile waits for it instead of failing.
+    #[test]
+    fn the_page_hears_an_upgrade_and_commands_wait_for_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("old.db");
+        {
+            let old = rusqlite::Connection::open(&path).unwrap();
+            for (i, (_, sql)) in MIGRATIONS.iter().enumerate().take(MIGRATIONS.len() - 1) {
+                old.execute_batch(sql).unwrap();
+                old.pragma_update(None, "user_version", (i + 1) as i64).unwrap();
+            }
+        }
+        let state = Arc::new(AppState::opening());
+        assert_eq!(state.database_status().state, DatabaseState::Opening);
+        let heard = Arc::new(Mutex::new(Vec::new()));
+        let listener: StatusListener = {
+            let heard = Arc::clone(&heard);
+            Arc::new(move |s: &DatabaseStatus| heard.lock().unwrap().push(s.clone()))
+        };
+        let caller = {
+            let state = Arc::clone(&state);
+            std::thread::spawn(move || state.open_call(|db, _| db.schema_version()))
+        };
+        state.open(&path, listener);
+        assert_eq!(caller.join().unwrap().unwrap(), MIGRATIONS.len() as i64);
+        let heard = heard.lock().unwrap().clone();
+        let states: Vec<DatabaseState> = heard.iter().map(|s| s.state).collect();
+        assert_eq!(
+            states,
+            [DatabaseState::Opening, DatabaseState::Upgrading, DatabaseState::Upgrading, DatabaseState::Ready],
+            "{heard:?}"
+        );
+        assert_eq!((heard[2].step, heard[2].steps), (Some(1), Some(1)));
+        assert!(heard[2].message.contains(MIGRATIONS[MIGRATIONS.len() - 1].0), "{heard:?}");
+        assert_eq!(state.database_status().state, DatabaseState::Ready);
+    }
+
+    #[test]
+    fn a_database_that_cannot_be_opened_fails_every_command_with_why() {
+        let dir = tempfile::tempdir().unwrap();
+        let state = AppState::opening();
+        state.open(dir.path(), Arc::new(|_: &DatabaseStatus| {}));
+        let status = state.database_status();
+        assert_eq!(status.state, DatabaseState::Failed);
+        assert!(status.message.contains("is a folder"), "{status:?}");
+        let e = state.open_call(|db, _| db.schema_version()).unwrap_err();
+        assert_eq!(e.message, status.message);
+    }
 }

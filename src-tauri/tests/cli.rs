@@ -1131,7 +1131,7 @@ fn lockout_after_five_failures() {
 }
 
 #[test]
-fn no_one_changes_their_own_expiry_or_role() {
+fn no_one_extends_their_own_expiry_or_raises_their_own_role() {
     let (_d, db) = setup();
     add_member(&db, "adm@x.io", "admin", "Ad Min");
     add_member(&db, "adm2@x.io", "admin", "Ad Two");
@@ -1140,8 +1140,8 @@ fn no_one_changes_their_own_expiry_or_role() {
     assert_eq!(c, 4, "clearing one's own expiry: {err}");
     let (c, _, err) = gh(&db, Some("adm@x.io"), PW, &["members", "expire", "--org", ORG, "adm@x.io", "90d"]);
     assert_eq!(c, 4, "extending one's own expiry: {err}");
-    let (c, _, _) = gh(&db, Some("adm@x.io"), PW, &["members", "role", "--org", ORG, "adm@x.io", "member"]);
-    assert_eq!(c, 4);
+    let (c, _, _) = gh(&db, Some("adm@x.io"), PW, &["members", "role", "--org", ORG, "adm@x.io", "owner"]);
+    assert_eq!(c, 4, "raising one's own role");
     assert!(row(&db, "adm@x.io").unwrap()["access_expires_at"].is_string());
     // Another admin may.
     ok_as(&db, "adm2@x.io", &["members", "expire", "--org", ORG, "adm@x.io", "never"]);

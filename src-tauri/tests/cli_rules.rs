@@ -131,3 +131,142 @@ fn synerise_workspace_only_members() {
         "not_found",
     );
 }
+
+// ---------------------------------------------------------------------------------------------
+// rule 9: stepping down (CloudTruth)
+
+#[test]
+fn cloudtruth_an_owner_steps_down_while_another_lasting_owner_remains() {
+    let (_d, db) = setup();
+    // Alone, the owner is the last one: last_owner (exit 6), not forbidden.
+    let (code, _, err) = gh(&db, Some(OWNER), PW, &["members", "role", "--org", ORG, OWNER, "admin"]);
+    assert_eq!(
+        (code, err["error"]["code"].as_str(), err["error"]["reason"].as_str()),
+        (6, Some("conflict"), Some("last_owner")),
+        "{err}"
+    );
+    join(&db, "second@x.io", "owner", &[]);
+    ok(&db, &["members", "role", "--org", ORG, OWNER, "admin"]);
+    let shown = ok(&db, &["members", "show", "--org", ORG, OWNER]);
+    assert_eq!(shown["roles"], json!(["admin"]));
+    // No way back up by oneself; the new last owner cannot step down either.
+    fails(&db, Some(OWNER), &["members", "role", "--org", ORG, OWNER, "owner"], 4, "forbidden");
+    let (code, _, err) = gh(&db, Some("second@x.io"), PW, &["members", "role", "--org", ORG, "second@x.io", "member"]);
+    assert_eq!((code, err["error"]["reason"].as_str()), (6, Some("last_owner")), "{err}");
+}
+
+// ---------------------------------------------------------------------------------------------
+// rule 9: a service account counts as its creator
+
+#[test]
+fn a_service_account_cannot_undo_its_creators_disable_expiry_or_role() {
+    let (_d, db) = setup();
+    join(&db, "admin@x.io", "admin", &[]);
+    ok(&db, &["workspaces", "create", "--org", ORG, "Production"]);
+    let created = ok_as(&db, "admin@x.io", &["service-accounts", "create", "--org", ORG, "ci", "--role", "admin"]);
+    let token = created["token"].as_str().unwrap().to_string();
+
+    // Disabled by the owner; the token must not re-enable the admin.
+    ok(&db, &["members", "disable", "--org", ORG, "admin@x.io"]);
+    let (code, out, err) = gh_token(&db, &token, &["members", "enable", "--org", ORG, "admin@x.io"]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!((out["changed"].clone(), out["rows"][0]["result"].clone()), (json!(0), json!("skipped")), "{out}");
+    assert!(!allowed(&db, "admin@x.io", "org.view", None), "the admin stays disabled");
+
+    // Given an expiry; the token must not extend or clear it.
+    ok(&db, &["members", "enable", "--org", ORG, "admin@x.io"]);
+    ok(&db, &["members", "expire", "--org", ORG, "admin@x.io", "1h"]);
+    token_fails(&db, &token, &["members", "expire", "--org", ORG, "admin@x.io", "never"], 4, "forbidden");
+    token_fails(&db, &token, &["members", "expire", "--org", ORG, "admin@x.io", "90d"], 4, "forbidden");
+
+    // Demoted; the token must not raise the role again nor grant workspace access.
+    ok(&db, &["members", "role", "--org", ORG, "admin@x.io", "member"]);
+    token_fails(&db, &token, &["members", "role", "--org", ORG, "admin@x.io", "admin"], 4, "forbidden");
+    token_fails(
+        &db,
+        &token,
+        &["workspaces", "grant", "--org", ORG, "--workspace", "Production", "admin@x.io", "admin"],
+        4,
+        "forbidden",
+    );
+    let shown = ok(&db, &["members", "show", "--org", ORG, "admin@x.io"]);
+    assert_eq!((shown["roles"].clone(), shown["workspaces"].clone()), (json!(["member"]), json!([])), "{shown}");
+}
+
+// ---------------------------------------------------------------------------------------------
+// rule 2: owner-level things
+
+#[test]
+fn an_admin_cannot_revoke_an_owner_service_account_or_an_owner_invitation() {
+    let (_d, db) = setup();
+    join(&db, "admin@x.io", "admin", &[]);
+    ok(&db, &["service-accounts", "create", "--org", ORG, "root-bot", "--role", "owner"]);
+    ok(&db, &["invites", "create", "--org", ORG, "--emails", "boss@x.io", "--role", "owner"]);
+
+    fails(&db, Some("admin@x.io"), &["service-accounts", "revoke", "--org", ORG, "root-bot"], 4, "forbidden");
+    fails(&db, Some("admin@x.io"), &["invites", "revoke", "--org", ORG, "boss@x.io"], 4, "forbidden");
+    fails(&db, Some("admin@x.io"), &["invites", "resend", "--org", ORG, "boss@x.io"], 4, "forbidden");
+    fails(
+        &db,
+        Some("admin@x.io"),
+        &["service-accounts", "create", "--org", ORG, "mine", "--role", "owner"],
+        4,
+        "forbidden",
+    );
+    let sas = ok(&db, &["service-accounts", "list", "--org", ORG]);
+    assert_eq!(sas["items"].as_array().unwrap().iter().find(|s| s["name"] == "root-bot").unwrap()["status"], "active");
+    let invs = ok(&db, &["invites", "list", "--org", ORG]);
+    assert_eq!(row(&invs, "boss@x.io")["status"], "pending");
+    // Every refusal left its trace.
+    let denied = ok(&db, &["audit", "list", "--org", ORG, "--action", "access.denied"]);
+    assert_eq!(denied["items"].as_array().unwrap().len(), 4, "{denied}");
+    // The owner may.
+    ok(&db, &["service-accounts", "revoke", "--org", ORG, "root-bot"]);
+    ok(&db, &["invites", "revoke", "--org", ORG, "boss@x.io"]);
+}
+
+// ---------------------------------------------------------------------------------------------
+// rule 2: look-alike role names
+
+#[test]
+fn a_cyrillic_owner_role_name_is_refused_as_a_conflict() {
+    let (_d, db) = setup();
+    for name in ["\u{43e}wner", "\u{ff41}\u{ff44}\u{ff4d}\u{ff49}\u{ff4e}"] {
+        let (code, _, err) =
+            gh(&db, Some(OWNER), PW, &["roles", "create", "--org", ORG, name, "--permissions", "org.view"]);
+        assert_eq!(
+            (code, err["error"]["code"].as_str(), err["error"]["reason"].as_str()),
+            (6, Some("conflict"), Some("look_alike")),
+            "{name}: {err}"
+        );
+    }
+    let roles = ok(&db, &["roles", "list", "--org", ORG]);
+    assert_eq!(roles["items"].as_array().unwrap().len(), 3, "nothing was created: {roles}");
+}
+
+// ---------------------------------------------------------------------------------------------
+// deleting a role that only closed invitations used (issue item 8)
+
+#[test]
+fn a_role_used_only_by_accepted_and_rejected_invitations_can_be_deleted() {
+    let (_d, db) = setup();
+    ok(&db, &["roles", "create", "--org", ORG, "temp", "--permissions", "org.view"]);
+    join(&db, "acc@x.io", "temp", &[]);
+    ok(&db, &["members", "role", "--org", ORG, "acc@x.io", "member"]);
+    let out = ok(&db, &["invites", "create", "--org", ORG, "--emails", "rej@x.io", "--role", "temp"]);
+    let token = out["invitations"][0]["token"].as_str().unwrap().to_string();
+    assert_eq!(gh(&db, None, PW, &["invites", "reject", &token]).0, 0);
+    // An open invitation holds the role: in use (exit 6).
+    ok(&db, &["invites", "create", "--org", ORG, "--emails", "open@x.io", "--role", "temp"]);
+    let (code, _, err) = gh(&db, Some(OWNER), PW, &["roles", "delete", "--org", ORG, "temp"]);
+    assert_eq!((code, err["error"]["reason"].as_str()), (6, Some("in_use")), "{err}");
+    ok(&db, &["invites", "revoke", "--org", ORG, "open@x.io"]);
+
+    assert_eq!(ok(&db, &["roles", "delete", "--org", ORG, "temp"])["deleted"], "temp");
+    fails(&db, Some(OWNER), &["roles", "show", "--org", ORG, "temp"], 5, "not_found");
+    let invs = ok(&db, &["invites", "list", "--org", ORG]);
+    let items = invs["items"].as_array().unwrap();
+    assert_eq!(items.len(), 3, "{invs}");
+    assert!(items.iter().all(|i| i["role"] == "temp"), "closed invitations keep the role's name: {invs}");
+    fails(&db, Some(OWNER), &["invites", "resend", "--org", ORG, "rej@x.io"], 5, "not_found");
+}

@@ -216,3 +216,11 @@ fn a_page_from_elsewhere_may_call_nothing() {
     let e = a.call_from("https://evil.example", "list_orgs", json!({})).expect_err("a remote page must be refused");
     assert!(e.to_string().contains("not allowed"), "{e}");
 }
+
+/// The page can always ask where the database stands (it shows "upgrading the database" from it).
+#[test]
+fn database_status_answers_ready() {
+    let app = app();
+    let status = app.ok("database_status", json!({}));
+    assert_eq!(status["state"], "ready", "{status}");
+}

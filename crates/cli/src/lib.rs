@@ -59,6 +59,19 @@ where
     }
 }
 
+/// The URL scheme of invitation links: `gatehouse://invite/TOKEN`.
+pub const LINK_SCHEME: &str = "gatehouse://";
+
+/// With no arguments, or with only a `gatehouse://` link (which is how the system hands a clicked
+/// link to the app), `gatehouse` opens the desktop window; anything else is a CLI command.
+pub fn wants_window(args: &[OsString]) -> bool {
+    match args.len() {
+        0 | 1 => true,
+        2 => args[1].to_str().is_some_and(|a| a.starts_with(LINK_SCHEME)),
+        _ => false,
+    }
+}
+
 /// Where the database lives: --db, else $GATEHOUSE_DB, else the platform's app-data folder.
 pub fn default_db_path() -> PathBuf {
     if let Some(p) = std::env::var_os("GATEHOUSE_DB").filter(|p| !p.is_empty()) {
@@ -584,5 +597,20 @@ fn invites_command(cli: &Cli, out: &Out, cmd: &InvitesCommand) -> Result<()> {
             let v = invitations::reject(&mut db, token, now)?;
             out.value(&v, || format!("Rejected the invitation of {}", v.email))
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn window_or_cli() {
+        let a = |v: &[&str]| v.iter().map(OsString::from).collect::<Vec<_>>();
+        assert!(wants_window(&a(&["gatehouse"])));
+        assert!(wants_window(&a(&["gatehouse", "gatehouse://invite/ghi_abc"])));
+        assert!(!wants_window(&a(&["gatehouse", "--help"])));
+        assert!(!wants_window(&a(&["gatehouse", "members", "list"])));
+        assert!(!wants_window(&a(&["gatehouse", "gatehouse://invite/x", "more"])));
     }
 }

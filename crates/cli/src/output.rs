@@ -150,7 +150,7 @@ pub fn invitations_table(items: &[invitations::InvitationView]) -> String {
                 i.email.clone(),
                 i.role.clone(),
                 opt(&i.workspace),
-                i.status.clone(),
+                i.status.as_str().to_string(),
                 i.valid_until.clone(),
                 opt(&i.access_expires_at),
                 i.times_sent.to_string(),

@@ -22,7 +22,9 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
     ("0001_init", include_str!("../../../migrations/0001_init.sql")),
     ("0002_member_list", include_str!("../../../migrations/0002_member_list.sql")),
     ("0003_roster", include_str!("../../../migrations/0003_roster.sql")),
+    ("0004_roster_portable", include_str!("../../../migrations/0004_roster_portable.sql")),
     ("0005_workspace_scopes", include_str!("../../../migrations/0005_workspace_scopes.sql")),
+    ("0005b_invitation_role_history", include_str!("../../../migrations/0005b_invitation_role_history.sql")),
 ];
 
 /// Tables every Gatehouse schema has had since 0001: how a SQLite file is recognised as ours.

@@ -63,6 +63,8 @@ pub enum ConflictReason {
     TokenExpired,
     TokenRevoked,
     AlreadyExists,
+    /// A name that looks like an existing one (Unicode confusables, rule 2).
+    LookAlike,
     InUse,
     ChainBroken,
     NotOpen,

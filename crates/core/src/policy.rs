@@ -46,9 +46,11 @@ pub struct RoleRights {
 /// Facts about the member an action is aimed at.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Target {
-    /// Holds the owner role at organization scope (whether or not currently active).
+    /// Holds the owner role at organization scope (whether or not currently active), or, for an
+    /// action on workspace access, the owner role in that workspace.
     pub is_owner: bool,
-    /// The caller themself.
+    /// The caller themself, or, for a service account, the person who made it: a service account
+    /// counts as its creator and may do to them only what they may do to themselves (rule 9).
     pub is_self: bool,
 }
 
@@ -75,11 +77,17 @@ pub enum Action<'a> {
         role: &'a RoleRights,
         workspace: bool,
     },
-    ManageInvitations,
+    /// Revoke an invitation; `owner_role` when it is to the owner role.
+    ManageInvitations {
+        owner_role: bool,
+    },
+    /// Give `target` the organization role `role`. `target_rights`: what the target holds now,
+    /// which a change of one's own role may not exceed (no one raises their own rights).
     AssignRole {
         target: Target,
         current_is_owner: bool,
         role: &'a RoleRights,
+        target_rights: &'a Rights,
     },
     ChangeMember {
         target: Target,
@@ -98,6 +106,10 @@ pub enum Action<'a> {
     ManageServiceAccounts {
         role: Option<&'a RoleRights>,
     },
+    /// Revoke a service account; `owner_role` when it holds the owner role.
+    RevokeServiceAccount {
+        owner_role: bool,
+    },
     ViewAudit,
     ReviewAccess,
 }
@@ -109,7 +121,7 @@ impl Action<'_> {
             Action::ViewOrganization => "org.view",
             Action::ManageOrganization => "org.manage",
             Action::Invite { .. } => "invites.create",
-            Action::ManageInvitations => "invites.manage",
+            Action::ManageInvitations { .. } => "invites.manage",
             Action::AssignRole { .. } => "members.role",
             Action::ChangeMember { change, .. } => match change {
                 MemberChange::Enable => "members.enable",
@@ -123,7 +135,7 @@ impl Action<'_> {
             Action::CreatePermission => "permissions.create",
             Action::ManageWorkspaces => "workspaces.manage",
             Action::GrantWorkspace { .. } => "workspaces.grant",
-            Action::ManageServiceAccounts { .. } => "service_accounts.manage",
+            Action::ManageServiceAccounts { .. } | Action::RevokeServiceAccount { .. } => "service_accounts.manage",
             Action::ViewAudit => "audit.view",
             Action::ReviewAccess => "review",
         }
@@ -169,6 +181,15 @@ fn grant(rights: &Rights, base: &str, role: &RoleRights) -> Decision {
     Decision::Allow
 }
 
+/// Things that carry the owner role are for holders of owners.manage only (rule 2).
+fn owner_level(rights: &Rights, what: &str) -> Decision {
+    if rights.holds(OWNERS_MANAGE) {
+        Decision::Allow
+    } else {
+        Decision::Deny(format!("only holders of owners.manage may act on {what}"))
+    }
+}
+
 fn on_member(rights: &Rights, base: &str, target: Target) -> Decision {
     match need(rights, base) {
         Decision::Allow => {}
@@ -196,10 +217,18 @@ pub fn decide(rights: &Rights, action: &Action) -> Decision {
             }
             grant(rights, MEMBERS_INVITE, role)
         }
-        Action::ManageInvitations => need(rights, MEMBERS_INVITE),
-        Action::AssignRole { target, current_is_owner, role } => {
-            if target.is_self {
-                return Decision::Deny("you cannot change your own role".into());
+        Action::ManageInvitations { owner_role } => match need(rights, MEMBERS_INVITE) {
+            Decision::Allow if *owner_role => owner_level(rights, "an owner invitation"),
+            decision => decision,
+        },
+        Action::AssignRole { target, current_is_owner, role, target_rights } => {
+            // Stepping down (rule 9, CloudTruth): one may lower one's own role, never raise it; the
+            // last owner is kept by rule 3 after the change, which answers `last_owner`.
+            if target.is_self && !target_rights.covers(role) {
+                return Decision::Deny(format!(
+                    "you cannot raise your own rights: you do not hold every permission of {}",
+                    role.name
+                ));
             }
             if *current_is_owner && !rights.holds(OWNERS_MANAGE) {
                 return Decision::Deny("only holders of owners.manage may change an owner's role".into());
@@ -243,6 +272,10 @@ pub fn decide(rights: &Rights, action: &Action) -> Decision {
         Action::ManageServiceAccounts { role } => match role {
             Some(role) => grant(rights, SERVICE_ACCOUNTS_MANAGE, role),
             None => need(rights, SERVICE_ACCOUNTS_MANAGE),
+        },
+        Action::RevokeServiceAccount { owner_role } => match need(rights, SERVICE_ACCOUNTS_MANAGE) {
+            Decision::Allow if *owner_role => owner_level(rights, "an owner service account"),
+            decision => decision,
         },
         Action::ViewAudit => need(rights, AUDIT_VIEW),
         Action::ReviewAccess => need(rights, AUDIT_VIEW),
@@ -290,7 +323,15 @@ mod tests {
         let owner = Rights { is_owner: true, permissions: BTreeSet::new() };
         let me = Target { is_owner: true, is_self: true };
         let member = RoleRights { name: "member".into(), is_owner: false, permissions: [ORG_VIEW.to_string()].into() };
-        assert!(!decide(&owner, &Action::AssignRole { target: me, current_is_owner: true, role: &member }).is_allowed());
+        // Stepping down is allowed (rule 3 keeps the last owner afterwards); raising is not.
+        let step_down = Action::AssignRole { target: me, current_is_owner: true, role: &member, target_rights: &owner };
+        assert!(decide(&owner, &step_down).is_allowed());
+        let admin = rights(&ADMIN_PERMISSIONS);
+        let owner_role = RoleRights { name: "owner".into(), is_owner: true, permissions: BTreeSet::new() };
+        let me_admin = Target { is_owner: false, is_self: true };
+        let climb =
+            Action::AssignRole { target: me_admin, current_is_owner: false, role: &owner_role, target_rights: &admin };
+        assert!(!decide(&owner, &climb).is_allowed(), "even a caller who could grant owner may not raise themself");
         assert!(!decide(
             &owner,
             &Action::ChangeMember { target: me, change: MemberChange::SetExpiry { extends: true } }

@@ -21,7 +21,8 @@ const OWNER: &str = "owner@acme.test";
 const ORACLE: &str = "
 WITH roster AS (
   SELECT a.email AS email, a.email_norm AS email_norm, a.given_name AS given_name, a.family_name AS family_name,
-         a.sort_name AS sort_name, m.id AS membership_id, NULL AS invite_role,
+         CASE WHEN a.sort_name = '' THEN a.email_norm ELSE a.sort_name END AS sort_name, m.id AS membership_id,
+         NULL AS invite_role,
          CASE WHEN m.enabled = 0 THEN 'disabled'
               WHEN m.access_expires_at IS NOT NULL AND m.access_expires_at <= :now THEN 'expired'
               ELSE 'active' END AS status,
@@ -30,7 +31,7 @@ WITH roster AS (
   FROM memberships m JOIN accounts a ON a.id = m.account_id
   WHERE m.organization_id = :org
   UNION ALL
-  SELECT i.email, i.email_norm, '', '', '', NULL, r.name,
+  SELECT i.email, i.email_norm, '', '', i.email_norm, NULL, r.name,
          CASE WHEN i.status = 'rejected' THEN 'rejected' WHEN i.valid_until <= :now THEN 'invitation_expired' ELSE 'pending' END,
          0, 0, i.created_at, NULL, i.access_expires_at
   FROM invitations i JOIN roles r ON r.id = i.role_id
@@ -172,14 +173,15 @@ fn check_in_step(db: &Database) {
     };
     let expected = dump(&format!(
         "SELECT {COLS} FROM (
-           SELECT o.org, m.id AS entry_id, 0 AS kind, a.email, a.email_norm, a.given_name, a.family_name, a.sort_name, {r} AS roles,
+           SELECT o.org, m.id AS entry_id, 0 AS kind, a.email, a.email_norm, a.given_name, a.family_name,
+                  CASE WHEN a.sort_name = '' THEN a.email_norm ELSE a.sort_name END AS sort_name, {r} AS roles,
                   lower(coalesce({r}, '')) AS roles_key,
                   EXISTS (SELECT 1 FROM access_grants g WHERE g.membership_id = m.id AND g.workspace_id IS NULL AND (g.valid_from IS NOT NULL OR g.expires_at IS NOT NULL)) AS roles_timed,
                   CASE WHEN m.enabled THEN 0 ELSE 1 END AS cls, m.access_expires_at AS until, m.access_expires_at AS expires,
                   a.email_confirmed AS confirmed, m.enabled, a.created_at, a.last_login_at
            FROM memberships m JOIN accounts a ON a.id = m.account_id JOIN roster_orgs o ON o.organization_id = m.organization_id
            UNION ALL
-           SELECT o.org, i.id, 1, i.email, i.email_norm, '', '', '', r.name, lower(r.name), 0,
+           SELECT o.org, i.id, 1, i.email, i.email_norm, '', '', i.email_norm, r.name, lower(r.name), 0,
                   CASE WHEN i.status = 'open' THEN 2 ELSE 3 END, CASE WHEN i.status = 'open' THEN i.valid_until END,
                   i.access_expires_at, 0, 0, i.created_at, NULL
            FROM invitations i JOIN roles r ON r.id = i.role_id JOIN roster_orgs o ON o.organization_id = i.organization_id
@@ -381,6 +383,23 @@ fn roster_stays_in_step_with_every_change() {
         expected.iter().map(|r| r.email.to_lowercase()).collect::<Vec<_>>()
     );
     assert!(!review::review(&mut db, &o, "demo", None, now).unwrap().is_empty());
+    // A workspace-only member (no organization role), and a role deleted while a rejected
+    // invitation named it (the invitation's row leaves the roster with its role).
+    let ws = Invitee { workspace: Some("Production".into()), ..mk("ws.only@x.io", "member", None) };
+    let ws = invitations::create(&mut db, &o, "demo", &[ws], None, now).unwrap();
+    invitations::accept(
+        &mut db,
+        &ws.invitations[0].token,
+        Acceptor::NewAccount { full_name: "Wes Only", password: PW },
+        now,
+    )
+    .unwrap();
+    roles::create(&mut db, &o, "demo", "Temp", &["org.view".to_string()], "", now).unwrap();
+    let temp = invitations::create(&mut db, &o, "demo", &[mk("temp@x.io", "Temp", None)], None, now).unwrap();
+    invitations::reject(&mut db, &temp.invitations[0].token, now).unwrap();
+    check_all(&mut db, &o, "demo", &[now]);
+    roles::delete(&mut db, &o, "demo", "Temp", now).unwrap();
+    check_all(&mut db, &o, "demo", &[now]);
     // The acme organization is untouched by all of this and still right.
     check_all(&mut db, &o, "acme", &[now]);
 }
@@ -396,8 +415,9 @@ fn migration_backfills_the_roster_of_an_existing_database() {
         demo::demo(&mut db, &o, "demo", 150, T0).unwrap();
         members::set_role(&mut db, &o, "demo", &email(2), "admin", T0).unwrap();
         members::set_enabled(&mut db, &o, "demo", &Selection::Emails(vec![email(5)]), false, T0).unwrap();
-        // Back to what schema version 2 had: no roster, no triggers; then 0003 alone runs again
-        // (the migrations after it changed other tables and must not run twice).
+        // Back to what schema version 2 had: no roster, no triggers; then 0003 and 0004 (which
+        // rewrote 0003's triggers) alone run again (the migrations after them changed other tables
+        // and must not run twice).
         let conn = db.connection();
         let triggers: Vec<String> = conn
             .prepare("SELECT name FROM sqlite_master WHERE type = 'trigger' AND name LIKE 'roster%'")
@@ -415,12 +435,38 @@ fn migration_backfills_the_roster_of_an_existing_database() {
              CREATE INDEX accounts_created ON accounts(created_at, email_norm);",
         )
         .unwrap();
-        let (name, sql) = gatehouse_core::db::MIGRATIONS[2];
-        assert_eq!(name, "0003_roster");
-        conn.execute_batch(sql).unwrap();
+        for (i, expected) in [(2, "0003_roster"), (3, "0004_roster_portable")] {
+            let (name, sql) = gatehouse_core::db::MIGRATIONS[i];
+            assert_eq!(name, expected);
+            conn.execute_batch(sql).unwrap();
+        }
     }
     let mut db = Database::open(&path).unwrap();
     assert_eq!(db.schema_version().unwrap(), gatehouse_core::db::MIGRATIONS.len() as i64);
     let o = sign_in(&mut db, OWNER, PW, T0).unwrap();
     check_all(&mut db, &o, "demo", &[T0, T0 + 200 * DAY]);
+}
+
+/// The name sort key of a row without a name (an invitation) is its email, so invitations sort
+/// among the names instead of all first (page 1 of 100k nameless invitations was a walk past them).
+#[test]
+fn rows_without_a_name_sort_by_their_email_among_the_names() {
+    let mut db = Database::open_in_memory().unwrap();
+    orgs::init(&mut db, "Acme", OWNER, "Olivia Owner", PW, T0).unwrap();
+    let o = sign_in(&mut db, OWNER, PW, T0).unwrap();
+    let mk = |e: &str| Invitee { email: e.into(), role: "member".into(), access_expires_at: None, workspace: None };
+    let issued =
+        invitations::create(&mut db, &o, "acme", &[mk("zed@x.io"), mk("aaa@x.io"), mk("zzz@x.io")], None, T0).unwrap();
+    invitations::accept(
+        &mut db,
+        &issued.invitations[0].token,
+        Acceptor::NewAccount { full_name: "Zed Zimmer", password: PW },
+        T0,
+    )
+    .unwrap();
+    let q = MemberQuery { sort: SortKey::Name, ..Default::default() };
+    let page = members::list(&mut db, &o, "acme", &q, T0).unwrap();
+    let emails: Vec<&str> = page.items.iter().map(|r| r.email.as_str()).collect();
+    // "aaa@x.io" < "olivia owner" < "zed zimmer" < "zzz@x.io"
+    assert_eq!(emails, ["aaa@x.io", OWNER, "zed@x.io", "zzz@x.io"]);
 }

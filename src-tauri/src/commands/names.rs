@@ -4,6 +4,7 @@
 
 pub const COMMANDS: &[&str] = &[
     "app_status",
+    "database_status",
     "setup",
     "sign_in",
     "sign_out",

@@ -17,6 +17,14 @@ pub struct AppStatus {
     pub database: String,
 }
 
+/// Where the database stands (opening, waiting for another process, upgrading, ready, failed),
+/// at once: a plain (not async) command, so it answers even while every async worker waits for
+/// the database. Changes also arrive as the `database-status` event.
+#[tauri::command]
+pub fn database_status(state: State<'_, AppState>) -> Reply<crate::state::DatabaseStatus> {
+    Ok(state.database_status())
+}
+
 #[tauri::command]
 pub async fn app_status(state: State<'_, AppState>) -> Reply<AppStatus> {
     let who = state.principal();

@@ -2,6 +2,7 @@
 // the ts-rs bindings generated from the Rust types. A refusal arrives as an ApiError carrying the
 // core's {code, message, field?, reason?}.
 import { invoke } from "@tauri-apps/api/core";
+import { listen, type UnlistenFn } from "@tauri-apps/api/event";
 import type { AcceptedMembership } from "../bindings/AcceptedMembership";
 import type { AccountSummary } from "../bindings/AccountSummary";
 import type { AppStatus } from "../bindings/AppStatus";
@@ -11,6 +12,7 @@ import type { BulkReport } from "../bindings/BulkReport";
 import type { ChainReport } from "../bindings/ChainReport";
 import type { CheckAnswer } from "../bindings/CheckAnswer";
 import type { CreatedServiceAccount } from "../bindings/CreatedServiceAccount";
+import type { DatabaseStatus } from "../bindings/DatabaseStatus";
 import type { Initialized } from "../bindings/Initialized";
 import type { InvitationView } from "../bindings/InvitationView";
 import type { InviteeInput } from "../bindings/InviteeInput";
@@ -38,8 +40,15 @@ async function call<T>(command: string, args: Record<string, unknown> = {}): Pro
   }
 }
 
+/** Every change of the database's status (opening, waiting, upgrading, ready, failed). */
+export function onDatabaseStatus(handler: (status: DatabaseStatus) => void): Promise<UnlistenFn> {
+  return listen<DatabaseStatus>("database-status", (event) => handler(event.payload));
+}
+
 export const api = {
   appStatus: () => call<AppStatus>("app_status"),
+  /** Answers at once, also while the database is being upgraded (other commands wait for it). */
+  databaseStatus: () => call<DatabaseStatus>("database_status"),
   setup: (org: string, email: string, name: string, password: string) =>
     call<Initialized>("setup", { org, email, name, password }),
   signIn: (email: string, password: string) => call<AccountSummary>("sign_in", { email, password }),

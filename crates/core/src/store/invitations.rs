@@ -1,8 +1,99 @@
 //! `invitations`. Only the SHA-256 of a token is stored; the token is shown once.
 
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::time::Timestamp;
+use rusqlite::types::{FromSql, FromSqlError, FromSqlResult, ToSql, ToSqlOutput, ValueRef};
 use rusqlite::{params, Connection, OptionalExtension, Row};
+use serde::Serialize;
+use ts_rs::TS;
+
+/// What the `status` column holds: where an invitation is in its life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InvitationState {
+    Open,
+    Accepted,
+    Rejected,
+    Revoked,
+}
+
+impl InvitationState {
+    const ALL: [InvitationState; 4] =
+        [InvitationState::Open, InvitationState::Accepted, InvitationState::Rejected, InvitationState::Revoked];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            InvitationState::Open => "open",
+            InvitationState::Accepted => "accepted",
+            InvitationState::Rejected => "rejected",
+            InvitationState::Revoked => "revoked",
+        }
+    }
+
+    /// Open or rejected: an invitation that can be resent or revoked, and that the member list shows.
+    pub fn can_be_resent(self) -> bool {
+        match self {
+            InvitationState::Open | InvitationState::Rejected => true,
+            InvitationState::Accepted | InvitationState::Revoked => false,
+        }
+    }
+}
+
+impl ToSql for InvitationState {
+    fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
+        Ok(ToSqlOutput::from(self.as_str()))
+    }
+}
+
+impl FromSql for InvitationState {
+    fn column_result(value: ValueRef<'_>) -> FromSqlResult<Self> {
+        let s = value.as_str()?;
+        InvitationState::ALL.into_iter().find(|st| st.as_str() == s).ok_or(FromSqlError::InvalidType)
+    }
+}
+
+/// An invitation's status as shown (`invites list`, the Invitations screen): its state, with an
+/// open invitation past its `valid_until` shown as expired.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, TS)]
+#[serde(rename_all = "snake_case")]
+#[ts(export)]
+pub enum InvitationStatus {
+    Pending,
+    InvitationExpired,
+    Rejected,
+    Accepted,
+    Revoked,
+}
+
+impl InvitationStatus {
+    pub const ALL: [InvitationStatus; 5] = [
+        InvitationStatus::Pending,
+        InvitationStatus::InvitationExpired,
+        InvitationStatus::Rejected,
+        InvitationStatus::Accepted,
+        InvitationStatus::Revoked,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            InvitationStatus::Pending => "pending",
+            InvitationStatus::InvitationExpired => "invitation_expired",
+            InvitationStatus::Rejected => "rejected",
+            InvitationStatus::Accepted => "accepted",
+            InvitationStatus::Revoked => "revoked",
+        }
+    }
+
+    pub fn parse(field: &str, s: &str) -> Result<InvitationStatus> {
+        let s = s.trim();
+        Self::ALL.into_iter().find(|st| st.as_str() == s).ok_or_else(|| {
+            let names: Vec<&str> = Self::ALL.iter().map(|st| st.as_str()).collect();
+            Error::invalid(
+                field,
+                format!("'{}' is not an invitation status; use {}", crate::validate::shorten(s), names.join(", ")),
+            )
+        })
+    }
+}
 
 #[derive(Debug, Clone)]
 pub struct Invitation {
@@ -10,13 +101,15 @@ pub struct Invitation {
     pub organization_id: String,
     pub email: String,
     pub email_norm: String,
-    pub role_id: String,
+    /// None once the role was deleted (only a closed invitation can outlive its role).
+    pub role_id: Option<String>,
+    /// The role's name; for a deleted role, the name it had.
     pub role_name: String,
     /// The workspace of an invitation to one workspace only (id, name); None: to the organization.
     pub workspace: Option<(String, String)>,
     pub access_expires_at: Option<Timestamp>,
     pub valid_until: Timestamp,
-    pub status: String,
+    pub status: InvitationState,
     pub invited_by: Option<String>,
     pub created_at: Timestamp,
     pub last_sent_at: Timestamp,
@@ -25,24 +118,25 @@ pub struct Invitation {
 }
 
 impl Invitation {
-    /// The status as shown: pending, invitation_expired, rejected, accepted or revoked.
-    pub fn shown_status(&self, now: Timestamp) -> &'static str {
-        match self.status.as_str() {
-            "open" if self.valid_until <= now => "invitation_expired",
-            "open" => "pending",
-            "rejected" => "rejected",
-            "accepted" => "accepted",
-            _ => "revoked",
+    /// The status as shown at `now`.
+    pub fn shown_status(&self, now: Timestamp) -> InvitationStatus {
+        match self.status {
+            InvitationState::Open if self.valid_until <= now => InvitationStatus::InvitationExpired,
+            InvitationState::Open => InvitationStatus::Pending,
+            InvitationState::Rejected => InvitationStatus::Rejected,
+            InvitationState::Accepted => InvitationStatus::Accepted,
+            InvitationState::Revoked => InvitationStatus::Revoked,
         }
     }
 }
 
 const COLUMNS: &str =
-    "i.id, i.organization_id, i.email, i.email_norm, i.role_id, r.name, i.access_expires_at, i.valid_until,
+    "i.id, i.organization_id, i.email, i.email_norm, i.role_id, coalesce(r.name, i.role_name, ''), i.access_expires_at, i.valid_until,
     i.status, i.invited_by, i.created_at, i.last_sent_at, i.times_sent, i.responded_at, i.workspace_id, w.name";
 
 /// The tables `COLUMNS` reads.
-const FROM: &str = "invitations i JOIN roles r ON r.id = i.role_id LEFT JOIN workspaces w ON w.id = i.workspace_id";
+const FROM: &str =
+    "invitations i LEFT JOIN roles r ON r.id = i.role_id LEFT JOIN workspaces w ON w.id = i.workspace_id";
 
 fn from_row(r: &Row) -> rusqlite::Result<Invitation> {
     Ok(Invitation {
@@ -90,8 +184,8 @@ pub fn open_for(conn: &Connection, org_id: &str, email_norm: &str) -> Result<Opt
     Ok(st.query_row(params![org_id, email_norm], from_row).optional()?)
 }
 
-/// Invitations of an organization by status group (`open`, `rejected`, … or all), newest first.
-pub fn list(conn: &Connection, org_id: &str, status: Option<&str>) -> Result<Vec<Invitation>> {
+/// Invitations of an organization in one state (or all), newest first.
+pub fn list(conn: &Connection, org_id: &str, status: Option<InvitationState>) -> Result<Vec<Invitation>> {
     let mut st = conn.prepare_cached(&format!(
         "SELECT {COLUMNS} FROM {FROM}
          WHERE i.organization_id = ?1 AND (?2 IS NULL OR i.status = ?2) ORDER BY i.created_at DESC, i.email_norm"
@@ -135,7 +229,17 @@ pub fn insert(conn: &Connection, n: &NewInvitation, now: Timestamp) -> Result<St
     Ok(id)
 }
 
-pub fn set_status(conn: &Connection, id: &str, status: &str, now: Timestamp) -> Result<()> {
+/// Before a role is deleted: its closed invitations keep its name (their `role_id` then becomes
+/// NULL, migration 0005b), so the history still says what each invitation offered.
+pub fn keep_role_name(conn: &Connection, role_id: &str) -> Result<()> {
+    conn.prepare_cached(
+        "UPDATE invitations SET role_name = (SELECT name FROM roles WHERE id = ?1) WHERE role_id = ?1",
+    )?
+    .execute([role_id])?;
+    Ok(())
+}
+
+pub fn set_status(conn: &Connection, id: &str, status: InvitationState, now: Timestamp) -> Result<()> {
     conn.prepare_cached("UPDATE invitations SET status = ?2, responded_at = ?3 WHERE id = ?1")?
         .execute(params![id, status, now])?;
     Ok(())

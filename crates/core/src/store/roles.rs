@@ -43,6 +43,14 @@ pub fn by_name(conn: &Connection, org_id: &str, name: &str) -> Result<Option<Rol
     row.map(|row| with_permissions(conn, row)).transpose()
 }
 
+pub fn by_id(conn: &Connection, id: &str) -> Result<Option<Role>> {
+    let row = conn
+        .prepare_cached("SELECT id, name, description, is_owner FROM roles WHERE id = ?1")?
+        .query_row([id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
+        .optional()?;
+    row.map(|row| with_permissions(conn, row)).transpose()
+}
+
 pub fn owner_role_id(conn: &Connection, org_id: &str) -> Result<String> {
     Ok(conn
         .prepare_cached("SELECT id FROM roles WHERE organization_id = ?1 AND is_owner = 1")?

@@ -23,7 +23,8 @@ pub fn rebuild(conn: &Connection, org_id: &str) -> Result<()> {
         &format!(
             "INSERT INTO roster (org, entry_id, kind, email, email_norm, given_name, family_name, sort_name, roles, roles_key,
                                  roles_timed, cls, until, expires, confirmed, enabled, created_at, last_login_at)
-             SELECT o.org, m.id, 0, a.email, a.email_norm, a.given_name, a.family_name, a.sort_name, {roles},
+             SELECT o.org, m.id, 0, a.email, a.email_norm, a.given_name, a.family_name,
+                    CASE WHEN a.sort_name = '' THEN a.email_norm ELSE a.sort_name END, {roles},
                     lower(coalesce({roles}, '')),
                     EXISTS (SELECT 1 FROM access_grants g WHERE g.membership_id = m.id AND g.workspace_id IS NULL
                               AND (g.valid_from IS NOT NULL OR g.expires_at IS NOT NULL)),
@@ -37,7 +38,7 @@ pub fn rebuild(conn: &Connection, org_id: &str) -> Result<()> {
     conn.execute(
         "INSERT INTO roster (org, entry_id, kind, email, email_norm, given_name, family_name, sort_name, roles, roles_key,
                              roles_timed, cls, until, expires, confirmed, enabled, created_at, last_login_at)
-         SELECT o.org, i.id, 1, i.email, i.email_norm, '', '', '', r.name, lower(r.name), 0,
+         SELECT o.org, i.id, 1, i.email, i.email_norm, '', '', i.email_norm, r.name, lower(r.name), 0,
                 CASE WHEN i.status = 'open' THEN 2 ELSE 3 END, CASE WHEN i.status = 'open' THEN i.valid_until END,
                 i.access_expires_at, 0, 0, i.created_at, NULL
          FROM roster_orgs o JOIN invitations i ON i.organization_id = o.organization_id JOIN roles r ON r.id = i.role_id
@@ -55,7 +56,7 @@ pub fn add_new_invitations(conn: &Connection, org_id: &str, valid_until: Timesta
     conn.prepare_cached(
         "INSERT INTO roster (org, entry_id, kind, email, email_norm, given_name, family_name, sort_name, roles, roles_key,
                              roles_timed, cls, until, expires, confirmed, enabled, created_at, last_login_at)
-         SELECT o.org, i.id, 1, i.email, i.email_norm, '', '', '', r.name, lower(r.name), 0, 2, i.valid_until,
+         SELECT o.org, i.id, 1, i.email, i.email_norm, '', '', i.email_norm, r.name, lower(r.name), 0, 2, i.valid_until,
                 i.access_expires_at, 0, 0, i.created_at, NULL
          FROM roster_orgs o JOIN invitations i ON i.organization_id = o.organization_id JOIN roles r ON r.id = i.role_id
          WHERE o.organization_id = ?1 AND i.status = 'open' AND i.valid_until = ?2

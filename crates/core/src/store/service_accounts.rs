@@ -12,13 +12,17 @@ pub struct ServiceAccount {
     pub token_prefix: String,
     pub expires_at: Option<Timestamp>,
     pub created_by: Option<String>,
+    /// The person it counts as (rule 9): its creator, or the person its creating service account
+    /// counted as.
+    pub created_by_account: Option<String>,
     pub created_at: Timestamp,
     pub last_used_at: Option<Timestamp>,
     pub revoked_at: Option<Timestamp>,
 }
 
 const COLUMNS: &str =
-    "id, organization_id, name, token_prefix, expires_at, created_by, created_at, last_used_at, revoked_at";
+    "id, organization_id, name, token_prefix, expires_at, created_by, created_at, last_used_at, revoked_at,
+     created_by_account";
 
 fn from_row(r: &Row) -> rusqlite::Result<ServiceAccount> {
     Ok(ServiceAccount {
@@ -31,6 +35,7 @@ fn from_row(r: &Row) -> rusqlite::Result<ServiceAccount> {
         created_at: r.get(6)?,
         last_used_at: r.get(7)?,
         revoked_at: r.get(8)?,
+        created_by_account: r.get(9)?,
     })
 }
 
@@ -73,14 +78,26 @@ pub fn insert(
     token_prefix: &str,
     expires_at: Option<Timestamp>,
     created_by: &str,
+    created_by_account: Option<&str>,
     now: Timestamp,
 ) -> Result<String> {
     let id = super::new_id();
     conn.prepare_cached(
-        "INSERT INTO service_accounts (id, organization_id, name, token_hash, token_prefix, expires_at, created_by, created_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+        "INSERT INTO service_accounts (id, organization_id, name, token_hash, token_prefix, expires_at, created_by,
+                                       created_by_account, created_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
     )?
-    .execute(params![id, org_id, name, token_hash, token_prefix, expires_at, created_by, now])?;
+    .execute(params![
+        id,
+        org_id,
+        name,
+        token_hash,
+        token_prefix,
+        expires_at,
+        created_by,
+        created_by_account,
+        now
+    ])?;
     Ok(id)
 }
 

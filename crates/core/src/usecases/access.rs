@@ -5,7 +5,7 @@
 use crate::auth::Principal;
 use crate::error::{Denial, Error, Result};
 use crate::policy::{decide, Action, Decision, Rights};
-use crate::store::{audit, organizations, organizations::Organization, rights};
+use crate::store::{audit, organizations, organizations::Organization, rights, service_accounts};
 use crate::time::Timestamp;
 use rusqlite::Connection;
 
@@ -14,6 +14,9 @@ pub struct OrgAccess {
     pub principal: Principal,
     pub rights: Rights,
     pub now: Timestamp,
+    /// The account the caller counts as: a person themself, a service account its creator
+    /// (rule 9), None for a service account whose creator is unknown.
+    person: Option<String>,
 }
 
 pub fn organization(conn: &Connection, slug: &str) -> Result<Organization> {
@@ -25,7 +28,24 @@ impl OrgAccess {
     pub fn load(conn: &Connection, principal: &Principal, slug: &str, now: Timestamp) -> Result<OrgAccess> {
         let org = organization(conn, slug)?;
         let rights = rights_in(conn, principal, &org.id, None, now)?;
-        Ok(OrgAccess { org, principal: principal.clone(), rights, now })
+        let person = match principal {
+            Principal::Account { id, .. } => Some(id.clone()),
+            Principal::ServiceAccount { id, .. } => {
+                service_accounts::by_id(conn, id)?.and_then(|sa| sa.created_by_account)
+            }
+        };
+        Ok(OrgAccess { org, principal: principal.clone(), rights, now, person })
+    }
+
+    /// Whether `account_id` is the caller, or the person a calling service account counts as:
+    /// the policy's `Target::is_self`.
+    pub fn is_self(&self, account_id: &str) -> bool {
+        self.person.as_deref() == Some(account_id)
+    }
+
+    /// The account a new service account made by this caller counts as.
+    pub fn person_id(&self) -> Option<&str> {
+        self.person.as_deref()
     }
 
     pub fn actor(&self) -> String {

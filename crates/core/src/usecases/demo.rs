@@ -81,7 +81,7 @@ fn demo_rows(
         }
         for (name, role) in [("ci-pipeline", &member_role), ("billing-agent", &billing_role)] {
             let token = auth::new_token(super::service_accounts::TOKEN_PREFIX)?;
-            let sa = crate::store::service_accounts::insert(tx, &org, name, &auth::token_hash(&token), &token[..12], None, &who.label(), now)?;
+            let sa = crate::store::service_accounts::insert(tx, &org, name, &auth::token_hash(&token), &token[..12], None, &who.label(), Some(account), now)?;
             crate::store::grants::insert(
                 tx,
                 &crate::store::grants::NewGrant::organization_role(&org, crate::store::grants::Subject::ServiceAccount(&sa), role, Some(&who.label())),

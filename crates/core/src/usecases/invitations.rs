@@ -6,6 +6,7 @@ use crate::auth::{self, Principal};
 use crate::db::Database;
 use crate::error::{ConflictReason, Error, Result};
 use crate::policy::Action;
+use crate::store::invitations::{InvitationState, InvitationStatus};
 use crate::store::{accounts, grants, invitations, memberships, roles, roster, workspaces};
 use crate::time::{rfc3339, rfc3339_opt, Timestamp};
 use crate::validate;
@@ -130,7 +131,7 @@ pub fn create(
                         return Err(Error::conflict(ConflictReason::OpenInvitation, format!("{email} already has an open invitation; resend or revoke it")));
                     }
                     // An expired invitation gives way to the new one.
-                    invitations::set_status(tx, &open.id, "revoked", now)?;
+                    invitations::set_status(tx, &open.id, InvitationState::Revoked, now)?;
                 }
                 let token = auth::new_token(TOKEN_PREFIX)?;
                 let valid_until = now + valid_for;
@@ -218,7 +219,7 @@ pub struct InvitationView {
     pub role: String,
     /// The workspace of an invitation to one workspace only; null: to the organization.
     pub workspace: Option<String>,
-    pub status: String,
+    pub status: InvitationStatus,
     pub valid_until: String,
     pub access_expires_at: Option<String>,
     pub invited_by: Option<String>,
@@ -233,7 +234,7 @@ fn view(i: &invitations::Invitation, now: Timestamp) -> InvitationView {
         email: i.email.clone(),
         role: i.role_name.clone(),
         workspace: i.workspace.as_ref().map(|(_, name)| name.clone()),
-        status: i.shown_status(now).to_string(),
+        status: i.shown_status(now),
         valid_until: rfc3339(i.valid_until),
         access_expires_at: rfc3339_opt(i.access_expires_at),
         invited_by: i.invited_by.clone(),
@@ -252,20 +253,15 @@ pub fn list(
     status: Option<&str>,
     now: Timestamp,
 ) -> Result<Vec<InvitationView>> {
-    const SHOWN: [&str; 5] = ["pending", "invitation_expired", "rejected", "accepted", "revoked"];
-    if let Some(s) = status.filter(|s| !SHOWN.contains(s) && *s != "all") {
-        return Err(Error::invalid(
-            "status",
-            format!("'{}' is not an invitation status; use {}", validate::shorten(s), SHOWN.join(", ")),
-        ));
-    }
+    let status =
+        status.map(str::trim).filter(|s| *s != "all").map(|s| InvitationStatus::parse("status", s)).transpose()?;
     db.read(now, |tx| {
         let access = OrgAccess::load(tx, who, org, now)?;
         access.require(&Action::ViewOrganization, "invitations")?;
         Ok(invitations::list(tx, &access.org.id, None)?
             .iter()
             .map(|i| view(i, now))
-            .filter(|v| status.is_none_or(|s| s == "all" || v.status == s))
+            .filter(|v| status.is_none_or(|s| v.status == s))
             .collect())
     })
 }
@@ -275,13 +271,21 @@ pub fn resend(db: &mut Database, who: &Principal, org: &str, email: &str, now: T
     let (_, email_norm) = validate::email("email", email)?;
     db.write(now, |tx| {
         let access = OrgAccess::load(tx, who, org, now)?;
-        let inv = invitations::latest_for(tx, &access.org.id, &email_norm)?
-            .filter(|i| i.status == "open" || i.status == "rejected")
-            .ok_or_else(|| {
-                Error::not_found(format!("no open invitation for {} in {}", email.trim(), access.org.slug))
-            })?;
-        let role = roles::by_name(tx, &access.org.id, &inv.role_name)?
-            .ok_or_else(|| Error::Internal("invitation role missing".into()))?;
+        let inv =
+            invitations::latest_for(tx, &access.org.id, &email_norm)?.filter(|i| i.status.can_be_resent()).ok_or_else(
+                || Error::not_found(format!("no open invitation for {} in {}", email.trim(), access.org.slug)),
+            )?;
+        // The invitation's own role, never another that took its name after it was deleted.
+        let role = match inv.role_id.as_deref() {
+            Some(id) => roles::by_id(tx, id)?,
+            None => None,
+        }
+        .ok_or_else(|| {
+            Error::not_found(format!(
+                "the role {} of this invitation was deleted; invite {} again with another role",
+                inv.role_name, inv.email
+            ))
+        })?;
         access.require(&Action::Invite { role: &role.rights(), workspace: inv.workspace.is_some() }, &inv.email)?;
         let token = auth::new_token(TOKEN_PREFIX)?;
         let valid_for = (inv.valid_until - inv.last_sent_at).max(60);
@@ -304,13 +308,18 @@ pub fn revoke(db: &mut Database, who: &Principal, org: &str, email: &str, now: T
     let (_, email_norm) = validate::email("email", email)?;
     db.write(now, |tx| {
         let access = OrgAccess::load(tx, who, org, now)?;
-        access.require(&Action::ManageInvitations, email.trim())?;
-        let inv = invitations::latest_for(tx, &access.org.id, &email_norm)?
-            .filter(|i| i.status == "open" || i.status == "rejected")
-            .ok_or_else(|| {
-                Error::not_found(format!("no open invitation for {} in {}", email.trim(), access.org.slug))
-            })?;
-        invitations::set_status(tx, &inv.id, "revoked", now)?;
+        access.require(&Action::ManageInvitations { owner_role: false }, email.trim())?;
+        let inv =
+            invitations::latest_for(tx, &access.org.id, &email_norm)?.filter(|i| i.status.can_be_resent()).ok_or_else(
+                || Error::not_found(format!("no open invitation for {} in {}", email.trim(), access.org.slug)),
+            )?;
+        // An invitation to the owner role is owner-level (rule 2).
+        let owner_role = match inv.role_id.as_deref() {
+            Some(id) => roles::by_id(tx, id)?.is_some_and(|r| r.is_owner),
+            None => false,
+        };
+        access.require(&Action::ManageInvitations { owner_role }, &inv.email)?;
+        invitations::set_status(tx, &inv.id, InvitationState::Revoked, now)?;
         access.audit(tx, "invites.revoked", &inv.email, serde_json::json!({}))
     })
 }
@@ -323,15 +332,17 @@ fn usable(conn: &rusqlite::Connection, token: &str, now: Timestamp) -> Result<in
     }
     let inv = invitations::by_token_hash(conn, &auth::token_hash(token))?
         .ok_or_else(|| Error::not_found("no invitation has this token (it may have been replaced by a resend)"))?;
-    match inv.status.as_str() {
-        "accepted" => Err(Error::conflict(ConflictReason::TokenUsed, "this invitation was already accepted")),
-        "rejected" => Err(Error::conflict(ConflictReason::TokenUsed, "this invitation was rejected")),
-        "revoked" => Err(Error::conflict(ConflictReason::TokenRevoked, "this invitation was revoked")),
-        _ if inv.valid_until <= now => Err(Error::conflict(
+    match inv.shown_status(now) {
+        InvitationStatus::Accepted => {
+            Err(Error::conflict(ConflictReason::TokenUsed, "this invitation was already accepted"))
+        }
+        InvitationStatus::Rejected => Err(Error::conflict(ConflictReason::TokenUsed, "this invitation was rejected")),
+        InvitationStatus::Revoked => Err(Error::conflict(ConflictReason::TokenRevoked, "this invitation was revoked")),
+        InvitationStatus::InvitationExpired => Err(Error::conflict(
             ConflictReason::TokenExpired,
             format!("this invitation expired at {}", rfc3339(inv.valid_until)),
         )),
-        _ => Ok(inv),
+        InvitationStatus::Pending => Ok(inv),
     }
 }
 
@@ -397,6 +408,8 @@ pub fn accept(db: &mut Database, token: &str, acceptor: Acceptor, now: Timestamp
             ));
         }
         let access_expires_at = inv.access_expires_at;
+        // An open invitation always has its role (a role is deleted only when no open one uses it).
+        let role_id = inv.role_id.as_deref().ok_or_else(|| Error::Internal("an open invitation without a role".into()))?;
         let membership = memberships::insert(tx, &org.id, &account_id, access_expires_at, now)?;
         // An invitation to one workspace gives that role there and no organization role (rule 11).
         grants::insert(
@@ -406,13 +419,13 @@ pub fn accept(db: &mut Database, token: &str, acceptor: Acceptor, now: Timestamp
                 ..grants::NewGrant::organization_role(
                     &org.id,
                     grants::Subject::Membership(&membership),
-                    &inv.role_id,
+                    role_id,
                     inv.invited_by.as_deref(),
                 )
             },
             now,
         )?;
-        invitations::set_status(tx, &inv.id, "accepted", now)?;
+        invitations::set_status(tx, &inv.id, InvitationState::Accepted, now)?;
         crate::store::audit::append(
             tx,
             &org.id,
@@ -437,7 +450,7 @@ pub fn accept(db: &mut Database, token: &str, acceptor: Acceptor, now: Timestamp
 pub fn reject(db: &mut Database, token: &str, now: Timestamp) -> Result<InvitationView> {
     db.write(now, |tx| {
         let inv = usable(tx, token, now)?;
-        invitations::set_status(tx, &inv.id, "rejected", now)?;
+        invitations::set_status(tx, &inv.id, InvitationState::Rejected, now)?;
         crate::store::audit::append(
             tx,
             &inv.organization_id,
@@ -448,7 +461,7 @@ pub fn reject(db: &mut Database, token: &str, now: Timestamp) -> Result<Invitati
             now,
         )?;
         let mut rejected = inv.clone();
-        rejected.status = "rejected".into();
+        rejected.status = InvitationState::Rejected;
         Ok(view(&rejected, now))
     })
 }

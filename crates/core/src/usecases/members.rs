@@ -660,7 +660,7 @@ fn subject(conn: &Connection, access: &OrgAccess, email: &str) -> Result<Subject
     let account = accounts::by_email(conn, &email_norm)?.ok_or_else(not_member)?;
     let membership = memberships::of(conn, &access.org.id, &account.id)?.ok_or_else(not_member)?;
     let is_owner = rights::holds_owner_role(conn, &membership.id)?;
-    let is_self = access.account_id() == Some(account.id.as_str());
+    let is_self = access.is_self(&account.id);
     Ok(Subject { account, membership, target: Target { is_owner, is_self } })
 }
 
@@ -709,25 +709,45 @@ pub fn set_role(db: &mut Database, who: &Principal, org: &str, email: &str, role
         let role = roles::by_name(tx, &access.org.id, role.trim())?.ok_or_else(|| {
             Error::invalid("role", format!("no role '{}' in {}", validate::shorten(role), access.org.slug))
         })?;
+        // What the target holds now: a change of one's own role may only lower it (rule 9).
+        let target_rights = if s.target.is_self {
+            rights::of_account(tx, &access.org.id, &s.account.id, None, now)?
+        } else {
+            crate::policy::Rights::none()
+        };
         access.require(
-            &Action::AssignRole { target: s.target, current_is_owner: s.target.is_owner, role: &role.rights() },
+            &Action::AssignRole {
+                target: s.target,
+                current_is_owner: s.target.is_owner,
+                role: &role.rights(),
+                target_rights: &target_rights,
+            },
             &s.account.email,
         )?;
         let before = rights::lasting_owners(tx, &access.org.id, now)?;
-        let old: Vec<String> = grants::of_subject(tx, grants::Subject::Membership(&s.membership.id))?
+        let current: Vec<grants::Grant> = grants::of_subject(tx, grants::Subject::Membership(&s.membership.id))?
             .into_iter()
             .filter(|g| g.workspace.is_none())
-            .map(|g| g.role_name)
             .collect();
+        // Stepping down never extends: the lower role ends when the first current one would have.
+        let expires_at = if s.target.is_self {
+            current.iter().filter(|g| g.is_current(now)).filter_map(|g| g.expires_at).min()
+        } else {
+            None
+        };
+        let old: Vec<String> = current.into_iter().map(|g| g.role_name).collect();
         grants::delete_org_scope(tx, &s.membership.id)?;
         grants::insert(
             tx,
-            &grants::NewGrant::organization_role(
-                &access.org.id,
-                grants::Subject::Membership(&s.membership.id),
-                &role.id,
-                Some(&access.actor()),
-            ),
+            &grants::NewGrant {
+                expires_at,
+                ..grants::NewGrant::organization_role(
+                    &access.org.id,
+                    grants::Subject::Membership(&s.membership.id),
+                    &role.id,
+                    Some(&access.actor()),
+                )
+            },
             now,
         )?;
         keep_an_owner(tx, &access.org.id, before, now, "this role change")?;

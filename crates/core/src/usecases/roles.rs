@@ -78,6 +78,14 @@ pub fn show(db: &mut Database, who: &Principal, org: &str, role: &str, now: Time
     })
 }
 
+/// What a role name looks like, for finding look-alikes: lower-cased, then the UTS #39 skeleton
+/// (confusable characters, including other scripts' and full-width forms, mapped to one
+/// prototype), lower-cased again. Two names with the same key may be mistaken for each other.
+fn look_alike_key(name: &str) -> String {
+    let lower = name.to_lowercase();
+    unicode_security::confusable_detection::skeleton(&lower).collect::<String>().to_lowercase()
+}
+
 fn find(conn: &Connection, access: &OrgAccess, role: &str) -> Result<roles::Role> {
     roles::by_name(conn, &access.org.id, role.trim())?
         .ok_or_else(|| Error::not_found(format!("no role '{}' in {}", validate::shorten(role), access.org.slug)))
@@ -121,6 +129,18 @@ pub fn create(
             return Err(Error::conflict(
                 ConflictReason::AlreadyExists,
                 format!("a role named '{name}' exists already"),
+            ));
+        }
+        // A name that reads like another role's (a Cyrillic `оwner`, `ａｄｍｉｎ`, `adrnin`) would let
+        // someone be handed one role while the screen seems to say another (rule 2).
+        let key = look_alike_key(&name);
+        if let Some(other) = roles::list(tx, &access.org.id)?.into_iter().find(|r| look_alike_key(&r.name) == key) {
+            return Err(Error::conflict(
+                ConflictReason::LookAlike,
+                format!(
+                    "the name '{name}' looks like the existing role '{}'; choose a name that cannot be mistaken for it",
+                    other.name
+                ),
             ));
         }
         roles::insert(tx, &access.org.id, &name, &description, false, &set, now)?;
@@ -179,6 +199,8 @@ pub fn delete(db: &mut Database, who: &Principal, org: &str, role: &str, now: Ti
                 format!("role '{}' is used by {grants} grants and {invites} open invitations", r.name),
             ));
         }
+        // Accepted, rejected and revoked invitations keep its name for history (PRODUCT.md §1).
+        crate::store::invitations::keep_role_name(tx, &r.id)?;
         roles::delete(tx, &r.id)?;
         access.audit(tx, "roles.deleted", &r.name, serde_json::json!({}))
     })
@@ -215,4 +237,26 @@ pub fn create_permission(
         access.audit(tx, "permissions.created", &name, serde_json::json!({"description": description}))?;
         Ok(PermissionView { name: name.clone(), description: description.clone(), built_in: false })
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::look_alike_key;
+
+    #[test]
+    fn look_alike_names_share_a_key() {
+        for (a, b) in [
+            ("owner", "\u{43e}wner"),                              // Cyrillic о
+            ("owner", "OWNER"),                                    // case
+            ("admin", "\u{ff41}\u{ff44}\u{ff4d}\u{ff49}\u{ff4e}"), // full-width
+            ("admin", "adrnin"),                                   // rn for m
+            ("admin", "\u{430}dmin"),                              // Cyrillic а, mixed scripts
+            ("billing", "bi11ing"),                                // digits for letters
+        ] {
+            assert_eq!(look_alike_key(a), look_alike_key(b), "{a} vs {b:?}");
+        }
+        for (a, b) in [("owner", "owners"), ("admin", "auditor"), ("member", "Mitglied"), ("Ärzte", "Arzte")] {
+            assert_ne!(look_alike_key(a), look_alike_key(b), "{a} vs {b}");
+        }
+    }
 }

@@ -98,6 +98,7 @@ pub fn create(
             &prefix,
             expires,
             &access.actor(),
+            access.person_id(),
             now,
         )?;
         grants::insert(
@@ -133,10 +134,14 @@ pub fn list(db: &mut Database, who: &Principal, org: &str, now: Timestamp) -> Re
 pub fn revoke(db: &mut Database, who: &Principal, org: &str, name: &str, now: Timestamp) -> Result<ServiceAccountView> {
     db.write(now, |tx| {
         let access = OrgAccess::load(tx, who, org, now)?;
-        access.require(&Action::ManageServiceAccounts { role: None }, name.trim())?;
+        access.require(&Action::RevokeServiceAccount { owner_role: false }, name.trim())?;
         let sa = service_accounts::by_name(tx, &access.org.id, name.trim())?.ok_or_else(|| {
             Error::not_found(format!("no service account '{}' in {}", validate::shorten(name), access.org.slug))
         })?;
+        // A service account holding the owner role is owner-level (rule 2).
+        let owner_role =
+            grants::of_subject(tx, grants::Subject::ServiceAccount(&sa.id))?.iter().any(|g| g.role_is_owner);
+        access.require(&Action::RevokeServiceAccount { owner_role }, &sa.name)?;
         service_accounts::revoke(tx, &sa.id, now)?;
         access.audit(tx, "service_accounts.revoked", &sa.name, serde_json::json!({}))?;
         let sa = service_accounts::by_name(tx, &access.org.id, &sa.name)?

@@ -78,7 +78,7 @@ fn person(
             Some(m) => rights::holds_owner_role(tx, &m.id)?,
             None => false,
         },
-        is_self: access.account_id() == Some(account.id.as_str()),
+        is_self: access.is_self(&account.id),
     };
     Ok((account, m, target))
 }
@@ -158,9 +158,13 @@ pub fn revoke(
         let ws = workspaces::by_name(tx, &access.org.id, workspace.trim())?.ok_or_else(|| {
             Error::not_found(format!("no workspace '{}' in {}", validate::shorten(workspace), access.org.slug))
         })?;
-        let (account, m, target) = person(tx, &access, email)?;
+        let (account, m, mut target) = person(tx, &access, email)?;
         let m =
             m.ok_or_else(|| Error::not_found(format!("{} is not a member of {}", account.email, access.org.slug)))?;
+        // The owner role held in this workspace is owner-level too (rule 2).
+        target.is_owner |= grants::of_subject(tx, grants::Subject::Membership(&m.id))?
+            .iter()
+            .any(|g| g.role_is_owner && g.workspace.as_deref() == Some(ws.name.as_str()));
         access.require(
             &Action::ChangeMember { target, change: crate::policy::MemberChange::WorkspaceAccess },
             &account.email,

@@ -262,6 +262,8 @@ fn gatehouse_collisions_read_the_same_on_both_engines() {
             "INSERT INTO roles (id, organization_id, name, created_at) VALUES ('r2', 'o1', 'Member', 1)",
             "INSERT INTO accounts (id, email, email_norm, given_name, family_name, sort_name, created_at) VALUES ('a1', 'a@x', 'a@x', 'A', '', 'a', 1)",
             "INSERT INTO memberships (id, organization_id, account_id, joined_at) VALUES ('m1', 'o1', 'a1', 1)",
+            "INSERT INTO roles (id, organization_id, name, created_at) VALUES ('r5', 'o1', 'granted', 1)",
+            "INSERT INTO access_grants (id, organization_id, membership_id, role_id, granted_at) VALUES ('g1', 'o1', 'm1', 'r5', 1)",
             "INSERT INTO invitations (id, organization_id, email, email_norm, role_id, valid_until, token_hash, status, created_at, last_sent_at)
              VALUES ('i1', 'o1', 'b@x', 'b@x', 'r2', 9, X'01', 'open', 1, 1)",
         ] {
@@ -275,7 +277,7 @@ fn gatehouse_collisions_read_the_same_on_both_engines() {
             "INSERT INTO invitations (id, organization_id, email, email_norm, role_id, valid_until, token_hash, status, created_at, last_sent_at)
              VALUES ('i2', 'o1', 'b@x', 'b@x', 'r2', 9, X'02', 'open', 1, 1)",
             "INSERT INTO accounts (id, email, email_norm, given_name, family_name, sort_name, created_at) VALUES ('a2', 'A@x', 'a@x', 'A', '', 'a', 1)",
-            "DELETE FROM roles WHERE id = 'r2'",
+            "DELETE FROM roles WHERE id = 'r5'",
         ] {
             let err = Error::from(conn.execute(sql, []).unwrap_err());
             messages.push(format!("{:?} {:?} {err}", err.code(), err.conflict_reason()));
@@ -331,7 +333,14 @@ fn unreachable_server_is_unavailable_exit_7() {
 
 /// The SQLite migrations that migrations/postgres/ stands for, in order. A new SQLite migration
 /// gets its PostgreSQL twin and its name here (when the store moves onto the facade).
-const MIRRORED: [&str; 4] = ["0001_init", "0002_member_list", "0003_roster", "0005_workspace_scopes"];
+const MIRRORED: [&str; 6] = [
+    "0001_init",
+    "0002_member_list",
+    "0003_roster",
+    "0004_roster_portable",
+    "0005_workspace_scopes",
+    "0005b_invitation_role_history",
+];
 
 /// The PostgreSQL schema has every table and column of the SQLite migrations it mirrors.
 #[test]

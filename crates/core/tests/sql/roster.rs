@@ -17,7 +17,8 @@ fn recomputed() -> String {
                   JOIN roles r ON r.id = g.role_id WHERE g.membership_id = m.id AND g.workspace_id IS NULL)";
     format!(
         "SELECT {COLS} FROM (
-           SELECT o.org, m.id AS entry_id, 0 AS kind, a.email, a.email_norm, a.given_name, a.family_name, a.sort_name,
+           SELECT o.org, m.id AS entry_id, 0 AS kind, a.email, a.email_norm, a.given_name, a.family_name,
+                  CASE WHEN a.sort_name = '' THEN a.email_norm ELSE a.sort_name END AS sort_name,
                   {roles} AS roles, lower(coalesce({roles}, '')) AS roles_key,
                   CASE WHEN EXISTS (SELECT 1 FROM access_grants g WHERE g.membership_id = m.id AND g.workspace_id IS NULL
                                       AND (g.valid_from IS NOT NULL OR g.expires_at IS NOT NULL)) THEN 1 ELSE 0 END AS roles_timed,
@@ -26,7 +27,7 @@ fn recomputed() -> String {
                   a.created_at AS created_at, a.last_login_at AS last_login_at
            FROM memberships m JOIN accounts a ON a.id = m.account_id JOIN roster_orgs o ON o.organization_id = m.organization_id
            UNION ALL
-           SELECT o.org, i.id, 1, i.email, i.email_norm, '', '', '', r.name, lower(r.name), 0,
+           SELECT o.org, i.id, 1, i.email, i.email_norm, '', '', i.email_norm, r.name, lower(r.name), 0,
                   CASE WHEN i.status = 'open' THEN 2 ELSE 3 END, CASE WHEN i.status = 'open' THEN i.valid_until END,
                   i.access_expires_at, 0, 0, i.created_at, NULL
            FROM invitations i JOIN roles r ON r.id = i.role_id JOIN roster_orgs o ON o.organization_id = i.organization_id
@@ -120,6 +121,7 @@ fn script() -> Vec<(&'static str, Vec<String>)> {
         ("account edits", s(&[
             "UPDATE accounts SET last_login_at = 1800000500 WHERE id = 'a2'",
             "UPDATE accounts SET given_name = 'Anne', sort_name = 'anne archer', email_confirmed = 1 WHERE id = 'a0'",
+            "UPDATE accounts SET given_name = '', family_name = '', sort_name = '' WHERE id = 'a2'",
         ])),
         ("role change", s(&[
             "DELETE FROM access_grants WHERE membership_id = 'm1' AND workspace_id IS NULL",
@@ -136,6 +138,13 @@ fn script() -> Vec<(&'static str, Vec<String>)> {
             "UPDATE invitations SET status = 'revoked' WHERE id = 'i0'",
         ])),
         ("role renamed", s(&["UPDATE roles SET name = 'Administrators' WHERE id = 'r-admin'"])),
+        ("role deleted, its rejected invitation keeps the name", s(&[
+            "INSERT INTO roles (id, organization_id, name, created_at) VALUES ('r-temp', 'o1', 'temp', 1)",
+            "INSERT INTO invitations (id, organization_id, email, email_norm, role_id, valid_until, token_hash, status, created_at, last_sent_at)
+             VALUES ('i3', 'o1', 'gone@x.test', 'gone@x.test', 'r-temp', 1800100000, X'04', 'rejected', 14, 14)",
+            "UPDATE invitations SET role_name = 'temp' WHERE role_id = 'r-temp'",
+            "DELETE FROM roles WHERE id = 'r-temp'",
+        ])),
         ("bulk load deferred", s(&[
             "UPDATE roster_orgs SET deferred = 1 WHERE organization_id = 'o1'",
             "INSERT INTO accounts (id, email, email_norm, given_name, family_name, sort_name, created_at) VALUES ('a9', 'zed@x.test', 'zed@x.test', 'Zed', '', 'zed', 9)",
