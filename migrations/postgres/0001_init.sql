@@ -1,7 +1,7 @@
 -- Gatehouse schema for PostgreSQL, version 1: the SQLite schema of migrations/0001_init.sql,
 -- 0002_member_list.sql, 0003_roster.sql, 0004_roster_portable.sql, 0005_workspace_scopes.sql and
--- 0005b_invitation_role_history.sql as it stands after all of them, in PostgreSQL's terms (columns
--- added by a later SQLite migration come last, as there).
+-- 0005b_invitation_role_history.sql and 0006_sessions.sql as it stands after all of them, in
+-- PostgreSQL's terms (columns added by a later SQLite migration come last, as there).
 -- Append-only: change the schema with a new file, never by editing this one.
 --
 -- How SQLite's types are carried: integers (times in seconds, counters, SQLite's 0/1 flags) are
@@ -191,6 +191,17 @@ CREATE TABLE audit_heads (
     last_hash        TEXT COLLATE "C" NOT NULL,
     events           BIGINT NOT NULL
 );
+
+-- Sessions of people signed in to the local service; only the token's SHA-256 is kept.
+CREATE TABLE sessions (
+    id          TEXT COLLATE "C" PRIMARY KEY,
+    account_id  TEXT COLLATE "C" NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+    token_hash  BYTEA NOT NULL UNIQUE,
+    created_at  BIGINT NOT NULL,
+    expires_at  BIGINT NOT NULL,
+    revoked_at  BIGINT
+);
+CREATE INDEX sessions_account ON sessions (account_id NULLS FIRST);
 
 -- ------------------------------------------------------------------------------------------ the roster
 -- The member list as one table, kept in step with memberships, accounts, access_grants, invitations,

@@ -34,6 +34,10 @@ macro_rules! app_handlers {
             $crate::commands::session::take_pending_invite,
             $crate::commands::session::accept_invitation,
             $crate::commands::session::reject_invitation,
+            $crate::commands::session::preview_invitation,
+            $crate::commands::session::my_invitations,
+            $crate::commands::session::accept_my_invitation,
+            $crate::commands::session::decline_my_invitation,
             $crate::commands::orgs::list_orgs,
             $crate::commands::orgs::create_org,
             $crate::commands::orgs::rename_org,
@@ -70,6 +74,7 @@ macro_rules! app_handlers {
             $crate::commands::review::access_review,
             $crate::commands::review::export_review,
             $crate::commands::review::check_permission,
+            $crate::commands::service::service_status,
         ]
     };
 }

@@ -299,6 +299,48 @@ fn a_waiting_writer_says_why_on_a_terminal() {
     assert!(!seen.contains("SQLITE") && !seen.contains("error (internal)"), "{seen}");
 }
 
+/// After an upgrade of Gatehouse, the first command upgrades the schema and, on a terminal, shows
+/// its steps; then it does its work. Without a terminal nothing but the contract is printed.
+#[test]
+fn a_schema_upgrade_shows_its_progress_on_a_terminal() {
+    use gatehouse_core::db::MIGRATIONS;
+    let old_database = || {
+        let dir = TempDir::new().unwrap();
+        let db = dir.path().join("old.db");
+        let conn = rusqlite::Connection::open(&db).unwrap();
+        for (i, (_, sql)) in MIGRATIONS.iter().enumerate().take(MIGRATIONS.len() - 1) {
+            conn.execute_batch(sql).unwrap();
+            conn.pragma_update(None, "user_version", (i + 1) as i64).unwrap();
+        }
+        (dir, db)
+    };
+    let (_dir, db) = old_database();
+    let (code, out, err, _) =
+        run(&db, None, &["init", "--org", "Acme", "--email", OWNER, "--name", "Ada Lovelace"], &[]);
+    assert_eq!(code, 0, "{out} {err}");
+    let version: i64 =
+        rusqlite::Connection::open(&db).unwrap().pragma_query_value(None, "user_version", |r| r.get(0)).unwrap();
+    assert_eq!(version, MIGRATIONS.len() as i64);
+
+    if Command::new("script").arg("--version").output().is_err() {
+        eprintln!("skipped the terminal part: no `script`");
+        return;
+    }
+    let (_dir, db) = old_database();
+    let line = format!(
+        "GATEHOUSE_PASSWORD={PW} '{}' --db '{}' init --org Acme --email {OWNER} --name 'Ada Lovelace'",
+        bin().display(),
+        db.display()
+    );
+    let out = Command::new("script").args(["-qec", &line, "/dev/null"]).output().unwrap();
+    let seen = String::from_utf8_lossy(&out.stdout);
+    let last = MIGRATIONS[MIGRATIONS.len() - 1].0;
+    assert!(seen.contains(&format!("upgrading the database {}", db.display())), "{seen}");
+    assert!(seen.contains(&format!("step 1 of 1: {last}")), "{seen}");
+    assert!(seen.contains("database upgraded in"), "{seen}");
+    assert!(seen.contains("Created organization Acme"), "{seen}");
+}
+
 /// A bad $GATEHOUSE_BUSY_TIMEOUT is bad input naming it.
 #[test]
 fn a_bad_busy_timeout_is_invalid_input() {

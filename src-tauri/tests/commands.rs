@@ -217,6 +217,47 @@ fn a_page_from_elsewhere_may_call_nothing() {
     assert!(e.to_string().contains("not allowed"), "{e}");
 }
 
+#[test]
+fn an_invitation_is_read_before_acting_and_a_signed_in_person_accepts_their_own() {
+    let a = with_owner();
+    let invite = |org: &str, email: &str, role: &str| {
+        let issued = a.ok(
+            "create_invitations",
+            json!({"org": org, "rows": [{"email": email, "role": role, "access_expires": null}], "validFor": null}),
+        );
+        issued["invitations"][0]["token"].as_str().unwrap().to_string()
+    };
+    let token = invite("acme-corp", "ann@acme.test", "admin");
+    a.ok("sign_out", json!({}));
+    // Nobody signed in: the token alone shows what it offers.
+    let p = a.ok("preview_invitation", json!({"token": token}));
+    assert_eq!(p["organization"], "Acme Corp");
+    assert_eq!(p["role"], "admin");
+    assert_eq!(p["invited_by"], "olivia@acme.test");
+    assert_eq!(p["invited_by_name"], "Olivia Owner");
+    assert_eq!(p["status"], "pending");
+    assert_eq!(p["account_exists"], false);
+    assert_eq!(a.err("preview_invitation", json!({"token": "nonsense"}))["field"], "token");
+    a.ok("accept_invitation", json!({"token": token, "name": "Ann Admin", "password": PW}));
+
+    // Signed in as ann, an invitation to another organization is offered without its token.
+    a.ok("sign_out", json!({}));
+    a.ok("sign_in", json!({"email": "olivia@acme.test", "password": PW}));
+    a.ok("create_org", json!({"name": "Globex"}));
+    invite("globex", "ann@acme.test", "member");
+    a.ok("sign_out", json!({}));
+    assert_eq!(a.err("my_invitations", json!({}))["code"], "unauthenticated");
+    a.ok("sign_in", json!({"email": "ann@acme.test", "password": PW}));
+    let mine = a.ok("my_invitations", json!({}));
+    assert_eq!(mine.as_array().unwrap().len(), 1, "{mine}");
+    assert_eq!(mine[0]["organization"]["slug"], "globex");
+    let joined = a.ok("accept_my_invitation", json!({"id": mine[0]["id"]}));
+    assert_eq!(joined["organization"]["slug"], "globex");
+    let orgs = a.ok("list_orgs", json!({}));
+    assert!(orgs.as_array().unwrap().iter().any(|o| o["slug"] == "globex"), "{orgs}");
+    assert_eq!(a.err("decline_my_invitation", json!({"id": mine[0]["id"]}))["code"], "conflict");
+}
+
 /// The page can always ask where the database stands (it shows "upgrading the database" from it).
 #[test]
 fn database_status_answers_ready() {

@@ -50,7 +50,7 @@ pub enum Command {
         #[arg(long)]
         name: String,
     },
-    /// List, create and rename organizations
+    /// List, create, rename organizations and change their settings (workspace access)
     #[command(subcommand)]
     Orgs(OrgsCommand),
     /// The member list and what can be done to a member
@@ -106,6 +106,40 @@ pub enum Command {
         #[arg(long)]
         members: i64,
     },
+    /// The local service: other programs ask over HTTP (AuthZEN, /v1/check) and administer the
+    /// roster with the same JSON as --json; callers send a service-account or session token
+    Serve(ServeArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct ServeArgs {
+    /// Listen on ADDR:PORT [default: 127.0.0.1:7878]; an address off loopback needs --tls-cert/--tls-key
+    #[arg(long, value_name = "ADDR:PORT", env = "GATEHOUSE_LISTEN")]
+    pub listen: Option<String>,
+    /// Listen on a Unix socket (created 0600), instead of TCP unless --listen is given too
+    #[arg(long, value_name = "PATH")]
+    pub socket: Option<PathBuf>,
+    /// Serve TLS with this PEM certificate chain
+    #[arg(long, value_name = "FILE", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+    /// The PEM private key of --tls-cert
+    #[arg(long, value_name = "FILE", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
+    /// Seconds a client may take to send its headers, or between parts of its body
+    #[arg(long, value_name = "SECONDS", default_value_t = 10)]
+    pub read_timeout: u64,
+    /// Seconds one request may take in all
+    #[arg(long, value_name = "SECONDS", default_value_t = 30)]
+    pub deadline: u64,
+    /// Requests served at once; more get 503 with Retry-After
+    #[arg(long, value_name = "N", default_value_t = 512)]
+    pub max_requests: usize,
+    /// Failed authentications from one address in a minute before it gets 429
+    #[arg(long, value_name = "N", default_value_t = 20)]
+    pub max_auth_failures: u32,
+    /// How long a session from POST /v1/sessions lasts
+    #[arg(long, value_name = "DURATION", default_value = "12h")]
+    pub session_lifetime: String,
 }
 
 #[derive(Subcommand, Debug)]

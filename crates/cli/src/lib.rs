@@ -10,6 +10,7 @@ mod progress;
 use args::*;
 use clap::Parser;
 use gatehouse_core::db::OpenOptions;
+use gatehouse_core::replies::{self, Items};
 use gatehouse_core::store::organizations::WorkspaceAccessMode;
 use gatehouse_core::usecases::{
     audit, check, demo, invitations, members, orgs, review, roles, service_accounts, workspaces,
@@ -186,7 +187,7 @@ fn execute(cli: &Cli, out: &Out) -> Result<()> {
             match cmd {
                 OrgsCommand::List => {
                     let items = orgs::list(&mut db, &who, now)?;
-                    out.value(&serde_json::json!({ "items": items }), || {
+                    out.value(&Items::from(items.clone()), || {
                         output::table(
                             &["SLUG", "NAME", "WORKSPACE ACCESS"],
                             items
@@ -225,7 +226,7 @@ fn execute(cli: &Cli, out: &Out) -> Result<()> {
             match cmd {
                 WorkspacesCommand::List { org } => {
                     let items = workspaces::list(&mut db, &who, org, now)?;
-                    out.value(&serde_json::json!({ "items": items }), || {
+                    out.value(&Items::from(items.clone()), || {
                         output::table(
                             &["WORKSPACE", "CREATED"],
                             items.iter().map(|w| vec![w.name.clone(), w.created_at.clone()]),
@@ -251,9 +252,10 @@ fn execute(cli: &Cli, out: &Out) -> Result<()> {
                 }
                 WorkspacesCommand::Revoke { org, workspace, email } => {
                     workspaces::revoke(&mut db, &who, org, workspace, email, now)?;
-                    out.value(&serde_json::json!({"workspace": workspace, "revoked": email}), || {
-                        format!("{email} no longer has access to {workspace}")
-                    })
+                    out.value(
+                        &replies::WorkspaceRevoked { workspace: workspace.clone(), revoked: email.clone() },
+                        || format!("{email} no longer has access to {workspace}"),
+                    )
                 }
             }
         }
@@ -267,7 +269,7 @@ fn execute(cli: &Cli, out: &Out) -> Result<()> {
                 }
                 ServiceAccountsCommand::List { org } => {
                     let items = service_accounts::list(&mut db, &who, org, now)?;
-                    out.value(&serde_json::json!({ "items": items }), || output::service_accounts_table(&items))
+                    out.value(&Items::from(items.clone()), || output::service_accounts_table(&items))
                 }
                 ServiceAccountsCommand::Revoke { org, name } => {
                     let v = service_accounts::revoke(&mut db, &who, org, name, now)?;
@@ -281,7 +283,7 @@ fn execute(cli: &Cli, out: &Out) -> Result<()> {
             let within = expiring_within.as_deref().map(|d| time::parse_duration("expiring_within", d)).transpose()?;
             let rows = review::review(&mut db, &who, org, within, now)?;
             if cli.json || format == "json" {
-                println!("{}", serde_json::to_string_pretty(&serde_json::json!({ "items": rows }))?);
+                println!("{}", serde_json::to_string_pretty(&Items::from(rows))?);
                 Ok(())
             } else if format == "csv" {
                 print!("{}", output::review_csv(&rows)?);
@@ -326,13 +328,14 @@ fn execute(cli: &Cli, out: &Out) -> Result<()> {
             })
         }
         Command::Invites(cmd) => invites_command(cli, out, cmd),
+        Command::Serve(args) => serve(cli, out, args),
         Command::Roles(cmd) => {
             let mut db = open(cli)?;
             let who = identify(cli, &mut db)?;
             match cmd {
                 RolesCommand::List { org } => {
                     let items = roles::list(&mut db, &who, org, now)?;
-                    out.value(&serde_json::json!({ "items": items }), || output::roles_table(&items))
+                    out.value(&Items::from(items.clone()), || output::roles_table(&items))
                 }
                 RolesCommand::Show { org, role } => {
                     let r = roles::show(&mut db, &who, org, role, now)?;
@@ -357,7 +360,7 @@ fn execute(cli: &Cli, out: &Out) -> Result<()> {
                 }
                 RolesCommand::Delete { org, role } => {
                     roles::delete(&mut db, &who, org, role, now)?;
-                    out.value(&serde_json::json!({ "deleted": role }), || format!("Deleted role {role}"))
+                    out.value(&replies::Deleted { deleted: role.clone() }, || format!("Deleted role {role}"))
                 }
             }
         }
@@ -367,7 +370,7 @@ fn execute(cli: &Cli, out: &Out) -> Result<()> {
             match cmd {
                 PermissionsCommand::List { org } => {
                     let items = roles::list_permissions(&mut db, &who, org, now)?;
-                    out.value(&serde_json::json!({ "items": items }), || {
+                    out.value(&Items::from(items.clone()), || {
                         output::table(
                             &["PERMISSION", "KIND", "DESCRIPTION"],
                             items.iter().map(|p| {
@@ -407,7 +410,7 @@ fn execute(cli: &Cli, out: &Out) -> Result<()> {
                         limit: None,
                     };
                     let items = audit::list(&mut db, &who, org, &q, now)?;
-                    out.value(&serde_json::json!({ "items": items }), || output::audit_table(&items))
+                    out.value(&Items::from(items.clone()), || output::audit_table(&items))
                 }
                 AuditCommand::Export { org, format, out: file } => {
                     let items = audit::list(&mut db, &who, org, &audit::AuditQuery::default(), now)?;
@@ -429,14 +432,31 @@ fn execute(cli: &Cli, out: &Out) -> Result<()> {
     }
 }
 
+/// `serve`: run the local service on the database until SIGTERM or SIGINT.
+fn serve(cli: &Cli, out: &Out, args: &ServeArgs) -> Result<()> {
+    let path = cli.db.clone().unwrap_or_else(default_db_path);
+    let mut options = gatehouse_server::Options::new(path.clone());
+    options.listen = args.listen.clone().filter(|l| !l.trim().is_empty());
+    options.socket = args.socket.clone();
+    options.tls = match (&args.tls_cert, &args.tls_key) {
+        (Some(cert), Some(key)) => Some(gatehouse_server::TlsFiles { cert: cert.clone(), key: key.clone() }),
+        _ => None,
+    };
+    options.read_timeout = std::time::Duration::from_secs(args.read_timeout.max(1));
+    options.deadline = std::time::Duration::from_secs(args.deadline.max(1));
+    options.max_requests = args.max_requests.max(1);
+    options.max_auth_failures = args.max_auth_failures.max(1);
+    options.session_lifetime = time::parse_duration("session_lifetime", &args.session_lifetime)?;
+    gatehouse_server::serve(options, |urls| {
+        let started = gatehouse_server::Listening { listening: urls.to_vec(), database: path.display().to_string() };
+        let _ = out.value(&started, || format!("Gatehouse serves {} on {}", path.display(), urls.join(", ")));
+    })
+}
+
 /// --since/--until: RFC 3339, or a duration meaning that long ago.
 fn past(field: &str, text: &Option<String>) -> Result<Option<i64>> {
     let Some(t) = text else { return Ok(None) };
-    let now = time::now();
-    match time::parse_duration(field, t) {
-        Ok(ago) => Ok(Some(now - ago)),
-        Err(_) => time::parse_when(field, t, now),
-    }
+    time::parse_past(field, t, time::now())
 }
 
 /// `DB.<stem>.db`, or `DB.<stem>-2.db`, `-3`… when that file exists already.
@@ -478,15 +498,19 @@ fn members_command(cli: &Cli, out: &Out, cmd: &MembersCommand) -> Result<()> {
         }
         MembersCommand::Role { org, email, role } => {
             members::set_role(&mut db, &who, org, email, role, now)?;
-            out.value(&serde_json::json!({"email": email, "role": role}), || format!("{email} now has the role {role}"))
+            out.value(&replies::RoleChanged { email: email.clone(), role: role.clone() }, || {
+                format!("{email} now has the role {role}")
+            })
         }
         MembersCommand::Expire { org, email, when: w } => {
             let at = when("when", &Some(w.clone()))?;
             members::set_expiry(&mut db, &who, org, email, at, now)?;
             let shown = time::rfc3339_opt(at);
-            out.value(&serde_json::json!({"email": email, "access_expires_at": shown}), || match &shown {
-                Some(t) => format!("{email}'s access expires at {t}"),
-                None => format!("{email}'s access no longer expires"),
+            out.value(&replies::ExpiryChanged { email: email.clone(), access_expires_at: shown.clone() }, || {
+                match &shown {
+                    Some(t) => format!("{email}'s access expires at {t}"),
+                    None => format!("{email}'s access no longer expires"),
+                }
             })
         }
         MembersCommand::Disable(sel) | MembersCommand::Enable(sel) => {
@@ -501,12 +525,12 @@ fn members_command(cli: &Cli, out: &Out, cmd: &MembersCommand) -> Result<()> {
         }
         MembersCommand::Remove { org, email } => {
             members::remove(&mut db, &who, org, email, now)?;
-            out.value(&serde_json::json!({"removed": email}), || format!("Removed {email} from {org}"))
+            out.value(&replies::Removed { removed: email.clone() }, || format!("Removed {email} from {org}"))
         }
         MembersCommand::Export { org, format, out: file } => {
             let rows = review::export_members(&mut db, &who, org, now)?;
             let text = match format.as_str() {
-                "json" => serde_json::to_string_pretty(&serde_json::json!({ "items": rows }))? + "\n",
+                "json" => serde_json::to_string_pretty(&Items::from(rows.clone()))? + "\n",
                 _ => output::members_csv(&rows)?,
             };
             output::write_or_print(file.as_deref(), &text)?;
@@ -517,7 +541,7 @@ fn members_command(cli: &Cli, out: &Out, cmd: &MembersCommand) -> Result<()> {
         }
         MembersCommand::Leave { org } => {
             members::leave(&mut db, &who, org, now)?;
-            out.value(&serde_json::json!({"left": org}), || format!("You left {org}"))
+            out.value(&replies::Left { left: org.clone() }, || format!("You left {org}"))
         }
     }
 }
@@ -557,7 +581,7 @@ fn invites_command(cli: &Cli, out: &Out, cmd: &InvitesCommand) -> Result<()> {
         InvitesCommand::List { org, status } => {
             let who = identify(cli, &mut db)?;
             let items = invitations::list(&mut db, &who, org, status.as_deref(), now)?;
-            out.value(&serde_json::json!({ "items": items }), || output::invitations_table(&items))
+            out.value(&Items::from(items.clone()), || output::invitations_table(&items))
         }
         InvitesCommand::Resend { org, email } => {
             let who = identify(cli, &mut db)?;
@@ -567,7 +591,7 @@ fn invites_command(cli: &Cli, out: &Out, cmd: &InvitesCommand) -> Result<()> {
         InvitesCommand::Revoke { org, email } => {
             let who = identify(cli, &mut db)?;
             invitations::revoke(&mut db, &who, org, email, now)?;
-            out.value(&serde_json::json!({"revoked": email}), || format!("Revoked the invitation of {email}"))
+            out.value(&replies::Revoked { revoked: email.clone() }, || format!("Revoked the invitation of {email}"))
         }
         InvitesCommand::Accept { token, name } => {
             let accepted = if cli.as_email.is_some() || std::env::var("GATEHOUSE_TOKEN").is_ok_and(|t| !t.is_empty()) {

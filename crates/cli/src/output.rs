@@ -29,7 +29,10 @@ impl Out {
     pub fn error(&self, e: &Error) -> i32 {
         let body = ErrorBody::from(e);
         if self.json {
-            eprintln!("{}", serde_json::json!({ "error": body }));
+            eprintln!(
+                "{}",
+                serde_json::to_string(&gatehouse_core::replies::ErrorReply { error: body }).unwrap_or_default()
+            );
         } else {
             eprintln!("error ({}): {}", body.code.as_str(), body.message);
         }

@@ -25,6 +25,7 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
     ("0004_roster_portable", include_str!("../../../migrations/0004_roster_portable.sql")),
     ("0005_workspace_scopes", include_str!("../../../migrations/0005_workspace_scopes.sql")),
     ("0005b_invitation_role_history", include_str!("../../../migrations/0005b_invitation_role_history.sql")),
+    ("0006_sessions", include_str!("../../../migrations/0006_sessions.sql")),
 ];
 
 /// Tables every Gatehouse schema has had since 0001: how a SQLite file is recognised as ours.

@@ -10,6 +10,7 @@ use ts_rs::TS;
 
 /// The stable error codes of the CLI contract (PRODUCT.md §3). Never rename one.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, TS)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 #[ts(export)]
 pub enum ErrorCode {
@@ -53,6 +54,7 @@ impl ErrorCode {
 
 /// Which invariant a `Conflict` protects; shown to scripts as `reason`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, TS)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 #[ts(export)]
 pub enum ConflictReason {
@@ -272,6 +274,7 @@ impl From<std::io::Error> for Error {
 
 /// The error as the UI and `--json` show it.
 #[derive(Debug, Clone, Serialize, TS)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[ts(export)]
 pub struct ErrorBody {
     pub code: ErrorCode,
@@ -323,7 +326,7 @@ mod tests {
                 "a role with this name already exists",
             ),
             (
-                format!("INSERT INTO memberships (id, organization_id, account_id, enabled, joined_at) SELECT 'm2', organization_id, account_id, 1, 0 FROM memberships"),
+                "INSERT INTO memberships (id, organization_id, account_id, enabled, joined_at) SELECT 'm2', organization_id, account_id, 1, 0 FROM memberships".to_string(),
                 ConflictReason::AlreadyMember,
                 "already a member",
             ),

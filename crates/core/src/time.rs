@@ -72,6 +72,15 @@ pub fn parse_when(field: &str, text: &str, now: Timestamp) -> Result<Option<Time
     ))
 }
 
+/// A moment in the past, for filters such as `--since`: RFC 3339, or a duration meaning that long
+/// ago (`7d`).
+pub fn parse_past(field: &str, text: &str, now: Timestamp) -> Result<Option<Timestamp>> {
+    match parse_duration(field, text) {
+        Ok(ago) => Ok(Some(now - ago)),
+        Err(_) => parse_when(field, text, now),
+    }
+}
+
 /// A new expiry must lie in the future (rule 10).
 pub fn require_future(field: &str, when: Option<Timestamp>, now: Timestamp) -> Result<Option<Timestamp>> {
     match when {

@@ -8,6 +8,7 @@ pub mod names;
 pub mod orgs;
 pub mod review;
 pub mod roles;
+pub mod service;
 pub mod service_accounts;
 pub mod session;
 pub mod workspaces;

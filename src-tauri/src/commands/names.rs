@@ -11,6 +11,10 @@ pub const COMMANDS: &[&str] = &[
     "take_pending_invite",
     "accept_invitation",
     "reject_invitation",
+    "preview_invitation",
+    "my_invitations",
+    "accept_my_invitation",
+    "decline_my_invitation",
     "list_orgs",
     "create_org",
     "rename_org",
@@ -47,4 +51,5 @@ pub const COMMANDS: &[&str] = &[
     "access_review",
     "export_review",
     "check_permission",
+    "service_status",
 ];

@@ -110,3 +110,28 @@ pub async fn accept_invitation(
 pub async fn reject_invitation(state: State<'_, AppState>, token: String) -> Reply<invitations::InvitationView> {
     state.open_call(|db, now| invitations::reject(db, &token, now))
 }
+
+/// What an invitation token offers (organization, role, who invited, until when, its status), read
+/// before the person decides; nothing is changed.
+#[tauri::command]
+pub async fn preview_invitation(state: State<'_, AppState>, token: String) -> Reply<invitations::InvitationPreview> {
+    state.open_call(|db, now| invitations::preview(db, &token, now))
+}
+
+/// The open invitations to the signed-in person's own email, for the organization switcher.
+#[tauri::command]
+pub async fn my_invitations(state: State<'_, AppState>) -> Reply<Vec<invitations::AddressedInvitation>> {
+    state.call(|db, who, now| invitations::addressed_to_me(db, who, now))
+}
+
+/// Accept, signed in, one of `my_invitations` (no token needed: it is addressed to this account).
+#[tauri::command]
+pub async fn accept_my_invitation(state: State<'_, AppState>, id: String) -> Reply<invitations::AcceptedMembership> {
+    state.call(|db, who, now| invitations::accept_addressed(db, who, &id, now))
+}
+
+/// Decline, signed in, one of `my_invitations`.
+#[tauri::command]
+pub async fn decline_my_invitation(state: State<'_, AppState>, id: String) -> Reply<invitations::InvitationView> {
+    state.call(|db, who, now| invitations::reject_addressed(db, who, &id, now))
+}

@@ -52,7 +52,7 @@ export function describeError(e: unknown): string {
   const { code, field } = err.body;
   let message = err.body.message;
   if (field && message.startsWith(field + ": ")) message = message.slice(field.length + 2);
-  message = message.replace(/^forbidden: /, "");
+  message = plainWords(message.replace(/^forbidden: /, ""));
   const sentence = message.charAt(0).toUpperCase() + message.slice(1);
   switch (code) {
     case "invalid_input":
@@ -70,4 +70,11 @@ export function describeError(e: unknown): string {
     default:
       return `Something went wrong: ${message}`;
   }
+}
+
+/** The policy's words for a refusal, said without permission names where a person needs none. */
+export function plainWords(message: string): string {
+  return message
+    .replace(/only holders of owners\.manage may/g, "only an owner may")
+    .replace(/you lack the permission ([a-z_.]+)/g, (_, p: string) => `your role here does not include ${p}`);
 }

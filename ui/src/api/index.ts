@@ -5,6 +5,7 @@ import { invoke } from "@tauri-apps/api/core";
 import { listen, type UnlistenFn } from "@tauri-apps/api/event";
 import type { AcceptedMembership } from "../bindings/AcceptedMembership";
 import type { AccountSummary } from "../bindings/AccountSummary";
+import type { AddressedInvitation } from "../bindings/AddressedInvitation";
 import type { AppStatus } from "../bindings/AppStatus";
 import type { AuditEventView } from "../bindings/AuditEventView";
 import type { AuditFilter } from "../bindings/AuditFilter";
@@ -14,6 +15,7 @@ import type { CheckAnswer } from "../bindings/CheckAnswer";
 import type { CreatedServiceAccount } from "../bindings/CreatedServiceAccount";
 import type { DatabaseStatus } from "../bindings/DatabaseStatus";
 import type { Initialized } from "../bindings/Initialized";
+import type { InvitationPreview } from "../bindings/InvitationPreview";
 import type { InvitationView } from "../bindings/InvitationView";
 import type { InviteeInput } from "../bindings/InviteeInput";
 import type { IssuedInvitations } from "../bindings/IssuedInvitations";
@@ -21,11 +23,12 @@ import type { MemberDetails } from "../bindings/MemberDetails";
 import type { MemberListArgs } from "../bindings/MemberListArgs";
 import type { MemberPage } from "../bindings/MemberPage";
 import type { MyAccess } from "../bindings/MyAccess";
-import type { OrganizationSummary } from "../bindings/OrganizationSummary";
+import type { OrganizationView } from "../bindings/OrganizationView";
 import type { PermissionView } from "../bindings/PermissionView";
 import type { ReviewRow } from "../bindings/ReviewRow";
 import type { RoleView } from "../bindings/RoleView";
 import type { ServiceAccountView } from "../bindings/ServiceAccountView";
+import type { ServiceStatus } from "../bindings/ServiceStatus";
 import type { WorkspaceGrantView } from "../bindings/WorkspaceGrantView";
 import type { WorkspaceView } from "../bindings/WorkspaceView";
 import { ApiError } from "./errors";
@@ -49,6 +52,8 @@ export const api = {
   appStatus: () => call<AppStatus>("app_status"),
   /** Answers at once, also while the database is being upgraded (other commands wait for it). */
   databaseStatus: () => call<DatabaseStatus>("database_status"),
+  /** Whether `gatehouse serve` runs on the configured address, and on this window's database. */
+  serviceStatus: () => call<ServiceStatus>("service_status"),
   setup: (org: string, email: string, name: string, password: string) =>
     call<Initialized>("setup", { org, email, name, password }),
   signIn: (email: string, password: string) => call<AccountSummary>("sign_in", { email, password }),
@@ -57,10 +62,14 @@ export const api = {
   acceptInvitation: (token: string, name?: string, password?: string) =>
     call<AcceptedMembership>("accept_invitation", { token, name: name ?? null, password: password ?? null }),
   rejectInvitation: (token: string) => call<InvitationView>("reject_invitation", { token }),
+  previewInvitation: (token: string) => call<InvitationPreview>("preview_invitation", { token }),
+  myInvitations: () => call<AddressedInvitation[]>("my_invitations"),
+  acceptMyInvitation: (id: string) => call<AcceptedMembership>("accept_my_invitation", { id }),
+  declineMyInvitation: (id: string) => call<InvitationView>("decline_my_invitation", { id }),
 
-  listOrgs: () => call<OrganizationSummary[]>("list_orgs"),
-  createOrg: (name: string) => call<OrganizationSummary>("create_org", { name }),
-  renameOrg: (org: string, name: string) => call<OrganizationSummary>("rename_org", { org, name }),
+  listOrgs: () => call<OrganizationView[]>("list_orgs"),
+  createOrg: (name: string) => call<OrganizationView>("create_org", { name, workspaceAccess: null }),
+  renameOrg: (org: string, name: string) => call<OrganizationView>("rename_org", { org, name }),
   myAccess: (org: string) => call<MyAccess>("my_access", { org }),
 
   listMembers: (org: string, filter: MemberListArgs, sort: string, descending: boolean, page: number, perPage: number) =>

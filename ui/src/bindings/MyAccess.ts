@@ -9,4 +9,9 @@ export type MyAccess = { organization: OrganizationSummary, is_owner: boolean,
 /**
  * Every permission held, built-in and custom; an owner holds all of them.
  */
-permissions: Array<string>, };
+permissions: Array<string>, 
+/**
+ * The roles the caller may hand out (invite to, assign, grant): those whose permissions they
+ * all hold, owner only for an owner (rule 2). Role pickers offer only these.
+ */
+grantable_roles: Array<string>, };

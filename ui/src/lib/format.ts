@@ -48,6 +48,14 @@ export function formatTime(rfc3339: string | null | undefined, locale?: string):
   return d.toLocaleString(locale, { day: "numeric", month: "short", year: "numeric", hour: "2-digit", minute: "2-digit" });
 }
 
+/** "23 Nov 2026": a table cell's date, one short line; the full time goes in its title. */
+export function formatDate(rfc3339: string | null | undefined, locale?: string): string {
+  if (!rfc3339) return "—";
+  const d = new Date(rfc3339);
+  if (Number.isNaN(d.getTime())) return rfc3339;
+  return d.toLocaleDateString(locale, { day: "numeric", month: "short", year: "numeric" });
+}
+
 /** "in 3 days", "2 hours ago", "in 5 seconds": for expiries. */
 export function relativeTime(rfc3339: string | null | undefined, now: Date = new Date()): string {
   if (!rfc3339) return "";
@@ -59,7 +67,8 @@ export function relativeTime(rfc3339: string | null | undefined, now: Date = new
     [60, "second"],
     [3600, "minute"],
     [86400, "hour"],
-    [86400 * 30, "day"],
+    // Days up to two months: "in 30 days" says more than "next month".
+    [86400 * 61, "day"],
     [86400 * 365, "month"],
     [Infinity, "year"],
   ];

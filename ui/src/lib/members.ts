@@ -1,16 +1,25 @@
 // The member list's columns and its self-refresh when an access expiry passes.
 import type { MemberRow } from "../bindings/MemberRow";
 
-export type SortKey = "name" | "role" | "status" | "created" | "last_login" | "expires";
+export type SortKey = "name" | "email" | "role" | "status" | "created" | "last_login" | "expires";
 
-export const SORTS: { key: SortKey; label: string }[] = [
-  { key: "name", label: "Name" },
-  { key: "role", label: "Roles" },
-  { key: "status", label: "Status" },
-  { key: "created", label: "Created" },
-  { key: "last_login", label: "Last sign-in" },
-  { key: "expires", label: "Access expires" },
+/** The member list's columns in order; those with a sort key sort when their heading is clicked. */
+export const COLUMNS: { id: string; label: string; sort?: SortKey }[] = [
+  { id: "name", label: "Name", sort: "name" },
+  { id: "email", label: "Email", sort: "email" },
+  { id: "roles", label: "Roles", sort: "role" },
+  { id: "status", label: "Status", sort: "status" },
+  { id: "confirmed", label: "Confirmed" },
+  { id: "enabled", label: "Enabled" },
+  { id: "created", label: "Created", sort: "created" },
+  { id: "last_login", label: "Last sign-in", sort: "last_login" },
+  { id: "expires", label: "Access expires", sort: "expires" },
 ];
+
+/** Rows that are invitations rather than memberships. */
+export function isInvitation(r: { status: string }): boolean {
+  return r.status === "pending" || r.status === "invitation_expired" || r.status === "rejected";
+}
 
 /**
  * Milliseconds until the soonest future access expiry among active rows (plus a little, so the

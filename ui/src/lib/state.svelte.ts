@@ -2,7 +2,7 @@
 // and what the person may do there, the screen, and notices. No secrets live here.
 import type { AccountSummary } from "../bindings/AccountSummary";
 import type { MyAccess } from "../bindings/MyAccess";
-import type { OrganizationSummary } from "../bindings/OrganizationSummary";
+import type { OrganizationView } from "../bindings/OrganizationView";
 
 export type Screen =
   | "users"
@@ -16,7 +16,7 @@ export type Screen =
 
 export const app = $state({
   account: null as AccountSummary | null,
-  orgs: [] as OrganizationSummary[],
+  orgs: [] as OrganizationView[],
   org: null as string | null,
   access: null as MyAccess | null,
   screen: "users" as Screen,
@@ -35,9 +35,16 @@ export interface Notice {
 export const notices = $state({ items: [] as Notice[] });
 let noticeId = 1;
 
+/** The most notices shown at once; older ones give way. */
+const MAX_NOTICES = 3;
+
 export function notify(text: string, kind: Notice["kind"] = "ok", ms = 5000) {
+  // The same words again replace the earlier notice rather than stack under it.
+  const same = notices.items.findIndex((n) => n.text === text && n.kind === kind);
+  if (same >= 0) notices.items.splice(same, 1);
   const id = noticeId++;
   notices.items.push({ id, kind, text });
+  while (notices.items.length > MAX_NOTICES) notices.items.shift();
   setTimeout(() => dismiss(id), kind === "error" ? ms * 2 : ms);
 }
 

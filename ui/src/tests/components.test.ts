@@ -9,6 +9,8 @@ vi.mock("@tauri-apps/api/core", () => ({ invoke: (...args: unknown[]) => invoke(
 import ErrorNote from "../components/ErrorNote.svelte";
 import SignIn from "../screens/SignIn.svelte";
 import Users from "../screens/Users.svelte";
+import RowMenu from "../components/RowMenu.svelte";
+import ExpiryHost from "./ExpiryHost.svelte";
 import { app } from "../lib/state.svelte";
 
 const page = (items: unknown[] = [], total = items.length) => ({
@@ -49,12 +51,12 @@ describe("SignIn", () => {
 describe("Users", () => {
   function setup(access: { is_owner: boolean; permissions: string[] }) {
     app.org = "acme";
-    app.orgs = [{ slug: "acme", name: "Acme" }];
+    app.orgs = [{ slug: "acme", name: "Acme", workspace_access: "separate" }];
     app.account = { email: "me@x.io", name: "Me" };
-    app.access = { organization: { slug: "acme", name: "Acme" }, ...access };
+    app.access = { organization: { slug: "acme", name: "Acme" }, grantable_roles: access.is_owner ? ["owner", "admin", "member"] : [], ...access };
     invoke.mockImplementation(async (cmd: string) => {
       if (cmd === "list_roles") return [{ name: "admin", description: "", owner: false, permissions: [], grants: 1 }];
-      if (cmd === "list_members") return page([{ email: "a@x.io", name: "Ada L", roles: ["member"], status: "active", confirmed: true, enabled: true, created_at: "2026-01-01T00:00:00Z", last_login_at: null, access_expires_at: null }], 1);
+      if (cmd === "list_members") return page([{ email: "a@x.io", name: "Ada L", roles: ["member"], workspaces: [], status: "active", confirmed: true, enabled: true, created_at: "2026-01-01T00:00:00Z", last_login_at: null, access_expires_at: null }], 1);
       if (cmd === "set_members_enabled") return { rows: [], changed: 1, skipped: 0 };
       throw new Error("unexpected " + cmd);
     });
@@ -82,12 +84,97 @@ describe("Users", () => {
     await waitFor(() => expect(invoke).toHaveBeenCalledWith("set_members_enabled", { org: "acme", emails: [], allMatching: { search: undefined, status: undefined, role: undefined }, enabled: false }));
   });
 
-  it("disables bulk actions without members.manage, saying why", async () => {
+  it("offers no bulk actions without members.manage, and says why in words", async () => {
     setup({ is_owner: false, permissions: ["org.view"] });
     render(Users);
     await waitFor(() => expect(screen.getByText("a@x.io")).toBeTruthy());
-    const b = screen.getByRole("button", { name: "Disable all matching" }) as HTMLButtonElement;
-    expect(b.disabled).toBe(true);
-    expect(b.title).toContain("members.manage");
+    expect(screen.queryByRole("button", { name: "Disable all matching" })).toBeNull();
+    expect(screen.getByText(/does not let you change members/)).toBeTruthy();
+  });
+
+  it("shows a resent invitation's new code where the resend happened", async () => {
+    setup({ is_owner: true, permissions: [] });
+    const token = "ghi_" + "ab".repeat(32);
+    invoke.mockImplementation(async (cmd: string) => {
+      if (cmd === "list_roles") return [];
+      if (cmd === "list_members") return page([{ email: "p@x.io", name: "", roles: ["member"], workspaces: [], status: "pending", confirmed: false, enabled: true, created_at: "2026-01-01T00:00:00Z", last_login_at: null, access_expires_at: null }], 1);
+      if (cmd === "resend_invitation") return { invitations: [{ email: "p@x.io", role: "member", token, valid_until: "2030-01-01T00:00:00Z", access_expires_at: null }] };
+      throw new Error("unexpected " + cmd);
+    });
+    render(Users);
+    await waitFor(() => expect(screen.getAllByText("p@x.io").length).toBeGreaterThan(0));
+    await fireEvent.click(screen.getByRole("button", { name: "Actions for p@x.io" }));
+    await fireEvent.click(await screen.findByRole("menuitem", { name: /Resend invitation/ }));
+    const dialog = await screen.findByRole("dialog");
+    expect(dialog.querySelector(`code[data-token="${token}"]`)).toBeTruthy();
+    expect(dialog.querySelector(`button[data-copy="${token}"]`)).toBeTruthy();
+    expect(dialog.querySelector('a[href^="mailto:p%40x.io"]')).toBeTruthy();
+  });
+
+  it("clears every filter with one button, which then goes away", async () => {
+    setup({ is_owner: true, permissions: [] });
+    render(Users);
+    await waitFor(() => expect(screen.getByText("a@x.io")).toBeTruthy());
+    expect(screen.queryByRole("button", { name: "Clear filters" })).toBeNull();
+    await fireEvent.change(screen.getByLabelText("Status"), { target: { value: "disabled" } });
+    await fireEvent.click(await screen.findByRole("button", { name: "Clear filters" }));
+    expect((screen.getByLabelText("Status") as HTMLSelectElement).value).toBe("all");
+    await waitFor(() => expect(screen.queryByRole("button", { name: "Clear filters" })).toBeNull());
+    expect(document.activeElement).toBe(screen.getByLabelText("Search"));
+  });
+});
+
+describe("ExpiryInput", () => {
+  it("says Never when empty, and holds no value while a date is half typed", async () => {
+    render(ExpiryHost);
+    expect(screen.getByText("Never expires")).toBeTruthy();
+    const choice = screen.getByLabelText("Access expires") as HTMLSelectElement;
+    expect(choice.value).toBe("");
+    await fireEvent.change(choice, { target: { value: "date" } });
+    const date = screen.getByLabelText("Access expires: date and time") as HTMLInputElement;
+    await fireEvent.input(date, { target: { value: "2030-1" } });
+    expect(screen.getByText(/Not a date yet/)).toBeTruthy();
+    expect(screen.getByTestId("host").textContent).toBe("|false");
+    await fireEvent.input(date, { target: { value: "2030-01-02 10:00" } });
+    expect(screen.getByTestId("host").textContent).toMatch(/^2030-01-0[12]T\d\d:00:00Z\|true$/);
+    await fireEvent.change(choice, { target: { value: "30d" } });
+    expect(screen.getByTestId("host").textContent).toBe("30d|true");
+  });
+});
+
+describe("RowMenu", () => {
+  it("opens on the first item, moves with arrows, says why an item is unavailable, and closes back to its button", async () => {
+    const picked = vi.fn();
+    render(RowMenu, { label: "Actions for x", items: [
+      { label: "View details", action: picked },
+      { label: "Change role…", action: picked, disabled: "Only an owner can change an owner" },
+      { label: "Remove…", action: picked, danger: true },
+    ] });
+    const trigger = screen.getByRole("button", { name: "Actions for x" });
+    await fireEvent.click(trigger);
+    await tick();
+    const items = screen.getAllByRole("menuitem");
+    expect(document.activeElement).toBe(items[0]);
+    await fireEvent.keyDown(items[0], { key: "ArrowDown" });
+    expect(document.activeElement).toBe(items[1]);
+    expect(items[1].getAttribute("aria-disabled")).toBe("true");
+    expect(items[1].textContent).toContain("Only an owner can change an owner");
+    await fireEvent.click(items[1]);
+    expect(picked).not.toHaveBeenCalled();
+    await fireEvent.keyDown(items[1], { key: "End" });
+    expect(document.activeElement).toBe(items[2]);
+    await fireEvent.keyDown(items[2], { key: "Escape" });
+    await tick();
+    expect(screen.queryByRole("menu")).toBeNull();
+    expect(document.activeElement).toBe(trigger);
+    // The menu lives in the popover layer, outside the table that holds its button.
+    await fireEvent.keyDown(trigger, { key: "ArrowUp" });
+    await tick();
+    const menu = screen.getByRole("menu");
+    expect(menu.parentElement).toBe(document.body);
+    expect(document.activeElement).toBe(screen.getAllByRole("menuitem")[2]);
+    await fireEvent.click(screen.getAllByRole("menuitem")[2]);
+    expect(picked).toHaveBeenCalledTimes(1);
+    expect(document.activeElement).toBe(trigger);
   });
 });

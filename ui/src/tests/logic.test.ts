@@ -4,7 +4,11 @@ import { formatTime, relativeTime, initials, statusLabel, statusTone, plural } f
 import { localInputToRfc3339, rfc3339ToLocalInput, isPast, inSeconds } from "../lib/expiry";
 import { addPasted, blankRow, rowProblems, splitPasted, mailtoLink, invitationText } from "../lib/invite";
 import { pageCount, pageWindow, rangeLabel } from "../lib/pages";
-import { can, whyNot, canActOn } from "../lib/access";
+import { can, whyNot, canActOn, grantable, withheldNote } from "../lib/access";
+import { placePopup } from "../lib/popover";
+import { parseTypedExpiry, expiryValue } from "../lib/expiry";
+import { refusedRows } from "../lib/invite";
+import { plainWords } from "../api/errors";
 import { nextRefreshDelay } from "../lib/members";
 import { parseDuration } from "../lib/duration";
 import { detailsText } from "../lib/audit";
@@ -55,7 +59,7 @@ describe("expiry inputs", () => {
   it("round-trips local input and RFC 3339", () => {
     const rfc = localInputToRfc3339("2027-01-31T17:00");
     expect(rfc).toMatch(/^2027-01-31T\d\d:00:00Z$/);
-    expect(rfc3339ToLocalInput(rfc!)).toBe("2027-01-31T17:00");
+    expect(rfc3339ToLocalInput(rfc!)).toBe("2027-01-31 17:00");
     expect(localInputToRfc3339("")).toBeNull();
     expect(localInputToRfc3339("not a date")).toBeUndefined();
   });
@@ -120,19 +124,27 @@ describe("paging", () => {
 });
 
 describe("what a role may do", () => {
-  const admin: MyAccess = { organization: { slug: "acme", name: "Acme" }, is_owner: false, permissions: ["org.view", "members.invite", "members.manage"] };
-  const owner: MyAccess = { organization: { slug: "acme", name: "Acme" }, is_owner: true, permissions: [] };
+  const admin: MyAccess = { organization: { slug: "acme", name: "Acme" }, is_owner: false, permissions: ["org.view", "members.invite", "members.manage"], grantable_roles: ["admin", "member"] };
+  const owner: MyAccess = { organization: { slug: "acme", name: "Acme" }, is_owner: true, permissions: [], grantable_roles: ["owner", "admin", "member"] };
   it("greys out what the permissions do not cover, with the reason", () => {
     expect(can(admin, "invite")).toBe(true);
     expect(can(admin, "viewAudit")).toBe(false);
-    expect(whyNot(admin, "viewAudit")).toContain("audit.view");
+    expect(whyNot(admin, "viewAudit")).toBe("Your role here does not let you read the audit log");
     expect(can(owner, "manageOwners")).toBe(true);
     expect(can(null, "invite")).toBe(false);
   });
   it("refuses acting on owners without owners.manage, and on oneself", () => {
-    expect(canActOn(admin, ["owner"], "me@x.io", "o@x.io")).toContain("owners.manage");
+    expect(canActOn(admin, ["owner"], "me@x.io", "o@x.io")).toBe("Only an owner can change an owner");
     expect(canActOn(admin, ["member"], "me@x.io", "m@x.io")).toBe("");
-    expect(canActOn(owner, ["owner"], "me@x.io", "ME@x.io")).toContain("Leave");
+    expect(canActOn(owner, ["owner"], "me@x.io", "ME@x.io")).toContain("your own access");
+  });
+  it("offers only the roles the core says the caller may hand out, and says which are left out", () => {
+    const roles = [{ name: "owner" }, { name: "admin" }, { name: "member" }];
+    expect(grantable(admin, roles).map((r) => r.name)).toEqual(["admin", "member"]);
+    expect(grantable(owner, roles).map((r) => r.name)).toEqual(["owner", "admin", "member"]);
+    expect(withheldNote(admin, roles)).toMatch(/^Not offered: owner\. .*only an owner can make an owner/);
+    expect(withheldNote(owner, roles)).toBe("");
+    expect(grantable(null, roles)).toEqual([]);
   });
 });
 
@@ -150,5 +162,69 @@ describe("audit details", () => {
   it("flattens details into one line", () => {
     expect(detailsText({ role: "admin", from: "member", none: null })).toBe("role: admin · from: member");
     expect(detailsText(null)).toBe("");
+  });
+});
+
+describe("popovers stay on screen", () => {
+  const view = { width: 960, height: 600 };
+  it("opens below its button, right edges aligned", () => {
+    const p = placePopup({ top: 100, left: 800, width: 30, height: 30 }, { width: 220, height: 200 }, view);
+    expect(p).toMatchObject({ top: 134, left: 610, above: false });
+  });
+  it("opens above a button near the bottom, whole", () => {
+    const p = placePopup({ top: 560, left: 900, width: 30, height: 30 }, { width: 220, height: 240 }, view);
+    expect(p.above).toBe(true);
+    expect(p.top).toBe(560 - 4 - 240);
+    expect(p.top + 240).toBeLessThanOrEqual(600 - 8);
+    expect(p.left + 220).toBeLessThanOrEqual(960 - 8);
+  });
+  it("is pulled inside the left edge and shrinks to the room there is", () => {
+    const p = placePopup({ top: 300, left: 0, width: 30, height: 30 }, { width: 220, height: 2000 }, view);
+    expect(p.left).toBe(8);
+    expect(p.top).toBeGreaterThanOrEqual(8);
+    expect(p.maxHeight).toBeLessThan(600);
+  });
+});
+
+describe("typed expiry dates", () => {
+  const now = new Date(2026, 10, 23, 12, 0, 0);
+  it("reads a day (to its end), a day and time, and a duration", () => {
+    expect(parseTypedExpiry("2026-12-31", now)).toEqual({ at: new Date(2026, 11, 31, 23, 59, 59).toISOString().replace(/\.\d{3}Z$/, "Z") });
+    expect(parseTypedExpiry("2026-12-31 17:05", now)).toEqual({ at: new Date(2026, 11, 31, 17, 5, 0).toISOString().replace(/\.\d{3}Z$/, "Z") });
+    expect(parseTypedExpiry("2026-12-31T17:05:09", now)).toEqual({ at: new Date(2026, 11, 31, 17, 5, 9).toISOString().replace(/\.\d{3}Z$/, "Z") });
+    expect(parseTypedExpiry("2d", now)).toEqual({ at: new Date(2026, 10, 25, 12, 0, 0).toISOString().replace(/\.\d{3}Z$/, "Z") });
+  });
+  it("says what is wrong with half a date, a date that does not exist, and the past", () => {
+    expect(parseTypedExpiry("2030-1", now)).toMatchObject({ error: expect.stringMatching(/Not a date yet/) });
+    expect(parseTypedExpiry("2027-02-30", now)).toMatchObject({ error: expect.stringMatching(/no such day/) });
+    expect(parseTypedExpiry("2020-01-01", now)).toMatchObject({ error: expect.stringMatching(/passed/) });
+    expect(parseTypedExpiry("  ", now)).toBeNull();
+  });
+  it("gives the commands never, a preset, or the date; nothing while the date is unfinished", () => {
+    expect(expiryValue("", "", now)).toBeNull();
+    expect(expiryValue("30d", "", now)).toBe("30d");
+    expect(expiryValue("date", "2030-1", now)).toBeUndefined();
+    expect(expiryValue("date", "2027-01-02", now)).toMatch(/^2027-01-0[23]T/);
+  });
+});
+
+describe("refused invite rows", () => {
+  it("finds each row the core names", () => {
+    const m = "email: nothing was invited: 2 of 3 rows refused: row 1 (a@x.io): a@x.io is already a member of acme; row 3 (c@x.io): role: no role 'boss' in acme";
+    expect([...refusedRows(m, 3)]).toEqual([
+      [1, "A@x.io is already a member of acme"],
+      [3, "No role 'boss' in acme"],
+    ]);
+  });
+  it("puts a one-row refusal on that row, and marks nothing it cannot place", () => {
+    expect([...refusedRows("bob@x.io already has an open invitation; resend or revoke it", 1)]).toEqual([[1, "Bob@x.io already has an open invitation; resend or revoke it"]]);
+    expect(refusedRows("the database is unavailable", 2).size).toBe(0);
+  });
+});
+
+describe("refusals in words", () => {
+  it("says who may, instead of naming a permission", () => {
+    expect(plainWords("only holders of owners.manage may grant the owner role")).toBe("only an owner may grant the owner role");
+    expect(plainWords("you lack the permission audit.view")).toBe("your role here does not include audit.view");
   });
 });

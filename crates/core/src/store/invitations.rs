@@ -54,6 +54,7 @@ impl FromSql for InvitationState {
 /// An invitation's status as shown (`invites list`, the Invitations screen): its state, with an
 /// open invitation past its `valid_until` shown as expired.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, TS)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 #[ts(export)]
 pub enum InvitationStatus {
@@ -253,4 +254,21 @@ pub fn reissue(conn: &Connection, id: &str, token_hash: &[u8], valid_until: Time
     )?
     .execute(params![id, token_hash, valid_until, now])?;
     Ok(())
+}
+
+pub fn by_id(conn: &Connection, id: &str) -> Result<Option<Invitation>> {
+    let mut st = conn.prepare_cached(&format!("SELECT {COLUMNS} FROM {FROM} WHERE i.id = ?1"))?;
+    Ok(st.query_row([id], from_row).optional()?)
+}
+
+/// Every open invitation to one email, in every organization, newest first. No index leads by the
+/// email (invitations are looked up per organization everywhere else), so this reads the table;
+/// it runs when a signed-in person opens the organization switcher, not per row of anything.
+pub fn open_addressed_to(conn: &Connection, email_norm: &str) -> Result<Vec<Invitation>> {
+    let mut st = conn.prepare_cached(&format!(
+        "SELECT {COLUMNS} FROM {FROM}
+         WHERE i.email_norm = ?1 AND i.status = 'open' ORDER BY i.created_at DESC, i.id"
+    ))?;
+    let rows = st.query_map([email_norm], from_row)?.collect::<rusqlite::Result<_>>()?;
+    Ok(rows)
 }

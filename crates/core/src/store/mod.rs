@@ -12,6 +12,7 @@ pub mod rights;
 pub mod roles;
 pub mod roster;
 pub mod service_accounts;
+pub mod sessions;
 pub mod workspaces;
 
 /// A fresh UUID v7: time-ordered, so new rows append to the end of the primary-key B-tree.

@@ -9,6 +9,7 @@ use ts_rs::TS;
 
 /// How an organization's scopes relate (rule 11).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 #[ts(export)]
 pub enum WorkspaceAccessMode {

@@ -25,6 +25,7 @@ const FAMILY: [&str; 24] = [
 ];
 
 #[derive(Debug, Clone, Serialize, TS)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[ts(export)]
 pub struct DemoReport {
     pub organization: OrganizationSummary,

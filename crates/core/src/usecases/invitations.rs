@@ -36,6 +36,7 @@ pub fn split_emails(text: &str) -> Vec<String> {
 }
 
 #[derive(Debug, Clone, Serialize, TS)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[ts(export)]
 pub struct IssuedInvitation {
     pub email: String,
@@ -51,6 +52,7 @@ pub struct IssuedInvitation {
 }
 
 #[derive(Debug, Clone, Serialize, TS)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[ts(export)]
 pub struct IssuedInvitations {
     pub invitations: Vec<IssuedInvitation>,
@@ -58,6 +60,7 @@ pub struct IssuedInvitations {
 
 /// A refused row of a bulk invite.
 #[derive(Debug, Clone, Serialize, TS)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[ts(export)]
 pub struct RowError {
     #[ts(type = "number")]
@@ -213,6 +216,7 @@ pub fn parse_csv(text: &str, now: Timestamp) -> Result<Vec<Invitee>> {
 }
 
 #[derive(Debug, Clone, Serialize, TS)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[ts(export)]
 pub struct InvitationView {
     pub email: String,
@@ -332,6 +336,11 @@ fn usable(conn: &rusqlite::Connection, token: &str, now: Timestamp) -> Result<in
     }
     let inv = invitations::by_token_hash(conn, &auth::token_hash(token))?
         .ok_or_else(|| Error::not_found("no invitation has this token (it may have been replaced by a resend)"))?;
+    still_open(inv, now)
+}
+
+/// The invitation if it is open and unexpired, or why it can no longer be used.
+fn still_open(inv: invitations::Invitation, now: Timestamp) -> Result<invitations::Invitation> {
     match inv.shown_status(now) {
         InvitationStatus::Accepted => {
             Err(Error::conflict(ConflictReason::TokenUsed, "this invitation was already accepted"))
@@ -347,6 +356,7 @@ fn usable(conn: &rusqlite::Connection, token: &str, now: Timestamp) -> Result<in
 }
 
 #[derive(Debug, Clone, Serialize, TS)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[ts(export)]
 pub struct AcceptedMembership {
     pub organization: super::orgs::OrganizationSummary,
@@ -368,7 +378,7 @@ pub enum Acceptor<'a> {
     NewAccount { full_name: &'a str, password: &'a str },
 }
 
-pub fn accept(db: &mut Database, token: &str, acceptor: Acceptor, now: Timestamp) -> Result<AcceptedMembership> {
+fn accept_held(db: &mut Database, held: Held, acceptor: Acceptor, now: Timestamp) -> Result<AcceptedMembership> {
     let new_account = match &acceptor {
         Acceptor::NewAccount { full_name, password } => {
             let (given, family) = validate::full_name("name", full_name)?;
@@ -377,7 +387,7 @@ pub fn accept(db: &mut Database, token: &str, acceptor: Acceptor, now: Timestamp
         Acceptor::SignedIn(_) => None,
     };
     db.write(now, |tx| {
-        let inv = usable(tx, token, now)?;
+        let inv = held.usable(tx, now)?;
         let org = crate::store::organizations::by_id(tx, &inv.organization_id)?
             .ok_or_else(|| Error::Internal("organization missing".into()))?;
         let existing = accounts::by_email(tx, &inv.email_norm)?;
@@ -446,10 +456,9 @@ pub fn accept(db: &mut Database, token: &str, acceptor: Acceptor, now: Timestamp
     })
 }
 
-/// Reject an invitation: whoever holds the token may.
-pub fn reject(db: &mut Database, token: &str, now: Timestamp) -> Result<InvitationView> {
+fn reject_held(db: &mut Database, held: Held, now: Timestamp) -> Result<InvitationView> {
     db.write(now, |tx| {
-        let inv = usable(tx, token, now)?;
+        let inv = held.usable(tx, now)?;
         invitations::set_status(tx, &inv.id, InvitationState::Rejected, now)?;
         crate::store::audit::append(
             tx,
@@ -463,5 +472,179 @@ pub fn reject(db: &mut Database, token: &str, now: Timestamp) -> Result<Invitati
         let mut rejected = inv.clone();
         rejected.status = InvitationState::Rejected;
         Ok(view(&rejected, now))
+    })
+}
+
+// ---------------------------------------------------------------- what the invitee sees and does
+//
+// The person invited acts either with the token they were sent, or, signed in with an account
+// whose confirmed email is the one invited, on the invitations addressed to them (the way a
+// signed-in person accepts from the organization switcher, with no token at hand).
+
+/// How the person accepting or rejecting holds the invitation.
+enum Held<'a> {
+    /// The token: whoever holds it.
+    Token(&'a str),
+    /// An invitation addressed to the signed-in account's own confirmed email.
+    Addressed { who: &'a Principal, invitation_id: &'a str },
+}
+
+impl Held<'_> {
+    fn usable(&self, conn: &rusqlite::Connection, now: Timestamp) -> Result<invitations::Invitation> {
+        match self {
+            Held::Token(token) => usable(conn, token, now),
+            Held::Addressed { who, invitation_id } => still_open(addressed(conn, who, invitation_id)?, now),
+        }
+    }
+}
+
+/// The invitation `invitation_id` if it is addressed to the signed-in account's confirmed email.
+/// Anyone else's invitation is "not found", so ids reveal nothing.
+fn addressed(conn: &rusqlite::Connection, who: &Principal, invitation_id: &str) -> Result<invitations::Invitation> {
+    let not_found = || Error::not_found("no invitation to you has this id");
+    let account = match who.account_id() {
+        Some(id) => accounts::by_id(conn, id)?.ok_or_else(not_found)?,
+        None => return Err(Error::forbidden("a service account cannot accept or reject invitations")),
+    };
+    let inv = invitations::by_id(conn, invitation_id.trim())?.ok_or_else(not_found)?;
+    let (_, account_email) = validate::email("email", &account.email)?;
+    if !account.email_confirmed || inv.email_norm != account_email {
+        return Err(not_found());
+    }
+    Ok(inv)
+}
+
+/// Accept with the token (the CLI's `invites accept TOKEN`, an invitation link).
+pub fn accept(db: &mut Database, token: &str, acceptor: Acceptor, now: Timestamp) -> Result<AcceptedMembership> {
+    accept_held(db, Held::Token(token), acceptor, now)
+}
+
+/// Reject with the token: whoever holds it may.
+pub fn reject(db: &mut Database, token: &str, now: Timestamp) -> Result<InvitationView> {
+    reject_held(db, Held::Token(token), now)
+}
+
+/// Accept, signed in, an invitation addressed to one's own email (see `addressed_to_me`).
+pub fn accept_addressed(
+    db: &mut Database,
+    who: &Principal,
+    invitation_id: &str,
+    now: Timestamp,
+) -> Result<AcceptedMembership> {
+    accept_held(db, Held::Addressed { who, invitation_id }, Acceptor::SignedIn(who), now)
+}
+
+/// Reject, signed in, an invitation addressed to one's own email.
+pub fn reject_addressed(
+    db: &mut Database,
+    who: &Principal,
+    invitation_id: &str,
+    now: Timestamp,
+) -> Result<InvitationView> {
+    reject_held(db, Held::Addressed { who, invitation_id }, now)
+}
+
+/// An invitation as the person holding its token may see it before acting on it: which
+/// organization, which role, who invited, until when. Nothing about anyone else in it.
+#[derive(Debug, Clone, Serialize, TS)]
+#[ts(export)]
+pub struct InvitationPreview {
+    /// The organization's name.
+    pub organization: String,
+    /// The email invited: the account that accepting makes or uses.
+    pub email: String,
+    pub role: String,
+    /// The workspace of an invitation to one workspace only (the role applies there alone).
+    pub workspace: Option<String>,
+    /// Who invited, as the audit log names them (an email, or `service-account:NAME`).
+    pub invited_by: Option<String>,
+    /// That person's name, when the inviter is a person with an account.
+    pub invited_by_name: Option<String>,
+    pub valid_until: String,
+    /// When the access it gives ends, if it does.
+    pub access_expires_at: Option<String>,
+    pub status: InvitationStatus,
+    /// An account with the invited email exists already: accepting means signing in as it.
+    pub account_exists: bool,
+}
+
+/// Read the invitation a token belongs to, whatever its status, without acting on it.
+pub fn preview(db: &mut Database, token: &str, now: Timestamp) -> Result<InvitationPreview> {
+    let token = token.trim();
+    if !token.starts_with(TOKEN_PREFIX) || token.len() != TOKEN_PREFIX.len() + 64 {
+        return Err(Error::invalid("token", "this is not an invitation token"));
+    }
+    db.read(now, |tx| {
+        let inv = invitations::by_token_hash(tx, &auth::token_hash(token))?
+            .ok_or_else(|| Error::not_found("no invitation has this token (it may have been replaced by a resend)"))?;
+        let org = crate::store::organizations::by_id(tx, &inv.organization_id)?
+            .ok_or_else(|| Error::Internal("organization missing".into()))?;
+        let inviter = match inv.invited_by.as_deref() {
+            Some(by) => match validate::email("email", by) {
+                Ok((_, norm)) => accounts::by_email(tx, &norm)?.map(|a| a.full_name()),
+                // A service account or `demo`: no person's name to show.
+                Err(_) => None,
+            },
+            None => None,
+        };
+        Ok(InvitationPreview {
+            organization: org.name,
+            email: inv.email.clone(),
+            role: inv.role_name.clone(),
+            workspace: inv.workspace.as_ref().map(|(_, name)| name.clone()),
+            invited_by: inv.invited_by.clone(),
+            invited_by_name: inviter,
+            valid_until: rfc3339(inv.valid_until),
+            access_expires_at: rfc3339_opt(inv.access_expires_at),
+            status: inv.shown_status(now),
+            account_exists: accounts::by_email(tx, &inv.email_norm)?.is_some(),
+        })
+    })
+}
+
+/// An open invitation to the signed-in person, as the organization switcher lists it.
+#[derive(Debug, Clone, Serialize, TS)]
+#[ts(export)]
+pub struct AddressedInvitation {
+    /// What `accept_addressed` and `reject_addressed` take.
+    pub id: String,
+    pub organization: super::orgs::OrganizationSummary,
+    pub role: String,
+    /// The workspace of an invitation to one workspace only.
+    pub workspace: Option<String>,
+    pub invited_by: Option<String>,
+    pub valid_until: String,
+    pub access_expires_at: Option<String>,
+}
+
+/// The open, unexpired invitations to the signed-in account's confirmed email, in organizations
+/// it is not a member of yet. A service account has none.
+pub fn addressed_to_me(db: &mut Database, who: &Principal, now: Timestamp) -> Result<Vec<AddressedInvitation>> {
+    let Some(account_id) = who.account_id() else { return Ok(vec![]) };
+    db.read(now, |tx| {
+        let Some(account) = accounts::by_id(tx, account_id)? else {
+            return Err(Error::Unauthenticated("the account no longer exists".into()));
+        };
+        if !account.email_confirmed {
+            return Ok(vec![]);
+        }
+        let (_, email_norm) = validate::email("email", &account.email)?;
+        let mut out = Vec::new();
+        for inv in invitations::open_addressed_to(tx, &email_norm)? {
+            if inv.valid_until <= now || memberships::of(tx, &inv.organization_id, &account.id)?.is_some() {
+                continue;
+            }
+            let Some(org) = crate::store::organizations::by_id(tx, &inv.organization_id)? else { continue };
+            out.push(AddressedInvitation {
+                id: inv.id.clone(),
+                organization: super::orgs::OrganizationSummary::from(&org),
+                role: inv.role_name.clone(),
+                workspace: inv.workspace.as_ref().map(|(_, name)| name.clone()),
+                invited_by: inv.invited_by.clone(),
+                valid_until: rfc3339(inv.valid_until),
+                access_expires_at: rfc3339_opt(inv.access_expires_at),
+            });
+        }
+        Ok(out)
     })
 }

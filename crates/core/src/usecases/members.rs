@@ -99,6 +99,7 @@ impl Default for MemberQuery {
 }
 
 #[derive(Debug, Clone, Serialize, TS, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[ts(export)]
 pub struct MemberRow {
     pub email: String,
@@ -113,6 +114,7 @@ pub struct MemberRow {
 }
 
 #[derive(Debug, Clone, Default, Serialize, TS, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[ts(export)]
 pub struct StatusCounts {
     #[ts(type = "number")]
@@ -133,6 +135,7 @@ pub struct StatusCounts {
 
 /// A role a member holds in one workspace (or an invitation is to).
 #[derive(Debug, Clone, Serialize, TS, PartialEq, Eq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[ts(export)]
 pub struct WorkspaceRole {
     pub workspace: String,
@@ -142,6 +145,7 @@ pub struct WorkspaceRole {
 /// A row of the member list: the roster row and its workspace roles (rule 11: a person with
 /// workspace access only shows there with those roles and no organization role).
 #[derive(Debug, Clone, Serialize, TS, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[ts(export)]
 pub struct MemberListRow {
     #[serde(flatten)]
@@ -159,6 +163,7 @@ impl std::ops::Deref for MemberListRow {
 }
 
 #[derive(Debug, Clone, Serialize, TS)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[ts(export)]
 pub struct MemberPage {
     pub items: Vec<MemberListRow>,
@@ -627,16 +632,22 @@ fn rows_in_email_order(
 }
 
 #[derive(Debug, Clone, Serialize, TS)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[ts(export)]
 pub struct WorkspaceAccess {
     pub workspace: String,
     pub role: String,
     pub valid_from: Option<String>,
+    /// The grant's own expiry.
     pub expires_at: Option<String>,
+    /// When this access really ends: the earlier of the grant's expiry and the membership's (as
+    /// the access review shows it).
+    pub ends_at: Option<String>,
     pub current: bool,
 }
 
 #[derive(Debug, Clone, Serialize, TS)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[ts(export)]
 pub struct MemberDetails {
     #[serde(flatten)]
@@ -687,6 +698,7 @@ pub fn show(db: &mut Database, who: &Principal, org: &str, email: &str, now: Tim
                                 role: g.role_name.clone(),
                                 valid_from: rfc3339_opt(g.valid_from),
                                 expires_at: rfc3339_opt(g.expires_at),
+                                ends_at: rfc3339_opt(super::review::earliest(g.expires_at, m.access_expires_at)),
                                 current,
                             })
                         })
@@ -798,6 +810,7 @@ pub enum Selection {
 }
 
 #[derive(Debug, Clone, Serialize, TS, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[ts(export)]
 pub struct RowOutcome {
     pub email: String,
@@ -807,6 +820,7 @@ pub struct RowOutcome {
 }
 
 #[derive(Debug, Clone, Serialize, TS)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[ts(export)]
 pub struct BulkReport {
     pub rows: Vec<RowOutcome>,

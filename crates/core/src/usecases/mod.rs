@@ -12,4 +12,5 @@ pub mod orgs;
 pub mod review;
 pub mod roles;
 pub mod service_accounts;
+pub mod sessions;
 pub mod workspaces;

@@ -15,6 +15,7 @@ use serde::Serialize;
 use ts_rs::TS;
 
 #[derive(Debug, Clone, Serialize, TS)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[ts(export)]
 pub struct OrganizationSummary {
     pub slug: String,
@@ -29,6 +30,7 @@ impl From<&Organization> for OrganizationSummary {
 
 /// An organization as `orgs list`, `create`, `update` and `rename` show it: with its settings.
 #[derive(Debug, Clone, Serialize, TS)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[ts(export)]
 pub struct OrganizationView {
     pub slug: String,
@@ -44,6 +46,7 @@ impl From<&Organization> for OrganizationView {
 }
 
 #[derive(Debug, Clone, Serialize, TS)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[ts(export)]
 pub struct AccountSummary {
     pub email: String,
@@ -51,6 +54,7 @@ pub struct AccountSummary {
 }
 
 #[derive(Debug, Clone, Serialize, TS)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[ts(export)]
 pub struct Initialized {
     pub organization: OrganizationSummary,
@@ -216,12 +220,16 @@ pub fn rename(db: &mut Database, who: &Principal, slug: &str, name: &str, now: T
 /// What the caller may do in one organization right now: front doors use it to grey out what
 /// would be refused (the use cases refuse it anyway).
 #[derive(Debug, Clone, Serialize, TS)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[ts(export)]
 pub struct MyAccess {
     pub organization: OrganizationSummary,
     pub is_owner: bool,
     /// Every permission held, built-in and custom; an owner holds all of them.
     pub permissions: Vec<String>,
+    /// The roles the caller may hand out (invite to, assign, grant): those whose permissions they
+    /// all hold, owner only for an owner (rule 2). Role pickers offer only these.
+    pub grantable_roles: Vec<String>,
 }
 
 pub fn my_access(db: &mut Database, who: &Principal, slug: &str, now: Timestamp) -> Result<MyAccess> {
@@ -238,10 +246,16 @@ pub fn my_access(db: &mut Database, who: &Principal, slug: &str, now: Timestamp)
         };
         permissions.sort();
         permissions.dedup();
+        let grantable_roles = roles::list(tx, &access.org.id)?
+            .into_iter()
+            .filter(|r| access.rights.covers(&r.rights()))
+            .map(|r| r.name)
+            .collect();
         Ok(MyAccess {
             organization: OrganizationSummary::from(&access.org),
             is_owner: access.rights.is_owner,
             permissions,
+            grantable_roles,
         })
     })
 }

@@ -12,6 +12,7 @@ use serde::Serialize;
 use ts_rs::TS;
 
 #[derive(Debug, Clone, Serialize, TS)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[ts(export)]
 pub struct ReviewRow {
     /// `member` or `service_account`.
@@ -27,8 +28,10 @@ pub struct ReviewRow {
     pub last_login_at: Option<String>,
 }
 
-/// The earlier of two optional ends (None: no end).
-fn earliest(a: Option<Timestamp>, b: Option<Timestamp>) -> Option<Timestamp> {
+/// The earlier of two optional ends (None: no end): when a grant really ends, given the end of
+/// the membership or service account it belongs to. The access review and a member's details both
+/// show this, so they never disagree.
+pub(crate) fn earliest(a: Option<Timestamp>, b: Option<Timestamp>) -> Option<Timestamp> {
     match (a, b) {
         (Some(a), Some(b)) => Some(a.min(b)),
         (a, b) => a.or(b),

@@ -15,6 +15,7 @@ use std::collections::BTreeSet;
 use ts_rs::TS;
 
 #[derive(Debug, Clone, Serialize, TS)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[ts(export)]
 pub struct RoleView {
     pub name: String,
@@ -26,6 +27,7 @@ pub struct RoleView {
 }
 
 #[derive(Debug, Clone, Serialize, TS)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[ts(export)]
 pub struct PermissionView {
     pub name: String,

@@ -14,6 +14,7 @@ use ts_rs::TS;
 pub const TOKEN_PREFIX: &str = "ghs_";
 
 #[derive(Debug, Clone, Serialize, TS)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[ts(export)]
 pub struct ServiceAccountView {
     pub name: String,
@@ -28,6 +29,7 @@ pub struct ServiceAccountView {
 }
 
 #[derive(Debug, Clone, Serialize, TS)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[ts(export)]
 pub struct CreatedServiceAccount {
     #[serde(flatten)]

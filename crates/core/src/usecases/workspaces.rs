@@ -15,6 +15,7 @@ use serde::Serialize;
 use ts_rs::TS;
 
 #[derive(Debug, Clone, Serialize, TS)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[ts(export)]
 pub struct WorkspaceView {
     pub name: String,
@@ -50,6 +51,7 @@ pub fn create(db: &mut Database, who: &Principal, org: &str, name: &str, now: Ti
 }
 
 #[derive(Debug, Clone, Serialize, TS)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[ts(export)]
 pub struct WorkspaceGrantView {
     pub workspace: String,

@@ -333,13 +333,14 @@ fn unreachable_server_is_unavailable_exit_7() {
 
 /// The SQLite migrations that migrations/postgres/ stands for, in order. A new SQLite migration
 /// gets its PostgreSQL twin and its name here (when the store moves onto the facade).
-const MIRRORED: [&str; 6] = [
+const MIRRORED: [&str; 7] = [
     "0001_init",
     "0002_member_list",
     "0003_roster",
     "0004_roster_portable",
     "0005_workspace_scopes",
     "0005b_invitation_role_history",
+    "0006_sessions",
 ];
 
 /// The PostgreSQL schema has every table and column of the SQLite migrations it mirrors.
