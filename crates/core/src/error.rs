@@ -203,44 +203,61 @@ fn constraint_violation(extended_code: std::ffi::c_int, message: Option<&str>) -
     let what = message.and_then(|m| m.split_once(": ")).map(|(_, w)| w).unwrap_or("");
     let table = what.split(['.', ' ']).next().unwrap_or("");
     match extended_code {
-        ffi::SQLITE_CONSTRAINT_UNIQUE | ffi::SQLITE_CONSTRAINT_PRIMARYKEY => {
-            let (reason, sentence) = match table {
-                "accounts" => (ConflictReason::AlreadyExists, "an account with this email already exists"),
-                "organizations" => {
-                    (ConflictReason::AlreadyExists, "an organization with this name (the same slug) already exists")
-                }
-                "roles" => (ConflictReason::AlreadyExists, "a role with this name already exists in the organization"),
-                "custom_permissions" => {
-                    (ConflictReason::AlreadyExists, "a permission with this name already exists in the organization")
-                }
-                "workspaces" => {
-                    (ConflictReason::AlreadyExists, "a workspace with this name already exists in the organization")
-                }
-                "service_accounts" => (
-                    ConflictReason::AlreadyExists,
-                    "a service account with this name already exists in the organization",
-                ),
-                "memberships" => (ConflictReason::AlreadyMember, "this person is already a member of the organization"),
-                "invitations" => (ConflictReason::OpenInvitation, "this email already has an open invitation"),
-                "index" if what.contains("roles_one_owner") => {
-                    (ConflictReason::AlreadyExists, "the organization already has its owner role")
-                }
-                "index" if what.contains("invitations_one_open") => {
-                    (ConflictReason::OpenInvitation, "this email already has an open invitation")
-                }
-                _ => (ConflictReason::AlreadyExists, "a record with the same unique values already exists"),
-            };
-            Error::conflict(reason, sentence)
-        }
+        ffi::SQLITE_CONSTRAINT_UNIQUE | ffi::SQLITE_CONSTRAINT_PRIMARYKEY => unique_conflict(table, what),
         // An ON DELETE RESTRICT reference is checked at once and reported with the code of a
         // trigger; a deferred one at commit with its own code. Both say "FOREIGN KEY".
-        code if code == ffi::SQLITE_CONSTRAINT_FOREIGNKEY || message.is_some_and(|m| m.starts_with("FOREIGN KEY")) => Error::conflict(
-            ConflictReason::InUse,
-            "other records still refer to it (grants, invitations or service accounts), or what it refers to no longer exists",
-        ),
+        code if code == ffi::SQLITE_CONSTRAINT_FOREIGNKEY || message.is_some_and(|m| m.starts_with("FOREIGN KEY")) => {
+            reference_conflict()
+        }
         // CHECK, NOT NULL, triggers: the use cases validate every value first, so reaching one is a bug.
-        _ => Error::Internal("the database refused an inconsistent change (a bug; the detail is in the log)".into()),
+        _ => inconsistent_change(),
     }
+}
+
+/// A unique constraint of `table` (or, for SQLite, the word `index`) was violated; `what` names the
+/// constraint or index. Shared by both engines (the PostgreSQL backend of `sql` names the table and
+/// the constraint), so the same collision reads the same on either.
+pub(crate) fn unique_conflict(table: &str, what: &str) -> Error {
+    let table = if what.contains("roles_one_owner") || what.contains("invitations_one_open") { "index" } else { table };
+    let (reason, sentence) = match table {
+        "accounts" => (ConflictReason::AlreadyExists, "an account with this email already exists"),
+        "organizations" => {
+            (ConflictReason::AlreadyExists, "an organization with this name (the same slug) already exists")
+        }
+        "roles" => (ConflictReason::AlreadyExists, "a role with this name already exists in the organization"),
+        "custom_permissions" => {
+            (ConflictReason::AlreadyExists, "a permission with this name already exists in the organization")
+        }
+        "workspaces" => {
+            (ConflictReason::AlreadyExists, "a workspace with this name already exists in the organization")
+        }
+        "service_accounts" => {
+            (ConflictReason::AlreadyExists, "a service account with this name already exists in the organization")
+        }
+        "memberships" => (ConflictReason::AlreadyMember, "this person is already a member of the organization"),
+        "invitations" => (ConflictReason::OpenInvitation, "this email already has an open invitation"),
+        "index" if what.contains("roles_one_owner") => {
+            (ConflictReason::AlreadyExists, "the organization already has its owner role")
+        }
+        "index" if what.contains("invitations_one_open") => {
+            (ConflictReason::OpenInvitation, "this email already has an open invitation")
+        }
+        _ => (ConflictReason::AlreadyExists, "a record with the same unique values already exists"),
+    };
+    Error::conflict(reason, sentence)
+}
+
+/// A reference (foreign key) refused the change; shared by both engines.
+pub(crate) fn reference_conflict() -> Error {
+    Error::conflict(
+        ConflictReason::InUse,
+        "other records still refer to it (grants, invitations or service accounts), or what it refers to no longer exists",
+    )
+}
+
+/// A CHECK or NOT NULL constraint refused the change: the use cases validate every value first.
+pub(crate) fn inconsistent_change() -> Error {
+    Error::Internal("the database refused an inconsistent change (a bug; the detail is in the log)".into())
 }
 
 impl From<serde_json::Error> for Error {

@@ -1,0 +1,450 @@
+//! The PostgreSQL backend: one `postgres::Client` (synchronous; the core is), reconnected when a
+//! transaction begins after the server went away, a cache of translated statements and of prepared
+//! ones per combination of parameter types, the transactions of the facade, and the schema's
+//! migrations (`migrations/postgres/`, applied each with its version in `gatehouse_schema`, under
+//! the write lock, atomically: PostgreSQL's DDL is transactional).
+
+use super::pgconfig::{PgOptions, Tls};
+use super::pgvalue::{declared_type, tag, Arg, Column};
+use super::translate::{translate, Translation};
+use super::{value_of, Connection, Error, ErrorKind, Inner, Params, Result, Row, RowValues, ToSql, Value, ValueRef};
+use postgres::types::Type;
+use postgres::{Client, NoTls};
+use std::cell::{Cell, RefCell};
+use std::collections::HashMap;
+use std::sync::Arc;
+
+/// The schema, in order; append-only like SQLite's. Their numbers are their own: 0001 here is the
+/// whole SQLite schema of the version named at its top.
+pub const PG_MIGRATIONS: &[(&str, &str)] =
+    &[("0001_init", include_str!("../../../../migrations/postgres/0001_init.sql"))];
+
+/// Prepared statements kept per connection before the cache starts over.
+const PREPARED_CAPACITY: usize = 512;
+/// Translations kept per connection before that cache starts over (the store's SQL is a few
+/// hundred distinct statements; SQL with values written into it would grow without end).
+const TRANSLATED_CAPACITY: usize = 2048;
+
+pub struct PgConnection {
+    options: PgOptions,
+    tls: Option<tokio_postgres_rustls::MakeRustlsConnect>,
+    client: RefCell<Option<Client>>,
+    translations: RefCell<HashMap<String, Arc<Translation>>>,
+    /// By translated SQL: the statements prepared for each combination of parameter kinds.
+    prepared: RefCell<HashMap<String, Vec<(Vec<u8>, postgres::Statement)>>>,
+    prepared_count: Cell<usize>,
+    /// A statement failed with a serialization failure or deadlock since `retry` was cleared.
+    pub(super) retry: Cell<bool>,
+    in_transaction: Cell<bool>,
+    /// A statement failed inside the open transaction: PostgreSQL has aborted it.
+    failed: Cell<bool>,
+}
+
+/// What an error of the driver means.
+pub fn kind_of(e: &postgres::Error) -> ErrorKind {
+    if let Some(code) = e.code() {
+        let code = code.code();
+        return match code {
+            "40001" | "40P01" => ErrorKind::Retry,
+            // Shut down, crashed, starting up, too many connections, no such database.
+            "57P01" | "57P02" | "57P03" | "53300" | "3D000" => ErrorKind::Unavailable,
+            c if c.starts_with("23") => ErrorKind::Constraint,
+            // Connection exceptions and refused logins.
+            c if c.starts_with("08") || c.starts_with("28") => ErrorKind::Unavailable,
+            _ => ErrorKind::Other,
+        };
+    }
+    let io = std::error::Error::source(e).is_some_and(|s| s.is::<std::io::Error>());
+    if e.is_closed() || io {
+        ErrorKind::Unavailable
+    } else {
+        ErrorKind::Other
+    }
+}
+
+fn unavailable(options: &PgOptions, e: &dyn std::fmt::Display) -> Error {
+    Error::Unavailable(format!("cannot reach the database server {}: {e}", options.shown))
+}
+
+impl PgConnection {
+    pub fn connect(options: PgOptions) -> Result<PgConnection> {
+        let tls = match options.tls {
+            Tls::Disable => None,
+            Tls::Prefer | Tls::VerifyFull => Some(tokio_postgres_rustls::MakeRustlsConnect::new(options.tls_config()?)),
+        };
+        let conn = PgConnection {
+            options,
+            tls,
+            client: RefCell::new(None),
+            translations: RefCell::new(HashMap::new()),
+            prepared: RefCell::new(HashMap::new()),
+            prepared_count: Cell::new(0),
+            retry: Cell::new(false),
+            in_transaction: Cell::new(false),
+            failed: Cell::new(false),
+        };
+        conn.client.replace(Some(conn.open()?));
+        Ok(conn)
+    }
+
+    fn open(&self) -> Result<Client> {
+        let client = match &self.tls {
+            None => self.options.config.connect(NoTls),
+            Some(tls) => self.options.config.connect(tls.clone()),
+        };
+        let client = client.map_err(|e| match e.as_db_error() {
+            Some(db) => unavailable(&self.options, &db.message()),
+            None => unavailable(&self.options, &e),
+        })?;
+        Ok(client)
+    }
+
+    /// Run `f` on the client; outside a transaction, first reconnect if the connection was lost.
+    fn with_client<T>(&self, f: impl FnOnce(&mut Client) -> Result<T, postgres::Error>) -> Result<T> {
+        let mut slot = self.client.borrow_mut();
+        let lost = slot.as_ref().is_none_or(Client::is_closed);
+        if lost {
+            if self.in_transaction.get() {
+                self.failed.set(true);
+                return Err(Error::Unavailable(format!(
+                    "the connection to the database server {} was lost; nothing of this command was saved",
+                    self.options.shown
+                )));
+            }
+            *slot = None;
+            self.prepared.borrow_mut().clear();
+            self.prepared_count.set(0);
+            *slot = Some(self.open()?);
+        }
+        let client = slot.as_mut().ok_or_else(|| Error::Unavailable("no connection".into()))?;
+        f(client).map_err(|e| {
+            if self.in_transaction.get() {
+                self.failed.set(true);
+            }
+            match kind_of(&e) {
+                ErrorKind::Retry => self.retry.set(true),
+                ErrorKind::Unavailable if e.code().is_none() => {
+                    return unavailable(&self.options, &"the connection was lost");
+                }
+                _ => {}
+            }
+            Error::Postgres(e)
+        })
+    }
+
+    pub fn statement(&self, sql: &str) -> PgStatement<'_> {
+        let cached = self.translations.borrow().get(sql).cloned();
+        let translation = cached.unwrap_or_else(|| {
+            let t = Arc::new(translate(sql));
+            let mut translations = self.translations.borrow_mut();
+            if translations.len() >= TRANSLATED_CAPACITY {
+                translations.clear();
+            }
+            translations.insert(sql.to_string(), t.clone());
+            t
+        });
+        PgStatement { conn: self, translation, bound: Vec::new() }
+    }
+
+    /// The statement prepared for these kinds of parameter values.
+    fn prepared(&self, t: &Translation, args: &[ValueRef<'_>]) -> Result<postgres::Statement> {
+        let tags: Vec<u8> = args.iter().map(tag).collect();
+        if let Some(list) = self.prepared.borrow().get(&t.sql) {
+            if let Some((_, st)) = list.iter().find(|(k, _)| *k == tags) {
+                return Ok(st.clone());
+            }
+        }
+        let mut types: Vec<Type> = args.iter().map(declared_type).collect();
+        let untyped_null_test =
+            (0..types.len()).any(|i| t.null_test_first.get(i).copied().unwrap_or(false) && types[i] == Type::UNKNOWN);
+        if untyped_null_test {
+            // Ask the server what the other uses of those parameters make them.
+            let described = self.describe(t)?;
+            for (i, ty) in types.iter_mut().enumerate() {
+                if *ty == Type::UNKNOWN {
+                    if let Some(d) = described.params().get(i) {
+                        *ty = d.clone();
+                    }
+                }
+            }
+        }
+        let st = self.prepare_typed(&t.sql, &mut types)?;
+        if self.prepared_count.get() >= PREPARED_CAPACITY {
+            self.prepared.borrow_mut().clear();
+            self.prepared_count.set(0);
+        }
+        self.prepared.borrow_mut().entry(t.sql.clone()).or_default().push((tags, st.clone()));
+        self.prepared_count.set(self.prepared_count.get() + 1);
+        Ok(st)
+    }
+
+    /// The statement with its parameters typed by the server, from the variant in which the
+    /// `IS NULL` tests name no parameter; a parameter used in nothing else is text.
+    fn describe(&self, t: &Translation) -> Result<postgres::Statement> {
+        let sql = t.describe.as_deref().unwrap_or(&t.sql);
+        let mut types: Vec<Type> =
+            t.null_test_only.iter().map(|only| if *only { Type::TEXT } else { Type::UNKNOWN }).collect();
+        self.prepare_typed(sql, &mut types)
+    }
+
+    /// Prepare; a parameter whose type the server cannot determine (used only where any type
+    /// does) is made text and the statement prepared again.
+    fn prepare_typed(&self, sql: &str, types: &mut [Type]) -> Result<postgres::Statement> {
+        for _ in 0..=types.len() {
+            match self.with_client(|c| c.prepare_typed(sql, types)) {
+                Err(Error::Postgres(e)) if e.code().is_some_and(|c| c.code() == "42P18") => {
+                    let n = e
+                        .as_db_error()
+                        .and_then(|db| db.message().rsplit('$').next()?.trim().parse::<usize>().ok())
+                        .filter(|n| (1..=types.len()).contains(n));
+                    let Some(n) = n else { return Err(Error::Postgres(e)) };
+                    if types[n - 1] == Type::TEXT {
+                        return Err(Error::Postgres(e));
+                    }
+                    types[n - 1] = Type::TEXT;
+                    // The failed prepare aborted nothing outside a transaction; inside one it did.
+                    if self.in_transaction.get() {
+                        return Err(Error::Postgres(e));
+                    }
+                }
+                other => return other,
+            }
+        }
+        Err(Error::Invalid(format!("cannot type the parameters of: {sql}")))
+    }
+
+    fn run_query(&self, t: &Translation, args: &[ValueRef<'_>]) -> Result<Vec<postgres::Row>> {
+        let st = self.prepared(t, args)?;
+        let pg: Vec<Arg<'_>> = args.iter().map(|v| Arg(*v)).collect();
+        let refs: Vec<&(dyn postgres::types::ToSql + Sync)> = pg.iter().map(|a| a as _).collect();
+        self.with_client(|c| c.query(&st, &refs))
+    }
+
+    fn run_execute(&self, t: &Translation, args: &[ValueRef<'_>]) -> Result<usize> {
+        let st = self.prepared(t, args)?;
+        let pg: Vec<Arg<'_>> = args.iter().map(|v| Arg(*v)).collect();
+        let refs: Vec<&(dyn postgres::types::ToSql + Sync)> = pg.iter().map(|a| a as _).collect();
+        self.with_client(|c| c.execute(&st, &refs)).map(|n| n as usize)
+    }
+
+    /// Statements as written, in one round trip; the prepared statements start over, since a
+    /// schema change may have changed what they return.
+    pub fn batch(&self, sql: &str) -> Result<()> {
+        self.with_client(|c| c.batch_execute(sql))?;
+        self.prepared.borrow_mut().clear();
+        self.prepared_count.set(0);
+        Ok(())
+    }
+
+    pub fn begin(&self, write: bool) -> Result<()> {
+        let sql = if write {
+            // The lock first: READ COMMITTED then gives every later statement a snapshot taken
+            // after the previous writer committed, so writers run as if one after another.
+            format!(
+                "BEGIN ISOLATION LEVEL READ COMMITTED READ WRITE; SELECT pg_advisory_xact_lock({})",
+                super::WRITE_LOCK
+            )
+        } else {
+            "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY".to_string()
+        };
+        self.failed.set(false);
+        if let Err(e) = self.with_client(|c| c.batch_execute(&sql)) {
+            // BEGIN may have run before the lock failed: leave no transaction open behind.
+            if let Some(client) = self.client.borrow_mut().as_mut() {
+                let _ = client.batch_execute("ROLLBACK");
+            }
+            return Err(e);
+        }
+        self.in_transaction.set(true);
+        Ok(())
+    }
+
+    pub fn end(&self, commit: bool) -> Result<()> {
+        let failed = self.failed.get();
+        let result = if commit && !failed {
+            self.with_client(|c| c.batch_execute("COMMIT"))
+        } else {
+            let lost = self.client.borrow().as_ref().is_none_or(Client::is_closed);
+            // A lost connection has rolled back on the server already.
+            if lost {
+                Ok(())
+            } else {
+                self.with_client(|c| c.batch_execute("ROLLBACK"))
+            }
+        };
+        self.in_transaction.set(false);
+        self.failed.set(false);
+        if commit && failed {
+            // PostgreSQL answers COMMIT of an aborted transaction with a silent ROLLBACK.
+            return Err(Error::Invalid("a statement of this transaction failed; nothing of it was saved".into()));
+        }
+        result
+    }
+}
+
+/// A statement of the PostgreSQL backend: its translation, and the values `raw_bind_parameter` set.
+pub struct PgStatement<'c> {
+    conn: &'c PgConnection,
+    translation: Arc<Translation>,
+    bound: Vec<Value>,
+}
+
+impl PgStatement<'_> {
+    /// The values of `params` in placeholder order.
+    fn arrange<'p>(&self, values: &'p [(Option<&str>, super::ToSqlOutput<'p>)]) -> Result<Vec<ValueRef<'p>>> {
+        let t = &self.translation;
+        let mut args = vec![ValueRef::Null; t.count];
+        if values.iter().any(|(name, _)| name.is_some()) {
+            for (name, out) in values {
+                let name = name.unwrap_or_default();
+                let i =
+                    t.index_of(name).ok_or_else(|| Error::Invalid(format!("the statement has no parameter {name}")))?;
+                args[i - 1] = value_of(out)?;
+            }
+        } else {
+            if values.len() != t.count {
+                return Err(Error::Invalid(format!(
+                    "{} parameters given to a statement that has {}",
+                    values.len(),
+                    t.count
+                )));
+            }
+            for (slot, (_, out)) in args.iter_mut().zip(values) {
+                *slot = value_of(out)?;
+            }
+        }
+        Ok(args)
+    }
+
+    pub fn execute<P: Params>(&mut self, params: &P) -> Result<usize> {
+        let values = params.values()?;
+        let args = self.arrange(&values)?;
+        self.conn.run_execute(&self.translation, &args)
+    }
+
+    pub fn query<P: Params>(&mut self, params: &P) -> Result<PgRows> {
+        let values = params.values()?;
+        let args = self.arrange(&values)?;
+        Ok(PgRows { rows: self.conn.run_query(&self.translation, &args)?, next: 0, error: None })
+    }
+
+    pub fn parameter_index(&self, name: &str) -> Option<usize> {
+        self.translation.index_of(name)
+    }
+
+    pub fn bind<T: ToSql>(&mut self, index: usize, value: &T) -> Result<()> {
+        let count = self.translation.count;
+        if index == 0 || index > count {
+            return Err(Error::Invalid(format!("parameter {index} of a statement that has {count}")));
+        }
+        if self.bound.len() < count {
+            self.bound.resize(count, Value::Null);
+        }
+        let out = value.to_sql()?;
+        self.bound[index - 1] =
+            Value::try_from(value_of(&out)?).map_err(|e| Error::Invalid(format!("parameter {index}: {e}")))?;
+        Ok(())
+    }
+
+    pub fn raw_query(&mut self) -> PgRows {
+        let mut args: Vec<ValueRef<'_>> = self.bound.iter().map(ValueRef::from).collect();
+        args.resize(self.translation.count, ValueRef::Null);
+        match self.conn.run_query(&self.translation, &args) {
+            Ok(rows) => PgRows { rows, next: 0, error: None },
+            Err(e) => PgRows { rows: Vec::new(), next: 0, error: Some(e) },
+        }
+    }
+
+    pub fn column_count(&mut self) -> Result<usize> {
+        Ok(self.conn.describe(&self.translation)?.columns().len())
+    }
+}
+
+/// The rows of a PostgreSQL query: all of them, as the server sent them.
+pub struct PgRows {
+    rows: Vec<postgres::Row>,
+    next: usize,
+    error: Option<Error>,
+}
+
+impl PgRows {
+    pub fn next(&mut self) -> Result<Option<&Row<'_>>> {
+        if let Some(e) = self.error.take() {
+            return Err(e);
+        }
+        let row = self.rows.get(self.next);
+        self.next += 1;
+        Ok(row.map(|r| r as &Row<'_>))
+    }
+}
+
+impl RowValues for postgres::Row {
+    fn value(&self, idx: usize) -> Result<ValueRef<'_>> {
+        self.try_get::<_, Column<'_>>(idx)
+            .map(|c| c.0)
+            .map_err(|e| Error::Column(format!("column {idx}: {}", std::error::Error::source(&e).unwrap_or(&e))))
+    }
+
+    fn column_index(&self, name: &str) -> Result<usize> {
+        self.columns()
+            .iter()
+            .position(|c| c.name() == name)
+            .ok_or_else(|| Error::Column(format!("no column named {name}")))
+    }
+
+    fn column_count(&self) -> usize {
+        self.len()
+    }
+
+    fn column_name(&self, idx: usize) -> Result<&str> {
+        self.columns().get(idx).map(|c| c.name()).ok_or_else(|| Error::Column(format!("no column {idx}")))
+    }
+}
+
+/// The advisory lock that migrations take besides the write lock ("GhSchema").
+const MIGRATION_LOCK: i64 = 0x4768_5363_6865_6d61;
+
+/// Apply every migration of `PG_MIGRATIONS` not yet applied, each in one transaction with its
+/// version, so that a failure leaves the schema at a whole version and two processes starting at
+/// once apply each migration once.
+pub fn migrate_postgres(conn: &Connection) -> crate::error::Result<()> {
+    let Inner::Postgres(_) = &conn.inner else {
+        return Err(crate::error::Error::Internal("migrate_postgres on a SQLite connection".into()));
+    };
+    for (i, (name, sql)) in PG_MIGRATIONS.iter().enumerate() {
+        let version = i as i64 + 1;
+        let tx = conn.begin_write()?;
+        tx.execute_batch(&format!(
+            "SELECT pg_advisory_xact_lock({MIGRATION_LOCK});
+             CREATE TABLE IF NOT EXISTS gatehouse_schema (
+                 version     BIGINT PRIMARY KEY,
+                 name        TEXT NOT NULL,
+                 applied_at  TIMESTAMPTZ NOT NULL DEFAULT now()
+             );"
+        ))?;
+        let current: i64 = tx.query_row("SELECT coalesce(max(version), 0) FROM gatehouse_schema", [], |r| r.get(0))?;
+        if current > PG_MIGRATIONS.len() as i64 {
+            return Err(crate::error::Error::Internal(format!(
+                "this database has schema version {current}, newer than this Gatehouse knows ({}); upgrade Gatehouse",
+                PG_MIGRATIONS.len()
+            )));
+        }
+        if current >= version {
+            tx.commit()?;
+            continue;
+        }
+        tx.execute_batch(sql)?;
+        tx.execute("INSERT INTO gatehouse_schema (version, name) VALUES (?1, ?2)", super::params![version, name])?;
+        tx.commit()?;
+    }
+    Ok(())
+}
+
+/// The schema version of a PostgreSQL database (0 before any migration).
+pub fn schema_version(conn: &Connection) -> Result<i64> {
+    let exists: bool = conn.query_row("SELECT to_regclass('gatehouse_schema') IS NOT NULL", [], |r| r.get(0))?;
+    if !exists {
+        return Ok(0);
+    }
+    conn.query_row("SELECT coalesce(max(version), 0) FROM gatehouse_schema", [], |r| r.get(0))
+}
