@@ -9,6 +9,7 @@ import type { AddressedInvitation } from "../bindings/AddressedInvitation";
 import type { AppStatus } from "../bindings/AppStatus";
 import type { AuditEventView } from "../bindings/AuditEventView";
 import type { AuditFilter } from "../bindings/AuditFilter";
+import type { BulkPreview } from "../bindings/BulkPreview";
 import type { BulkReport } from "../bindings/BulkReport";
 import type { ChainReport } from "../bindings/ChainReport";
 import type { CheckAnswer } from "../bindings/CheckAnswer";
@@ -79,6 +80,13 @@ export const api = {
   setMemberExpiry: (org: string, email: string, when: string | null) => call<null>("set_member_expiry", { org, email, when }),
   setMembersEnabled: (org: string, selection: { emails: string[] } | { allMatching: MemberListArgs }, enabled: boolean) =>
     call<BulkReport>("set_members_enabled", {
+      org,
+      emails: "emails" in selection ? selection.emails : [],
+      allMatching: "allMatching" in selection ? selection.allMatching : null,
+      enabled,
+    }),
+  previewMembersEnabled: (org: string, selection: { emails: string[] } | { allMatching: MemberListArgs }, enabled: boolean) =>
+    call<BulkPreview>("preview_members_enabled", {
       org,
       emails: "emails" in selection ? selection.emails : [],
       allMatching: "allMatching" in selection ? selection.allMatching : null,

@@ -1,7 +1,7 @@
 //! Members: the roster (memberships and the invitations shown beside them), role changes,
 //! access expiry, enable/disable (one, many, or all matching), remove and leave.
 
-use super::access::{keep_an_owner, OrgAccess};
+use super::access::{keep_an_owner, last_owner, OrgAccess};
 use crate::auth::Principal;
 use crate::db::Database;
 use crate::error::{ConflictReason, Error, Result};
@@ -900,6 +900,96 @@ pub fn set_enabled(
             report.rows.push(outcome);
         }
         Ok(report)
+    })
+}
+
+/// What a bulk enable/disable would do, decided now and changing nothing: the confirmation shows
+/// it before the person confirms.
+#[derive(Debug, Clone, Serialize, TS, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[ts(export)]
+pub struct BulkPreview {
+    /// Row by row, as `set_enabled` would report them if run now.
+    pub rows: Vec<RowOutcome>,
+    #[ts(type = "number")]
+    pub changed: i64,
+    /// Already in the state asked for.
+    #[ts(type = "number")]
+    pub unchanged: i64,
+    #[ts(type = "number")]
+    pub skipped: i64,
+    /// Invitations that match the filter: not members, so never enabled or disabled.
+    #[ts(type = "number")]
+    pub invitations: i64,
+}
+
+/// The preview of `set_enabled` (a dry run in a read transaction: no write lock, nothing written).
+/// It decides each row as `set_enabled` does: the policy first (oneself, owners without
+/// `owners.manage`), then whether the row is already so, then rule 3 — counting down the lasting
+/// owners that the rows before it would disable, since `set_enabled` checks rule 3 after each row.
+pub fn preview_enabled(
+    db: &mut Database,
+    who: &Principal,
+    org: &str,
+    selection: &Selection,
+    enabled: bool,
+    now: Timestamp,
+) -> Result<BulkPreview> {
+    let change = if enabled { MemberChange::Enable } else { MemberChange::Disable };
+    db.read(now, |tx| {
+        let access = OrgAccess::load(tx, who, org, now)?;
+        access
+            .require(&Action::ChangeMember { target: Target { is_owner: false, is_self: false }, change }, "members")?;
+        let mut preview = BulkPreview { rows: vec![], changed: 0, unchanged: 0, skipped: 0, invitations: 0 };
+        let emails: Vec<String> = match selection {
+            Selection::Emails(list) => {
+                if list.is_empty() {
+                    return Err(Error::invalid("emails", "name at least one email, or use --all-matching"));
+                }
+                list.clone()
+            }
+            Selection::AllMatching(filter) => {
+                let (members, invitations): (Vec<MemberRow>, Vec<MemberRow>) =
+                    all_matching(tx, &access.org.id, filter, now)?
+                        .into_iter()
+                        .partition(|r| matches!(r.status.as_str(), "active" | "disabled" | "expired"));
+                preview.invitations = invitations.len() as i64;
+                members.into_iter().map(|r| r.email).collect()
+            }
+        };
+        let mut owners_left = rights::lasting_owners(tx, &access.org.id, now)?;
+        let mut done = std::collections::HashSet::new();
+        for email in &emails {
+            let s = subject(tx, &access, email)?;
+            if !done.insert(s.membership.id.clone()) {
+                continue;
+            }
+            let mut outcome = RowOutcome { email: s.account.email.clone(), result: String::new(), reason: None };
+            if let crate::policy::Decision::Deny(reason) =
+                crate::policy::decide(&access.rights, &Action::ChangeMember { target: s.target, change })
+            {
+                outcome.result = "skipped".into();
+                outcome.reason = Some(reason);
+            } else if s.membership.enabled == enabled {
+                outcome.result = "unchanged".into();
+                outcome.reason = Some(format!("already {}", if enabled { "enabled" } else { "disabled" }));
+            } else if !enabled && rights::is_lasting_owner(tx, &s.membership.id, now)? && owners_left == 1 {
+                outcome.result = "skipped".into();
+                outcome.reason = Some(format!("last_owner: {}", last_owner("disabling")));
+            } else {
+                if !enabled && rights::is_lasting_owner(tx, &s.membership.id, now)? {
+                    owners_left -= 1;
+                }
+                outcome.result = if enabled { "enabled".into() } else { "disabled".into() };
+            }
+            match outcome.result.as_str() {
+                "enabled" | "disabled" => preview.changed += 1,
+                "skipped" => preview.skipped += 1,
+                _ => preview.unchanged += 1,
+            }
+            preview.rows.push(outcome);
+        }
+        Ok(preview)
     })
 }
 
