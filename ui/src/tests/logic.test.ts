@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { describeError, ApiError } from "../api/errors";
-import { formatTime, relativeTime, initials, statusLabel, statusTone, plural } from "../lib/format";
+import { formatTime, formatCellDate, relativeTime, initials, statusLabel, statusTone, plural } from "../lib/format";
 import { localInputToRfc3339, rfc3339ToLocalInput, isPast, inSeconds } from "../lib/expiry";
 import { addPasted, blankRow, rowProblems, splitPasted, mailtoLink, invitationText } from "../lib/invite";
 import { pageCount, pageWindow, rangeLabel } from "../lib/pages";
@@ -240,5 +240,15 @@ describe("why a bulk change leaves someone out", () => {
     expect(last).toMatch(/last owner/);
     expect(last).not.toMatch(/last_owner|owners\.manage/);
     expect(skipReason({ email: "x@acme.test", reason: "something else" }, me)).toBe("something else");
+  });
+});
+
+describe("dates in table cells", () => {
+  it("keep the year and one width: YYYY-MM-DD in local time, a dash for none", () => {
+    const d = new Date(2026, 10, 2, 23, 59);
+    expect(formatCellDate(d.toISOString())).toBe("2026-11-02");
+    expect(formatCellDate(new Date(2027, 0, 31).toISOString())).toHaveLength(10);
+    expect(formatCellDate(null)).toBe("—");
+    expect(formatCellDate("not a date")).toBe("not a date");
   });
 });
