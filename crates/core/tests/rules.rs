@@ -210,10 +210,9 @@ fn rule3_last_owner_cannot_be_demoted_disabled_removed_expired_or_leave() {
     assert_eq!(conflict(members::leave(&mut db, &o, ORG, T0)), ConflictReason::LastOwner);
     // The owner may not put an expiry on themself either, as the last owner.
     assert_eq!(conflict(members::set_expiry(&mut db, &o, ORG, OWNER, Some(T0 + 100), T0)), ConflictReason::LastOwner);
-    // Disabling the last owner is skipped and reported (rule 5), never done.
-    let r = members::set_enabled(&mut db, &k, ORG, &Selection::Emails(vec![OWNER.into()]), false, T0).unwrap();
-    assert_eq!((r.changed, r.skipped), (0, 1));
-    assert!(r.rows[0].reason.as_deref().unwrap_or("").starts_with("last_owner"), "{:?}", r.rows);
+    // Disabling the last owner named by email refuses the command (issue 8 item 11), never done.
+    let named = Selection::Emails(vec![OWNER.into()]);
+    assert_eq!(conflict(members::set_enabled(&mut db, &k, ORG, &named, false, T0)), ConflictReason::LastOwner);
 
     // Bulk disable of all matching: the last owner and the caller are skipped, the rest disabled.
     let r = members::set_enabled(&mut db, &k, ORG, &Selection::AllMatching(MemberFilter::default()), false, T0 + 1)
@@ -242,7 +241,7 @@ fn rule3_last_owner_cannot_be_demoted_disabled_removed_expired_or_leave() {
 /// Issue 11 item 8: the bulk confirmation shows exactly what will change. The preview must name
 /// the same rows with the same outcomes as the change itself — oneself, an owner stopped by rule 3
 /// only because an earlier row takes the other lasting owner, a row already disabled, invitations
-/// left out — and write nothing.
+/// left out — and write nothing. (`tests/bulk.rs` covers progress, cancel and cost.)
 #[test]
 fn rule5_bulk_preview_says_exactly_what_set_enabled_then_does() {
     let (mut db, o) = world();
@@ -257,7 +256,7 @@ fn rule5_bulk_preview_says_exactly_what_set_enabled_then_does() {
 
     let all = Selection::AllMatching(MemberFilter::default());
     let before = snapshot(&db);
-    let preview = members::preview_enabled(&mut db, &e, ORG, &all, false, T0 + 1).unwrap();
+    let preview = members::preview_set_enabled(&mut db, &e, ORG, &all, false, T0 + 1).unwrap();
     assert_eq!(snapshot(&db), before, "a preview writes nothing");
     let by: Vec<(&str, &str)> = preview.rows.iter().map(|r| (r.email.as_str(), r.result.as_str())).collect();
     assert_eq!(
@@ -271,23 +270,24 @@ fn rule5_bulk_preview_says_exactly_what_set_enabled_then_does() {
             ("z@acme.test", "skipped"),
         ]
     );
-    assert_eq!((preview.changed, preview.unchanged, preview.skipped, preview.invitations), (3, 1, 2, 1));
+    assert_eq!((preview.changed, preview.skipped, preview.dry_run), (3, 2, Some(true)));
     assert!(preview.rows[5].reason.as_deref().unwrap_or("").starts_with("last_owner"), "{:?}", preview.rows);
 
     let done = members::set_enabled(&mut db, &e, ORG, &all, false, T0 + 1).unwrap();
     assert_eq!(done.rows, preview.rows, "the change did what the preview said");
     assert_eq!((done.changed, done.skipped), (preview.changed, preview.skipped));
 
-    // Enabling again, by a list of emails: the same agreement, and no invitations counted.
+    // Enabling again, by a list of emails: the same agreement.
     let some = Selection::Emails(vec!["a@acme.test".into(), "m2@acme.test".into(), "z@acme.test".into()]);
-    let preview = members::preview_enabled(&mut db, &e, ORG, &some, true, T0 + 2).unwrap();
-    assert_eq!((preview.changed, preview.unchanged, preview.invitations), (2, 1, 0));
+    let preview = members::preview_set_enabled(&mut db, &e, ORG, &some, true, T0 + 2).unwrap();
+    let unchanged = preview.rows.iter().filter(|r| r.result == "unchanged").count();
+    assert_eq!((preview.changed, unchanged), (2, 1));
     let done = members::set_enabled(&mut db, &e, ORG, &some, true, T0 + 2).unwrap();
     assert_eq!(done.rows, preview.rows);
 
     // Without members.manage, the preview is refused as the change is.
     let m = sign_in(&mut db, "m2@acme.test", PW, T0 + 3).unwrap();
-    assert_eq!(code(members::preview_enabled(&mut db, &m, ORG, &all, false, T0 + 3)), ErrorCode::Forbidden);
+    assert_eq!(code(members::preview_set_enabled(&mut db, &m, ORG, &all, false, T0 + 3)), ErrorCode::Forbidden);
 }
 
 #[test]

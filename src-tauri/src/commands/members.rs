@@ -100,13 +100,13 @@ pub async fn preview_members_enabled(
     emails: Vec<String>,
     all_matching: Option<MemberListArgs>,
     enabled: bool,
-) -> Reply<members::BulkPreview> {
+) -> Reply<members::BulkReport> {
     state.call(|db, who, now| {
         let selection = match &all_matching {
             Some(f) => members::Selection::AllMatching(f.filter()),
             None => members::Selection::Emails(emails.clone()),
         };
-        members::preview_enabled(db, who, &org, &selection, enabled, now)
+        members::preview_set_enabled(db, who, &org, &selection, enabled, now)
     })
 }
 

@@ -9,7 +9,6 @@ import type { AddressedInvitation } from "../bindings/AddressedInvitation";
 import type { AppStatus } from "../bindings/AppStatus";
 import type { AuditEventView } from "../bindings/AuditEventView";
 import type { AuditFilter } from "../bindings/AuditFilter";
-import type { BulkPreview } from "../bindings/BulkPreview";
 import type { BulkReport } from "../bindings/BulkReport";
 import type { ChainReport } from "../bindings/ChainReport";
 import type { CheckAnswer } from "../bindings/CheckAnswer";
@@ -86,7 +85,7 @@ export const api = {
       enabled,
     }),
   previewMembersEnabled: (org: string, selection: { emails: string[] } | { allMatching: MemberListArgs }, enabled: boolean) =>
-    call<BulkPreview>("preview_members_enabled", {
+    call<BulkReport>("preview_members_enabled", {
       org,
       emails: "emails" in selection ? selection.emails : [],
       allMatching: "allMatching" in selection ? selection.allMatching : null,

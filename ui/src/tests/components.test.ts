@@ -78,6 +78,7 @@ describe("Users", () => {
     const list = invoke.getMockImplementation()!;
     // Three rows match (Ada, the person confirming, an invitation); one person changes.
     invoke.mockImplementation(async (cmd: string, args: unknown) => {
+      if (cmd === "list_members") return { ...(await list(cmd, args)), total: 3 };
       if (cmd === "preview_members_enabled")
         return {
           rows: [
@@ -85,9 +86,8 @@ describe("Users", () => {
             { email: "me@x.io", result: "skipped", reason: "you cannot enable or disable yourself" },
           ],
           changed: 1,
-          unchanged: 0,
           skipped: 1,
-          invitations: 1,
+          dry_run: true,
         };
       return list(cmd, args);
     });

@@ -99,15 +99,10 @@ pub fn rights_in(
 /// owner before, it must still have one.
 pub fn keep_an_owner(conn: &Connection, org_id: &str, owners_before: i64, now: Timestamp, what: &str) -> Result<()> {
     if owners_before > 0 && rights::lasting_owners(conn, org_id, now)? == 0 {
-        return Err(last_owner(what));
+        return Err(Error::conflict(
+            crate::error::ConflictReason::LastOwner,
+            format!("{what} would leave the organization without an owner; make someone else owner first"),
+        ));
     }
     Ok(())
-}
-
-/// The refusal of rule 3, worded once for the change and for its preview.
-pub fn last_owner(what: &str) -> Error {
-    Error::conflict(
-        crate::error::ConflictReason::LastOwner,
-        format!("{what} would leave the organization without an owner; make someone else owner first"),
-    )
 }
