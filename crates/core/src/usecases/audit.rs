@@ -74,6 +74,33 @@ pub fn list(
     })
 }
 
+/// The organization's whole log, oldest first (as a log is read), one event at a time: `each`
+/// writes it out, so memory stays bounded whatever the length of the chain. Returns the number
+/// of events.
+pub fn export_each(
+    db: &mut Database,
+    who: &Principal,
+    org: &str,
+    now: Timestamp,
+    mut each: impl FnMut(AuditEventView) -> Result<()>,
+) -> Result<u64> {
+    db.read(now, |tx| {
+        let access = OrgAccess::load(tx, who, org, now)?;
+        access.require(&Action::ViewAudit, "audit")?;
+        audit::each(tx, &access.org.id, |e| {
+            each(AuditEventView {
+                seq: e.seq,
+                at: rfc3339(e.at),
+                actor: e.actor,
+                action: e.action,
+                target: e.target,
+                details: serde_json::from_str(&e.details).unwrap_or(serde_json::Value::Null),
+                hash: e.hash,
+            })
+        })
+    })
+}
+
 #[derive(Debug, Clone, Serialize, TS)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[ts(export)]
