@@ -10,6 +10,7 @@ mod progress;
 use args::*;
 use clap::Parser;
 use gatehouse_core::db::OpenOptions;
+use gatehouse_core::formats::ExportFormat;
 use gatehouse_core::replies::{self, Items};
 use gatehouse_core::store::organizations::WorkspaceAccessMode;
 use gatehouse_core::usecases::{
@@ -400,7 +401,7 @@ fn execute(cli: &Cli, out: &Out) -> Result<()> {
             let mut db = open(cli)?;
             let who = identify(cli, &mut db)?;
             match cmd {
-                AuditCommand::List { org, actor, action, since, until } => {
+                AuditCommand::List { org, system: _, actor, action, since, until } => {
                     let q = audit::AuditQuery {
                         actor: actor.clone(),
                         action: action.clone(),
@@ -409,12 +410,16 @@ fn execute(cli: &Cli, out: &Out) -> Result<()> {
                         until: past("until", until)?,
                         limit: None,
                     };
-                    let items = audit::list(&mut db, &who, org, &q, now)?;
+                    // clap makes --org and --system exclusive, one of them required.
+                    let items = match org {
+                        Some(org) => audit::list(&mut db, &who, org, &q, now)?,
+                        None => audit::list_system(&mut db, &who, &q, now)?,
+                    };
                     out.value(&Items::from(items.clone()), || output::audit_table(&items))
                 }
                 AuditCommand::Export { org, format, out: file } => {
                     let items = audit::list(&mut db, &who, org, &audit::AuditQuery::default(), now)?;
-                    let text = output::audit_export(&items, format)?;
+                    let text = output::audit_export(&items, ExportFormat::parse(format)?)?;
                     output::write_or_print(file.as_deref(), &text)?;
                     if let Some(f) = file {
                         out.value(&serde_json::json!({ "written": f, "events": items.len() }), || {
@@ -423,9 +428,42 @@ fn execute(cli: &Cli, out: &Out) -> Result<()> {
                     }
                     Ok(())
                 }
-                AuditCommand::Verify { org } => {
-                    let r = audit::verify(&mut db, &who, org, now)?;
+                AuditCommand::Verify { org, system: _, checkpoint } => {
+                    // clap makes --org and --system exclusive, one of them required.
+                    let r = match (org, checkpoint) {
+                        (Some(org), Some(file)) => {
+                            let text = std::fs::read_to_string(file).map_err(|e| {
+                                Error::invalid("checkpoint", format!("cannot read {}: {e}", file.display()))
+                            })?;
+                            audit::verify_checkpoint(&mut db, &who, org, &audit::Checkpoint::parse(&text)?, now)?
+                        }
+                        (Some(org), None) => audit::verify(&mut db, &who, org, now)?,
+                        (None, _) => audit::verify_system(&mut db, &who, now)?,
+                    };
                     out.value(&r, || format!("The audit chain is intact: {} events", r.events))
+                }
+                AuditCommand::Checkpoint { org, out: file } => {
+                    let cp = audit::checkpoint(&mut db, &who, org, now)?;
+                    match file {
+                        Some(f) => {
+                            output::write_new_file(f, &format!("{}\n", serde_json::to_string_pretty(&cp)?))?;
+                            out.value(
+                                &serde_json::json!({ "written": f, "events": cp.events, "head": cp.head }),
+                                || {
+                                    format!(
+                                        "Wrote the checkpoint of {} ({} events) to {}",
+                                        cp.organization,
+                                        cp.events,
+                                        f.display()
+                                    )
+                                },
+                            )
+                        }
+                        None => {
+                            println!("{}", serde_json::to_string_pretty(&cp)?);
+                            Ok(())
+                        }
+                    }
                 }
             }
         }
@@ -529,10 +567,7 @@ fn members_command(cli: &Cli, out: &Out, cmd: &MembersCommand) -> Result<()> {
         }
         MembersCommand::Export { org, format, out: file } => {
             let rows = review::export_members(&mut db, &who, org, now)?;
-            let text = match format.as_str() {
-                "json" => serde_json::to_string_pretty(&Items::from(rows.clone()))? + "\n",
-                _ => output::members_csv(&rows)?,
-            };
+            let text = output::members_export(&rows, ExportFormat::parse(format)?)?;
             output::write_or_print(file.as_deref(), &text)?;
             if let Some(f) = file {
                 eprintln!("Wrote {} members to {}", rows.len(), f.display());

@@ -1,5 +1,6 @@
 //! Printing: one JSON document with --json, else plain tables and sentences; errors on stderr.
 
+use gatehouse_core::formats::ExportFormat;
 use gatehouse_core::usecases::{
     audit::AuditEventView, invitations, members, review::ReviewRow, roles::RoleView,
     service_accounts::ServiceAccountView,
@@ -34,14 +35,34 @@ impl Out {
                 serde_json::to_string(&gatehouse_core::replies::ErrorReply { error: body }).unwrap_or_default()
             );
         } else {
-            eprintln!("error ({}): {}", body.code.as_str(), body.message);
+            eprintln!("error ({}): {}", body.code.as_str(), terminal_safe(&body.message));
         }
         e.code().exit_code()
     }
 }
 
+/// A value as a terminal may show it: control characters (escape sequences, new lines, tabs) and
+/// the formatting characters that reorder or hide text are written as `\u{…}`, so a stored value
+/// can neither drive the terminal nor print a line of its own (rule 8).
+pub fn terminal_safe(s: &str) -> String {
+    if !s.chars().any(gatehouse_core::store::audit::is_unsafe_char) {
+        return s.to_string();
+    }
+    s.chars()
+        .map(|c| {
+            if gatehouse_core::store::audit::is_unsafe_char(c) {
+                format!("\\u{{{:x}}}", c as u32)
+            } else {
+                c.to_string()
+            }
+        })
+        .collect()
+}
+
+/// Columns padded to their widest cell. Padding is written out, not left to `format!` widths,
+/// which are bounded (a very long cell made them panic).
 pub fn table(headers: &[&str], rows: impl Iterator<Item = Vec<String>>) -> String {
-    let rows: Vec<Vec<String>> = rows.collect();
+    let rows: Vec<Vec<String>> = rows.map(|r| r.iter().map(|c| terminal_safe(c)).collect()).collect();
     let mut widths: Vec<usize> = headers.iter().map(|h| h.chars().count()).collect();
     for r in &rows {
         for (i, c) in r.iter().enumerate() {
@@ -49,14 +70,15 @@ pub fn table(headers: &[&str], rows: impl Iterator<Item = Vec<String>>) -> Strin
         }
     }
     let line = |cells: Vec<String>| {
-        cells
-            .iter()
-            .enumerate()
-            .map(|(i, c)| format!("{c:<w$}", w = widths[i]))
-            .collect::<Vec<_>>()
-            .join("  ")
-            .trim_end()
-            .to_string()
+        let mut out = String::new();
+        for (i, c) in cells.iter().enumerate() {
+            if i > 0 {
+                out.push_str("  ");
+            }
+            out.push_str(c);
+            out.extend(std::iter::repeat_n(' ', widths[i].saturating_sub(c.chars().count())));
+        }
+        out.trim_end().to_string()
     };
     let mut out = vec![line(headers.iter().map(|h| h.to_string()).collect())];
     out.extend(rows.into_iter().map(line));
@@ -188,14 +210,26 @@ pub fn audit_table(items: &[AuditEventView]) -> String {
     )
 }
 
-pub fn audit_export(items: &[AuditEventView], format: &str) -> Result<String> {
+/// A text cell of a CSV export: one that a spreadsheet would run as a formula (starting with `=`,
+/// `+`, `-`, `@`, a tab or a carriage return) is prefixed with `'`, so it opens as text (OWASP's
+/// advice on CSV injection). Quoting of commas, quotes and new lines is the CSV writer's.
+pub fn csv_cell(s: &str) -> String {
+    if s.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        format!("'{s}")
+    } else {
+        s.to_string()
+    }
+}
+
+pub fn audit_export(items: &[AuditEventView], format: ExportFormat) -> Result<String> {
     // Exports run oldest first, as a log is read.
     let ordered = items.iter().rev();
     match format {
-        "jsonl" => Ok(ordered
+        ExportFormat::Jsonl => Ok(ordered
             .map(|e| serde_json::to_string(e).map(|s| s + "\n"))
             .collect::<std::result::Result<String, _>>()?),
-        _ => {
+        ExportFormat::Json => Ok(serde_json::to_string_pretty(&ordered.collect::<Vec<_>>())? + "\n"),
+        ExportFormat::Csv => {
             let mut w = csv::Writer::from_writer(vec![]);
             w.write_record(["seq", "at", "actor", "action", "target", "details", "hash"])
                 .map_err(|e| Error::Internal(e.to_string()))?;
@@ -203,10 +237,10 @@ pub fn audit_export(items: &[AuditEventView], format: &str) -> Result<String> {
                 w.write_record([
                     e.seq.to_string(),
                     e.at.clone(),
-                    e.actor.clone(),
-                    e.action.clone(),
-                    e.target.clone(),
-                    e.details.to_string(),
+                    csv_cell(&e.actor),
+                    csv_cell(&e.action),
+                    csv_cell(&e.target),
+                    csv_cell(&e.details.to_string()),
                     e.hash.clone(),
                 ])
                 .map_err(|e| Error::Internal(e.to_string()))?;
@@ -214,6 +248,20 @@ pub fn audit_export(items: &[AuditEventView], format: &str) -> Result<String> {
             String::from_utf8(w.into_inner().map_err(|e| Error::Internal(e.to_string()))?)
                 .map_err(|e| Error::Internal(e.to_string()))
         }
+    }
+}
+
+/// The roster in an export format (`members export`).
+pub fn members_export(rows: &[members::MemberRow], format: ExportFormat) -> Result<String> {
+    match format {
+        ExportFormat::Csv => members_csv(rows),
+        ExportFormat::Json => {
+            Ok(serde_json::to_string_pretty(&gatehouse_core::replies::Items::from(rows.to_vec()))? + "\n")
+        }
+        ExportFormat::Jsonl => Ok(rows
+            .iter()
+            .map(|r| serde_json::to_string(r).map(|s| s + "\n"))
+            .collect::<std::result::Result<String, _>>()?),
     }
 }
 
@@ -227,6 +275,25 @@ pub fn write_or_print(file: Option<&Path>, text: &str) -> Result<()> {
             Ok(())
         }
     }
+}
+
+/// Write `text` to a new file readable by its user alone (0600). An existing path, a symbolic link
+/// (dangling or not) included, is refused as a conflict (exit 6): nothing is overwritten and no
+/// link is followed (`O_CREAT | O_EXCL`).
+pub fn write_new_file(path: &Path, text: &str) -> Result<()> {
+    use std::io::Write;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mut file = options.open(path).map_err(|e| match e.kind() {
+        std::io::ErrorKind::AlreadyExists => Error::conflict(
+            gatehouse_core::error::ConflictReason::AlreadyExists,
+            format!("{} already exists; choose a new file name", path.display()),
+        ),
+        _ => Error::invalid("out", format!("cannot write {}: {e}", path.display())),
+    })?;
+    file.write_all(text.as_bytes()).map_err(|e| Error::invalid("out", format!("cannot write {}: {e}", path.display())))
 }
 
 fn csv_of(headers: &[&str], rows: impl Iterator<Item = Vec<String>>) -> Result<String> {
