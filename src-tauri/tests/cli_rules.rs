@@ -270,3 +270,41 @@ fn a_role_used_only_by_accepted_and_rejected_invitations_can_be_deleted() {
     assert!(items.iter().all(|i| i["role"] == "temp"), "closed invitations keep the role's name: {invs}");
     fails(&db, Some(OWNER), &["invites", "resend", "--org", ORG, "rej@x.io"], 5, "not_found");
 }
+
+// ---------------------------------------------------------------------------------------------
+// rule 3 and 5: disabling the last owner; a bulk's preview (issue 9, issue 8 item 11)
+
+#[test]
+fn disabling_the_last_owner_by_email_exits_last_owner_and_a_dry_run_changes_nothing() {
+    let (_d, db) = setup();
+    join(&db, "m1@x.io", "member", &[]);
+    join(&db, "admin@x.io", "admin", &[]);
+    ok(&db, &["members", "role", "--org", ORG, "admin@x.io", "owner"]);
+    ok(&db, &["members", "expire", "--org", ORG, "admin@x.io", "2099-01-01T00:00:00Z"]);
+    // Named by email, the last lasting owner refuses the whole command: m1 is not disabled either.
+    let (code, _, err) = gh(&db, Some("admin@x.io"), PW, &["members", "disable", "--org", ORG, "m1@x.io", OWNER]);
+    assert_eq!((code, err["error"]["reason"].as_str()), (6, Some("last_owner")), "{err}");
+    let page = ok(&db, &["members", "list", "--org", ORG]);
+    assert_eq!(row(&page, "m1@x.io")["status"], "active");
+    // The preview of "all matching": what would be done and why not, nothing written.
+    let args = ["members", "disable", "--org", ORG, "--all-matching", "--status", "active", "--dry-run"];
+    let (code, preview, err) = gh(&db, Some("admin@x.io"), PW, &args);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(preview["dry_run"], true, "{preview}");
+    let by = |r: &Value, email: &str| {
+        r["rows"].as_array().unwrap().iter().find(|o| o["email"] == email).cloned().unwrap_or_default()
+    };
+    assert_eq!(by(&preview, "m1@x.io")["result"], "disabled");
+    assert_eq!(by(&preview, OWNER)["result"], "skipped");
+    assert!(by(&preview, OWNER)["reason"].as_str().unwrap().starts_with("last_owner"), "{preview}");
+    let page = ok(&db, &["members", "list", "--org", ORG]);
+    assert_eq!(row(&page, "m1@x.io")["status"], "active");
+    // The real run does what the preview said, and its reply has no dry_run.
+    let (code, run, err) = gh(&db, Some("admin@x.io"), PW, &args[..args.len() - 1]);
+    assert_eq!(code, 0, "{err}");
+    assert!(run.get("dry_run").is_none(), "{run}");
+    assert_eq!(run["rows"], preview["rows"]);
+    let page = ok(&db, &["members", "list", "--org", ORG]);
+    assert_eq!(row(&page, "m1@x.io")["status"], "disabled");
+    assert_eq!(row(&page, OWNER)["status"], "active");
+}

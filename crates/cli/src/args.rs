@@ -254,6 +254,9 @@ pub struct EnableArgs {
     /// The members' emails
     #[arg(required_unless_present = "all_matching", conflicts_with = "all_matching")]
     pub emails: Vec<String>,
+    /// Change nothing: report row by row what would be done and what would be skipped, and why
+    #[arg(long)]
+    pub dry_run: bool,
 }
 
 #[derive(Subcommand, Debug)]

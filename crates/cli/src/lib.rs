@@ -558,7 +558,12 @@ fn members_command(cli: &Cli, out: &Out, cmd: &MembersCommand) -> Result<()> {
             } else {
                 members::Selection::Emails(sel.emails.clone())
             };
-            let r = members::set_enabled(&mut db, &who, &sel.org, &selection, enable, now)?;
+            let r = if sel.dry_run {
+                members::preview_set_enabled(&mut db, &who, &sel.org, &selection, enable, now)?
+            } else {
+                let mut watch = progress::rows_on_terminal(if enable { "enabling" } else { "disabling" });
+                members::set_enabled_watched(&mut db, &who, &sel.org, &selection, enable, now, &mut watch)?
+            };
             out.value(&r, || output::bulk_report(&r))
         }
         MembersCommand::Remove { org, email } => {

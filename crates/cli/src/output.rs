@@ -146,7 +146,11 @@ pub fn bulk_report(r: &members::BulkReport) -> String {
         &["EMAIL", "RESULT", "REASON"],
         r.rows.iter().map(|o| vec![o.email.clone(), o.result.clone(), opt(&o.reason)]),
     );
-    format!("{t}\n\n{} changed, {} skipped", r.changed, r.skipped)
+    if r.dry_run == Some(true) {
+        format!("{t}\n\n{} would change, {} would be skipped (dry run: nothing was changed)", r.changed, r.skipped)
+    } else {
+        format!("{t}\n\n{} changed, {} skipped", r.changed, r.skipped)
+    }
 }
 
 pub fn issued(i: &invitations::IssuedInvitations) -> String {

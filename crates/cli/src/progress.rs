@@ -52,6 +52,36 @@ pub fn on_terminal(path: &Path) -> Option<Observer> {
     }))
 }
 
+/// A watcher for a bulk command: on a terminal, a "verb: done of total" line rewritten in place at
+/// most ten times a second once the work has run for half a second (short work prints nothing),
+/// then cleared. Never cancels (Ctrl-C ends the process, and the open transaction rolls back).
+pub fn rows_on_terminal(verb: &'static str) -> impl FnMut(gatehouse_core::usecases::members::Progress) -> bool {
+    let on_terminal = std::io::stderr().is_terminal();
+    let started = std::time::Instant::now();
+    let mut last: Option<std::time::Instant> = None;
+    move |p| {
+        if !on_terminal {
+            return true;
+        }
+        let mut err = std::io::stderr().lock();
+        if p.done == p.total {
+            if last.is_some() {
+                let _ = write!(err, "\r\x1b[K");
+            }
+            return true;
+        }
+        let due = match last {
+            None => started.elapsed() >= std::time::Duration::from_millis(500),
+            Some(t) => t.elapsed() >= std::time::Duration::from_millis(100),
+        };
+        if due {
+            last = Some(std::time::Instant::now());
+            let _ = write!(err, "\r\x1b[Kgatehouse: {verb}: {} of {} rows", p.done, p.total);
+        }
+        true
+    }
+}
+
 /// Where the core's diagnostics go.
 struct Diagnostics {
     to_stderr: bool,

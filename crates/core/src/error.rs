@@ -70,6 +70,8 @@ pub enum ConflictReason {
     InUse,
     ChainBroken,
     NotOpen,
+    /// A long command stopped by its caller; it rolled back.
+    Cancelled,
 }
 
 /// A refused attempt, kept so the store can audit it after rolling the attempt back.

@@ -82,7 +82,7 @@ fn switched_on(s: Switch) -> bool {
         Switch::OwnerLevel => true,
         Switch::DeleteRoleOfClosedInvitations => true,
         Switch::LookalikeRoleNames => true,
-        Switch::ExplicitLastOwner => false,
+        Switch::ExplicitLastOwner => true,
         Switch::WorkspaceInvitationRows => false,
     }
 }

@@ -210,10 +210,9 @@ fn rule3_last_owner_cannot_be_demoted_disabled_removed_expired_or_leave() {
     assert_eq!(conflict(members::leave(&mut db, &o, ORG, T0)), ConflictReason::LastOwner);
     // The owner may not put an expiry on themself either, as the last owner.
     assert_eq!(conflict(members::set_expiry(&mut db, &o, ORG, OWNER, Some(T0 + 100), T0)), ConflictReason::LastOwner);
-    // Disabling the last owner is skipped and reported (rule 5), never done.
-    let r = members::set_enabled(&mut db, &k, ORG, &Selection::Emails(vec![OWNER.into()]), false, T0).unwrap();
-    assert_eq!((r.changed, r.skipped), (0, 1));
-    assert!(r.rows[0].reason.as_deref().unwrap_or("").starts_with("last_owner"), "{:?}", r.rows);
+    // Disabling the last owner named by email refuses the command (issue 8 item 11), never done.
+    let named = Selection::Emails(vec![OWNER.into()]);
+    assert_eq!(conflict(members::set_enabled(&mut db, &k, ORG, &named, false, T0)), ConflictReason::LastOwner);
 
     // Bulk disable of all matching: the last owner and the caller are skipped, the rest disabled.
     let r = members::set_enabled(&mut db, &k, ORG, &Selection::AllMatching(MemberFilter::default()), false, T0 + 1)

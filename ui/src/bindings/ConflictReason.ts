@@ -3,4 +3,4 @@
 /**
  * Which invariant a `Conflict` protects; shown to scripts as `reason`.
  */
-export type ConflictReason = "last_owner" | "already_member" | "open_invitation" | "token_used" | "token_expired" | "token_revoked" | "already_exists" | "look_alike" | "in_use" | "chain_broken" | "not_open";
+export type ConflictReason = "last_owner" | "already_member" | "open_invitation" | "token_used" | "token_expired" | "token_revoked" | "already_exists" | "look_alike" | "in_use" | "chain_broken" | "not_open" | "cancelled";

@@ -71,16 +71,36 @@ pub fn of_service_account(
 
 /// Owners who will stay owners with nothing more done: enabled, no access expiry, an
 /// organization-scope owner grant that has started and has no end. Rule 3 keeps this above zero.
+///
+/// Walked from the organization's one owner role (`roles_one_owner`) through its grants
+/// (`access_grants_role`): the cost follows the number of owner grants, not the organization's size
+/// (from the memberships side every enabled membership was visited: a bulk disable that asks this
+/// per row was quadratic).
 pub fn lasting_owners(conn: &Connection, org_id: &str, now: Timestamp) -> Result<i64> {
     Ok(conn
         .prepare_cached(
-            "SELECT count(DISTINCT m.id) FROM memberships m
-             JOIN access_grants g ON g.membership_id = m.id AND g.workspace_id IS NULL
-             JOIN roles r ON r.id = g.role_id AND r.is_owner = 1
-             WHERE m.organization_id = ?1 AND m.enabled = 1 AND m.access_expires_at IS NULL
+            "SELECT count(DISTINCT m.id) FROM roles r
+             CROSS JOIN access_grants g ON g.role_id = r.id AND g.workspace_id IS NULL
+             CROSS JOIN memberships m ON m.id = g.membership_id
+             WHERE r.organization_id = ?1 AND r.is_owner = 1
+               AND m.enabled = 1 AND m.access_expires_at IS NULL
                AND (g.valid_from IS NULL OR g.valid_from <= ?2) AND g.expires_at IS NULL",
         )?
         .query_row(params![org_id, now], |r| r.get(0))?)
+}
+
+/// Whether this membership is one of `lasting_owners` (ignoring its `enabled` flag, which a bulk
+/// enable/disable is about to change).
+pub fn is_lasting_owner_grant(conn: &Connection, membership_id: &str, now: Timestamp) -> Result<bool> {
+    Ok(conn
+        .prepare_cached(
+            "SELECT EXISTS (SELECT 1 FROM memberships m
+             JOIN access_grants g ON g.membership_id = m.id AND g.workspace_id IS NULL
+             JOIN roles r ON r.id = g.role_id AND r.is_owner = 1
+             WHERE m.id = ?1 AND m.access_expires_at IS NULL
+               AND (g.valid_from IS NULL OR g.valid_from <= ?2) AND g.expires_at IS NULL)",
+        )?
+        .query_row(params![membership_id, now], |r| r.get(0))?)
 }
 
 /// Whether a membership holds the owner role at organization scope (current or not).

@@ -829,10 +829,28 @@ pub struct BulkReport {
     pub changed: i64,
     #[ts(type = "number")]
     pub skipped: i64,
+    /// `true` for a preview (`--dry-run`): the rows say what would be done; nothing was written.
+    /// Absent otherwise (the reply of a real run keeps its shape).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub dry_run: Option<bool>,
 }
 
-/// Enable or disable members, all in one transaction (rule 5). The last owner, oneself and owners
-/// the caller may not act on are skipped and reported; an unknown email fails the whole command.
+/// How far a long command has got: `done` of `total` rows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, TS)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[ts(export)]
+pub struct Progress {
+    #[ts(type = "number")]
+    pub done: u64,
+    #[ts(type = "number")]
+    pub total: u64,
+}
+
+/// Enable or disable members, all in one transaction (rule 5). Oneself and owners the caller may
+/// not act on are skipped and reported; so is the last owner among "all matching" rows, while the
+/// last owner named by email refuses the whole command (`last_owner`). An unknown email fails the
+/// whole command.
 pub fn set_enabled(
     db: &mut Database,
     who: &Principal,
@@ -841,50 +859,111 @@ pub fn set_enabled(
     enabled: bool,
     now: Timestamp,
 ) -> Result<BulkReport> {
+    set_enabled_watched(db, who, org, selection, enabled, now, &mut |_| true)
+}
+
+/// `set_enabled`, telling `watch` how far it has got before each row and once at the end. When
+/// `watch` answers `false` the command stops and rolls back: nothing is written, and the error is
+/// `conflict` `cancelled`.
+pub fn set_enabled_watched(
+    db: &mut Database,
+    who: &Principal,
+    org: &str,
+    selection: &Selection,
+    enabled: bool,
+    now: Timestamp,
+    watch: &mut dyn FnMut(Progress) -> bool,
+) -> Result<BulkReport> {
+    db.write(now, |tx| bulk_enabled(tx, who, org, selection, enabled, now, true, watch))
+}
+
+/// What `set_enabled` would do, row by row, with the same rules, in a read transaction: nothing
+/// is written and no write lock is taken. The rows say `enabled`/`disabled` for the changes that
+/// would be made; a refusal of the whole command (forbidden, not found, `last_owner`) is the same.
+pub fn preview_set_enabled(
+    db: &mut Database,
+    who: &Principal,
+    org: &str,
+    selection: &Selection,
+    enabled: bool,
+    now: Timestamp,
+) -> Result<BulkReport> {
+    db.read(now, |tx| bulk_enabled(tx, who, org, selection, enabled, now, false, &mut |_| true))
+}
+
+#[allow(clippy::too_many_arguments)]
+fn bulk_enabled(
+    tx: &Connection,
+    who: &Principal,
+    org: &str,
+    selection: &Selection,
+    enabled: bool,
+    now: Timestamp,
+    apply: bool,
+    watch: &mut dyn FnMut(Progress) -> bool,
+) -> Result<BulkReport> {
     let change = if enabled { MemberChange::Enable } else { MemberChange::Disable };
-    db.write(now, |tx| {
-        let access = OrgAccess::load(tx, who, org, now)?;
-        // The caller needs members.manage at all; rows they may not touch are skipped below.
-        access
-            .require(&Action::ChangeMember { target: Target { is_owner: false, is_self: false }, change }, "members")?;
-        let emails: Vec<String> = match selection {
-            Selection::Emails(list) => {
-                if list.is_empty() {
-                    return Err(Error::invalid("emails", "name at least one email, or use --all-matching"));
+    let access = OrgAccess::load(tx, who, org, now)?;
+    // The caller needs members.manage at all; rows they may not touch are skipped below.
+    access.require(&Action::ChangeMember { target: Target { is_owner: false, is_self: false }, change }, "members")?;
+    let emails: Vec<String> = match selection {
+        Selection::Emails(list) => {
+            if list.is_empty() {
+                return Err(Error::invalid("emails", "name at least one email, or use --all-matching"));
+            }
+            list.clone()
+        }
+        Selection::AllMatching(filter) => all_matching(tx, &access.org.id, filter, now)?
+            .into_iter()
+            .filter(|r| matches!(r.status.as_str(), "active" | "disabled" | "expired"))
+            .map(|r| r.email)
+            .collect(),
+    };
+    let explicit = matches!(selection, Selection::Emails(_));
+    // Rule 3 by counting: the lasting owners once, then one less for each lasting owner disabled
+    // (a row asks only about its own grants, so the cost of a row does not grow with the
+    // organization). The tables are checked again at the end.
+    let owners_before = rights::lasting_owners(tx, &access.org.id, now)?;
+    let mut owners = owners_before;
+    let total = emails.len() as u64;
+    let mut report = BulkReport { rows: vec![], changed: 0, skipped: 0, dry_run: (!apply).then_some(true) };
+    let mut done = std::collections::HashSet::new();
+    for (i, email) in emails.iter().enumerate() {
+        if !watch(Progress { done: i as u64, total }) {
+            return Err(Error::conflict(ConflictReason::Cancelled, "cancelled; nothing was changed"));
+        }
+        let s = subject(tx, &access, email)?;
+        if !done.insert(s.membership.id.clone()) {
+            continue;
+        }
+        let mut outcome = RowOutcome { email: s.account.email.clone(), result: String::new(), reason: None };
+        if let crate::policy::Decision::Deny(reason) =
+            crate::policy::decide(&access.rights, &Action::ChangeMember { target: s.target, change })
+        {
+            outcome.result = "skipped".into();
+            outcome.reason = Some(reason);
+        } else if s.membership.enabled == enabled {
+            outcome.result = "unchanged".into();
+            outcome.reason = Some(format!("already {}", if enabled { "enabled" } else { "disabled" }));
+        } else {
+            let loses_owner =
+                !enabled && s.target.is_owner && rights::is_lasting_owner_grant(tx, &s.membership.id, now)?;
+            if loses_owner && owners == 1 {
+                let message = "disabling would leave the organization without an owner; make someone else owner first";
+                if explicit {
+                    return Err(Error::conflict(
+                        ConflictReason::LastOwner,
+                        format!("{} is the last owner: {message}", s.account.email),
+                    ));
                 }
-                list.clone()
-            }
-            Selection::AllMatching(filter) => all_matching(tx, &access.org.id, filter, now)?
-                .into_iter()
-                .filter(|r| matches!(r.status.as_str(), "active" | "disabled" | "expired"))
-                .map(|r| r.email)
-                .collect(),
-        };
-        let mut report = BulkReport { rows: vec![], changed: 0, skipped: 0 };
-        let mut done = std::collections::HashSet::new();
-        for email in &emails {
-            let s = subject(tx, &access, email)?;
-            if !done.insert(s.membership.id.clone()) {
-                continue;
-            }
-            let mut outcome = RowOutcome { email: s.account.email.clone(), result: String::new(), reason: None };
-            if let crate::policy::Decision::Deny(reason) =
-                crate::policy::decide(&access.rights, &Action::ChangeMember { target: s.target, change })
-            {
                 outcome.result = "skipped".into();
-                outcome.reason = Some(reason);
-            } else if s.membership.enabled == enabled {
-                outcome.result = "unchanged".into();
-                outcome.reason = Some(format!("already {}", if enabled { "enabled" } else { "disabled" }));
+                outcome.reason = Some(format!("last_owner: {message}"));
             } else {
-                let before = rights::lasting_owners(tx, &access.org.id, now)?;
-                memberships::set_enabled(tx, &s.membership.id, enabled)?;
-                if let Err(e) = keep_an_owner(tx, &access.org.id, before, now, "disabling") {
-                    memberships::set_enabled(tx, &s.membership.id, !enabled)?;
-                    outcome.result = "skipped".into();
-                    outcome.reason = Some(format!("last_owner: {e}"));
-                } else {
-                    outcome.result = if enabled { "enabled".into() } else { "disabled".into() };
+                if loses_owner {
+                    owners -= 1;
+                }
+                if apply {
+                    memberships::set_enabled(tx, &s.membership.id, enabled)?;
                     access.audit(
                         tx,
                         if enabled { "members.enabled" } else { "members.disabled" },
@@ -892,16 +971,23 @@ pub fn set_enabled(
                         serde_json::json!({}),
                     )?;
                 }
+                outcome.result = if enabled { "enabled".into() } else { "disabled".into() };
             }
-            match outcome.result.as_str() {
-                "enabled" | "disabled" => report.changed += 1,
-                "skipped" => report.skipped += 1,
-                _ => {}
-            }
-            report.rows.push(outcome);
         }
-        Ok(report)
-    })
+        match outcome.result.as_str() {
+            "enabled" | "disabled" => report.changed += 1,
+            "skipped" => report.skipped += 1,
+            _ => {}
+        }
+        report.rows.push(outcome);
+    }
+    if !watch(Progress { done: total, total }) {
+        return Err(Error::conflict(ConflictReason::Cancelled, "cancelled; nothing was changed"));
+    }
+    if apply {
+        keep_an_owner(tx, &access.org.id, owners_before, now, "disabling")?;
+    }
+    Ok(report)
 }
 
 /// Remove a member: the membership and its grants go; audit events, invitations and service

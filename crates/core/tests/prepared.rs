@@ -1,0 +1,90 @@
+//! Cached statements stay prepared (issue 9): `check` asks its questions through rusqlite's
+//! statement cache, which clears the bindings of every statement it takes back; SQLite marks a
+//! statement expired on that when its plan was tied to a bound value (any `column = ?` applied as
+//! a filter, a LIMIT, STAT4 samples), and re-prepares it on the next call (the rights join: 33 µs
+//! instead of 3). `db::configure` turns on the query planner stability guarantee. Counted with
+//! `sqlite3_stmt_status(SQLITE_STMTSTATUS_REPREPARE)` over every statement of the connection.
+
+mod common;
+
+use common::*;
+use gatehouse_core::auth::sign_in;
+use gatehouse_core::usecases::{check, demo, members, orgs};
+use gatehouse_core::Database;
+
+/// The re-prepares of every statement the connection holds (the cached ones included).
+fn reprepares(db: &Database) -> i64 {
+    let conn = db.connection();
+    let mut total = 0;
+    // SAFETY: the handle is valid while `conn` is borrowed; sqlite3_next_stmt and
+    // sqlite3_stmt_status only read the connection's list of statements and their counters.
+    unsafe {
+        let handle = conn.handle();
+        let mut stmt = rusqlite::ffi::sqlite3_next_stmt(handle, std::ptr::null_mut());
+        while !stmt.is_null() {
+            total += rusqlite::ffi::sqlite3_stmt_status(stmt, rusqlite::ffi::SQLITE_STMTSTATUS_REPREPARE, 0) as i64;
+            stmt = rusqlite::ffi::sqlite3_next_stmt(handle, stmt);
+        }
+    }
+    total
+}
+
+fn demo_db() -> (tempfile::TempDir, Database, gatehouse_core::Principal) {
+    let dir = tempfile::tempdir().unwrap();
+    let mut db = Database::open(dir.path().join("g.db")).unwrap();
+    orgs::init(&mut db, "Bench", "boss@bench.test", "Boss Bench", PW, T0).unwrap();
+    let who = sign_in(&mut db, "boss@bench.test", PW, T0).unwrap();
+    demo::demo(&mut db, &who, "demo", 500, T0).unwrap();
+    // What `PRAGMA optimize` or an `ANALYZE` by any tool leaves behind: STAT4 samples, with which
+    // SQLite plans by the bound values.
+    db.connection().execute_batch("ANALYZE").unwrap();
+    drop(db);
+    let db = Database::open_existing(dir.path().join("g.db")).unwrap();
+    (dir, db, who)
+}
+
+#[test]
+fn check_does_not_re_prepare_its_statements() {
+    let (_dir, mut db, who) = demo_db();
+    let ask = |db: &mut Database, user: &str, permission: &str, workspace: Option<&str>| {
+        check::check(db, &who, "demo", user, permission, workspace, T0 + 1).unwrap()
+    };
+    // The first calls prepare what `check` needs (with and without a workspace).
+    ask(&mut db, "ada.abbott.0@demo.example", "members.invite", None);
+    ask(&mut db, "ada.abbott.0@demo.example", "members.invite", Some("Production"));
+    let before = reprepares(&db);
+    for (i, user) in
+        ["ada.abbott.0@demo.example", "bruno.abbott.1@demo.example", "chloe.abbott.2@demo.example"].iter().enumerate()
+    {
+        for permission in ["members.invite", "org.view", "billing.access"] {
+            ask(&mut db, user, permission, None);
+            ask(&mut db, user, permission, [Some("Production"), Some("Staging"), None][i]);
+        }
+    }
+    assert_eq!(reprepares(&db) - before, 0, "statements re-prepared during 18 checks");
+}
+
+#[test]
+fn a_members_page_does_not_re_prepare_its_statements() {
+    let (_dir, mut db, who) = demo_db();
+    let page = |db: &mut Database, search: &str, page: i64| {
+        let q = members::MemberQuery {
+            filter: members::MemberFilter {
+                search: Some(search.into()),
+                status: Some("active".into()),
+                role: Some("member".into()),
+            },
+            sort: members::SortKey::Name,
+            page,
+            per_page: 20,
+            ..Default::default()
+        };
+        members::list(db, &who, "demo", &q, T0 + 1).unwrap()
+    };
+    page(&mut db, "a", 1);
+    let before = reprepares(&db);
+    for (search, p) in [("a", 1), ("ab", 1), ("a", 2), ("abbott", 1), ("x", 1)] {
+        page(&mut db, search, p);
+    }
+    assert_eq!(reprepares(&db) - before, 0, "statements re-prepared during 5 member pages");
+}
