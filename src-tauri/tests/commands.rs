@@ -285,7 +285,7 @@ fn audit_exports_write_the_format_asked_for() {
         std::fs::read_to_string(&path).unwrap()
     };
     let json: Value = serde_json::from_str(&read("json")).expect("Export JSON writes JSON");
-    assert_eq!(json[0]["action"], "org.created", "{json}");
+    assert_eq!(json["items"][0]["action"], "org.created", "{json}");
     let jsonl = read("jsonl");
     assert!(jsonl.lines().all(|l| serde_json::from_str::<Value>(l).is_ok()), "{jsonl}");
     assert!(read("csv").starts_with("seq,at,actor,action,target,details,hash"));

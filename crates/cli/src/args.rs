@@ -95,9 +95,14 @@ pub enum Command {
         #[arg(long, default_value = "table", value_parser = ["table", "csv", "json"])]
         format: String,
     },
-    /// Copy the whole database into a new file (consistent while others write)
+    /// Copy the whole database into a new file, owner-only (consistent while others write; never
+    /// over an existing file or through a symbolic link)
     Backup { file: PathBuf },
-    /// Replace the database with a backup (the current one is kept beside it first)
+    /// Replace the database with a backup that passes every check (integrity, exactly Gatehouse's
+    /// schema, an owner in every organization, intact audit chains). Needs --as EMAIL: an owner of
+    /// every organization in the backup, with the password as it stands in the backup. The
+    /// current database is kept beside it first; each organization's chain records
+    /// database.restored
     Restore { file: PathBuf },
     /// Make a demo organization owned by you (--as) with N synthetic members of every status
     Demo {

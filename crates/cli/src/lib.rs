@@ -14,7 +14,7 @@ use gatehouse_core::formats::ExportFormat;
 use gatehouse_core::replies::{self, Items};
 use gatehouse_core::store::organizations::WorkspaceAccessMode;
 use gatehouse_core::usecases::{
-    audit, check, demo, invitations, members, orgs, review, roles, service_accounts, workspaces,
+    audit, check, demo, invitations, members, orgs, restore, review, roles, service_accounts, workspaces,
 };
 use gatehouse_core::{time, Database, Error, Principal, Result};
 use output::Out;
@@ -299,24 +299,48 @@ fn execute(cli: &Cli, out: &Out) -> Result<()> {
             out.value(&serde_json::json!({"backup": file}), || format!("Backed up to {}", file.display()))
         }
         Command::Restore { file } => {
-            // Check the backup before touching anything, so a refused restore leaves no trace.
-            drop(Database::check_backup(file)?);
+            // A person proves who they are against the backup itself, so a token cannot restore.
+            let Some(email) = &cli.as_email else {
+                return Err(Error::Unauthenticated(
+                    "restore needs --as EMAIL: an owner of every organization in the backup, with the password \
+                     as it stands in the backup ($GATEHOUSE_PASSWORD)"
+                        .into(),
+                ));
+            };
+            let password = password_from_env_or_prompt(&format!("Password for {email} (as in the backup): "))?;
+            let path = cli.db.clone().unwrap_or_else(default_db_path);
+            let folder = match path.parent().filter(|d| !d.as_os_str().is_empty()) {
+                Some(d) if d.is_dir() => d.to_path_buf(),
+                Some(_) => std::env::temp_dir(),
+                None => PathBuf::from("."),
+            };
+            // Check the backup before the live database is even opened: a refused restore changes nothing.
+            let staged = restore::stage(file, &folder, email, &password, now)?;
             // Restoring onto a machine that has no database yet makes one from the backup.
             let mut db = open_or_create(cli)?;
-            let keep = db.path().map(|p| free_name(p, &format!("before-restore-{now}")));
-            if let Some(keep) = &keep {
-                db.backup_to(keep)?;
-            }
-            db.restore_from(file)?;
-            out.value(&serde_json::json!({"restored": file, "previous_kept_at": keep}), || {
-                format!(
-                    "Restored from {}{}",
-                    file.display(),
-                    keep.as_ref()
-                        .map(|k| format!("; the previous database is kept at {}", k.display()))
-                        .unwrap_or_default()
-                )
-            })
+            let keep = match db.path() {
+                Some(p) => Some(keep_previous(&db, p, now)?),
+                None => None,
+            };
+            let done = restore::apply(&mut db, staged)?;
+            out.value(
+                &serde_json::json!({
+                    "restored": file,
+                    "previous_kept_at": keep,
+                    "organizations": done.organizations,
+                    "restored_by": done.restored_by,
+                }),
+                || {
+                    format!(
+                        "Restored from {} ({}){}",
+                        file.display(),
+                        done.organizations.join(", "),
+                        keep.as_ref()
+                            .map(|k| format!("; the previous database is kept at {}", k.display()))
+                            .unwrap_or_default()
+                    )
+                },
+            )
         }
         Command::Demo { org, members: n } => {
             let mut db = open(cli)?;
@@ -418,12 +442,21 @@ fn execute(cli: &Cli, out: &Out) -> Result<()> {
                     out.value(&Items::from(items.clone()), || output::audit_table(&items))
                 }
                 AuditCommand::Export { org, format, out: file } => {
-                    let items = audit::list(&mut db, &who, org, &audit::AuditQuery::default(), now)?;
-                    let text = output::audit_export(&items, ExportFormat::parse(format)?)?;
-                    output::write_or_print(file.as_deref(), &text)?;
+                    // Streamed oldest first, event by event, into a new private file or stdout.
+                    let mut sink = output::ExportSink::open(file.as_deref())?;
+                    let mut export =
+                        output::Export::of_format(&mut sink, ExportFormat::parse(format)?, &output::AUDIT_HEADERS);
+                    let mut progress = progress::RowCount::new("events");
+                    let events = audit::export_each(&mut db, &who, org, now, |e| {
+                        progress.tick();
+                        export.audit_event(&e)
+                    })?;
+                    export.finish()?;
+                    sink.finish()?;
+                    progress.done();
                     if let Some(f) = file {
-                        out.value(&serde_json::json!({ "written": f, "events": items.len() }), || {
-                            format!("Wrote {} events to {}", items.len(), f.display())
+                        out.value(&serde_json::json!({ "written": f, "events": events }), || {
+                            format!("Wrote {events} events to {}", f.display())
                         })?;
                     }
                     Ok(())
@@ -446,7 +479,13 @@ fn execute(cli: &Cli, out: &Out) -> Result<()> {
                     let cp = audit::checkpoint(&mut db, &who, org, now)?;
                     match file {
                         Some(f) => {
-                            output::write_new_file(f, &format!("{}\n", serde_json::to_string_pretty(&cp)?))?;
+                            let mut new = gatehouse_core::files::NewFile::create(f, "out")?;
+                            std::io::Write::write_all(
+                                &mut new,
+                                format!("{}\n", serde_json::to_string_pretty(&cp)?).as_bytes(),
+                            )
+                            .map_err(|e| Error::Unavailable(format!("cannot write {}: {e}", f.display())))?;
+                            new.finish()?;
                             out.value(
                                 &serde_json::json!({ "written": f, "events": cp.events, "head": cp.head }),
                                 || {
@@ -498,16 +537,18 @@ fn past(field: &str, text: &Option<String>) -> Result<Option<i64>> {
 }
 
 /// `DB.<stem>.db`, or `DB.<stem>-2.db`, `-3`… when that file exists already.
-fn free_name(db: &std::path::Path, stem: &str) -> PathBuf {
-    let mut n = 1;
-    loop {
-        let suffix = if n == 1 { stem.to_string() } else { format!("{stem}-{n}") };
-        let candidate = db.with_extension(format!("{suffix}.db"));
-        if !candidate.exists() {
-            return candidate;
+/// Copy the database aside before a restore, beside it under a new name
+/// (`gatehouse.before-restore-SECONDS.db`, then `-2`, `-3`… when that is taken).
+fn keep_previous(db: &Database, path: &std::path::Path, now: gatehouse_core::Timestamp) -> Result<PathBuf> {
+    for n in 1..100 {
+        let suffix = if n == 1 { format!("before-restore-{now}") } else { format!("before-restore-{now}-{n}") };
+        let candidate = path.with_extension(format!("{suffix}.db"));
+        match db.backup_to(&candidate) {
+            Err(e) if e.conflict_reason() == Some(gatehouse_core::ConflictReason::AlreadyExists) => continue,
+            other => return other.map(|()| candidate),
         }
-        n += 1;
     }
+    Err(Error::Internal("no free name to keep the previous database under".into()))
 }
 
 fn split_list(s: &str) -> Vec<String> {
@@ -571,11 +612,20 @@ fn members_command(cli: &Cli, out: &Out, cmd: &MembersCommand) -> Result<()> {
             out.value(&replies::Removed { removed: email.clone() }, || format!("Removed {email} from {org}"))
         }
         MembersCommand::Export { org, format, out: file } => {
-            let rows = review::export_members(&mut db, &who, org, now)?;
-            let text = output::members_export(&rows, ExportFormat::parse(format)?)?;
-            output::write_or_print(file.as_deref(), &text)?;
+            // Streamed row by row in email order, into a new private file or stdout.
+            let mut sink = output::ExportSink::open(file.as_deref())?;
+            let mut export =
+                output::Export::of_format(&mut sink, ExportFormat::parse(format)?, &output::MEMBER_HEADERS);
+            let mut progress = progress::RowCount::new("members");
+            let rows = review::export_members_each(&mut db, &who, org, now, |m| {
+                progress.tick();
+                export.member(&m)
+            })?;
+            export.finish()?;
+            sink.finish()?;
+            progress.done();
             if let Some(f) = file {
-                eprintln!("Wrote {} members to {}", rows.len(), f.display());
+                eprintln!("Wrote {rows} members to {}", f.display());
             }
             Ok(())
         }

@@ -214,6 +214,8 @@ pub fn audit_table(items: &[AuditEventView]) -> String {
     )
 }
 
+pub const AUDIT_HEADERS: [&str; 7] = ["seq", "at", "actor", "action", "target", "details", "hash"];
+
 /// A text cell of a CSV export: one that a spreadsheet would run as a formula (starting with `=`,
 /// `+`, `-`, `@`, a tab or a carriage return) is prefixed with `'`, so it opens as text (OWASP's
 /// advice on CSV injection). Quoting of commas, quotes and new lines is the CSV writer's.
@@ -225,79 +227,182 @@ pub fn csv_cell(s: &str) -> String {
     }
 }
 
+/// The CSV cells of an event: what callers typed (actor, action, target, details) as text.
+fn audit_cells(e: &AuditEventView) -> Vec<String> {
+    vec![
+        e.seq.to_string(),
+        e.at.clone(),
+        csv_cell(&e.actor),
+        csv_cell(&e.action),
+        csv_cell(&e.target),
+        csv_cell(&e.details.to_string()),
+        e.hash.clone(),
+    ]
+}
+
+/// The audit export of the desktop app: events as `audit::list` gives them (newest first),
+/// written oldest first, as a log is read, in the format the page asked for.
 pub fn audit_export(items: &[AuditEventView], format: ExportFormat) -> Result<String> {
-    // Exports run oldest first, as a log is read.
-    let ordered = items.iter().rev();
-    match format {
-        ExportFormat::Jsonl => Ok(ordered
-            .map(|e| serde_json::to_string(e).map(|s| s + "\n"))
-            .collect::<std::result::Result<String, _>>()?),
-        ExportFormat::Json => Ok(serde_json::to_string_pretty(&ordered.collect::<Vec<_>>())? + "\n"),
-        ExportFormat::Csv => {
-            let mut w = csv::Writer::from_writer(vec![]);
-            w.write_record(["seq", "at", "actor", "action", "target", "details", "hash"])
-                .map_err(|e| Error::Internal(e.to_string()))?;
-            for e in ordered {
-                w.write_record([
-                    e.seq.to_string(),
-                    e.at.clone(),
-                    csv_cell(&e.actor),
-                    csv_cell(&e.action),
-                    csv_cell(&e.target),
-                    csv_cell(&e.details.to_string()),
-                    e.hash.clone(),
-                ])
-                .map_err(|e| Error::Internal(e.to_string()))?;
+    let mut export = Export::of_format(Vec::new(), format, &AUDIT_HEADERS);
+    for e in items.iter().rev() {
+        export.audit_event(e)?;
+    }
+    String::from_utf8(export.finish()?).map_err(|e| Error::Internal(e.to_string()))
+}
+
+/// A file or stdout that an export is written to, buffered. A file is a new owner-only one
+/// (rule 12), removed again if the export fails.
+pub enum ExportSink {
+    File(std::io::BufWriter<gatehouse_core::files::NewFile>),
+    Stdout(std::io::BufWriter<std::io::Stdout>),
+}
+
+impl ExportSink {
+    pub fn open(file: Option<&Path>) -> Result<ExportSink> {
+        Ok(match file {
+            Some(path) => ExportSink::File(std::io::BufWriter::with_capacity(
+                1 << 16,
+                gatehouse_core::files::NewFile::create(path, "out")?,
+            )),
+            None => ExportSink::Stdout(std::io::BufWriter::with_capacity(1 << 16, std::io::stdout())),
+        })
+    }
+
+    /// Everything written: flush, and keep the file.
+    pub fn finish(self) -> Result<()> {
+        match self {
+            ExportSink::File(w) => {
+                let file = w.into_inner().map_err(|e| write_failed(e.error()))?;
+                file.finish().map(drop)
             }
-            String::from_utf8(w.into_inner().map_err(|e| Error::Internal(e.to_string()))?)
-                .map_err(|e| Error::Internal(e.to_string()))
+            ExportSink::Stdout(mut w) => w.flush().map_err(|e| write_failed(&e)),
         }
     }
 }
 
-/// The roster in an export format (`members export`).
-pub fn members_export(rows: &[members::MemberRow], format: ExportFormat) -> Result<String> {
-    match format {
-        ExportFormat::Csv => members_csv(rows),
-        ExportFormat::Json => {
-            Ok(serde_json::to_string_pretty(&gatehouse_core::replies::Items::from(rows.to_vec()))? + "\n")
+impl std::io::Write for ExportSink {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        match self {
+            ExportSink::File(w) => w.write(buf),
+            ExportSink::Stdout(w) => w.write(buf),
         }
-        ExportFormat::Jsonl => Ok(rows
-            .iter()
-            .map(|r| serde_json::to_string(r).map(|s| s + "\n"))
-            .collect::<std::result::Result<String, _>>()?),
     }
-}
 
-pub fn write_or_print(file: Option<&Path>, text: &str) -> Result<()> {
-    match file {
-        Some(f) => {
-            std::fs::write(f, text).map_err(|e| Error::invalid("out", format!("cannot write {}: {e}", f.display())))
-        }
-        None => {
-            print!("{text}");
-            Ok(())
+    fn flush(&mut self) -> std::io::Result<()> {
+        match self {
+            ExportSink::File(w) => w.flush(),
+            ExportSink::Stdout(w) => w.flush(),
         }
     }
 }
 
-/// Write `text` to a new file readable by its user alone (0600). An existing path, a symbolic link
-/// (dangling or not) included, is refused as a conflict (exit 6): nothing is overwritten and no
-/// link is followed (`O_CREAT | O_EXCL`).
-pub fn write_new_file(path: &Path, text: &str) -> Result<()> {
-    use std::io::Write;
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    let mut file = options.open(path).map_err(|e| match e.kind() {
-        std::io::ErrorKind::AlreadyExists => Error::conflict(
-            gatehouse_core::error::ConflictReason::AlreadyExists,
-            format!("{} already exists; choose a new file name", path.display()),
-        ),
-        _ => Error::invalid("out", format!("cannot write {}: {e}", path.display())),
-    })?;
-    file.write_all(text.as_bytes()).map_err(|e| Error::invalid("out", format!("cannot write {}: {e}", path.display())))
+use std::io::Write as _;
+
+fn write_failed(e: &std::io::Error) -> Error {
+    Error::Unavailable(format!("cannot write the export: {e}"))
+}
+
+enum Encoding<W: std::io::Write> {
+    Csv {
+        out: csv::Writer<W>,
+        headers: &'static [&'static str],
+    },
+    /// `{"items":[…]}`, one row a line: the shape of `--json` lists.
+    JsonItems(W),
+    /// One JSON document a line.
+    JsonLines(W),
+}
+
+/// An export written row by row as the rows come out of the database: memory stays bounded
+/// whatever the number of rows. Nothing is written before the first row or `finish` (a refused
+/// export prints nothing, not even a CSV header).
+pub struct Export<W: std::io::Write> {
+    encoding: Encoding<W>,
+    rows: u64,
+}
+
+impl<W: std::io::Write> Export<W> {
+    pub fn csv(out: W, headers: &'static [&'static str]) -> Self {
+        Export { encoding: Encoding::Csv { out: csv::Writer::from_writer(out), headers }, rows: 0 }
+    }
+
+    pub fn json_items(out: W) -> Self {
+        Export { encoding: Encoding::JsonItems(out), rows: 0 }
+    }
+
+    pub fn json_lines(out: W) -> Self {
+        Export { encoding: Encoding::JsonLines(out), rows: 0 }
+    }
+
+    /// The encoding of `format` (`{"items":[…]}` for json), matched with no catch-all arm: a format
+    /// a front door may send is always written as itself.
+    pub fn of_format(out: W, format: ExportFormat, headers: &'static [&'static str]) -> Self {
+        match format {
+            ExportFormat::Csv => Export::csv(out, headers),
+            ExportFormat::Json => Export::json_items(out),
+            ExportFormat::Jsonl => Export::json_lines(out),
+        }
+    }
+
+    fn start(&mut self) -> Result<()> {
+        if self.rows > 0 {
+            return Ok(());
+        }
+        match &mut self.encoding {
+            Encoding::Csv { out, headers } => out.write_record(*headers).map_err(csv_failed),
+            Encoding::JsonItems(out) => out.write_all(b"{\"items\":[").map_err(|e| write_failed(&e)),
+            Encoding::JsonLines(_) => Ok(()),
+        }
+    }
+
+    /// One row: `value` for the JSON forms, `cells` for CSV.
+    pub fn row<T: Serialize>(&mut self, value: &T, cells: impl FnOnce() -> Vec<String>) -> Result<()> {
+        self.start()?;
+        let first = self.rows == 0;
+        self.rows += 1;
+        match &mut self.encoding {
+            Encoding::Csv { out, .. } => out.write_record(cells()).map_err(csv_failed),
+            Encoding::JsonItems(out) => {
+                out.write_all(if first { b"\n" } else { b",\n" }).map_err(|e| write_failed(&e))?;
+                serde_json::to_writer(&mut *out, value).map_err(|e| Error::Internal(format!("json: {e}")))
+            }
+            Encoding::JsonLines(out) => {
+                serde_json::to_writer(&mut *out, value).map_err(|e| Error::Internal(format!("json: {e}")))?;
+                out.write_all(b"\n").map_err(|e| write_failed(&e))
+            }
+        }
+    }
+
+    pub fn member(&mut self, m: &members::MemberRow) -> Result<()> {
+        self.row(m, || member_cells(m))
+    }
+
+    pub fn audit_event(&mut self, e: &AuditEventView) -> Result<()> {
+        self.row(e, || audit_cells(e))
+    }
+
+    /// Close the document (a header alone when there were no rows) and hand the writer back.
+    pub fn finish(mut self) -> Result<W> {
+        let empty = self.rows == 0;
+        if empty {
+            self.start()?;
+        }
+        match self.encoding {
+            Encoding::Csv { out, .. } => out.into_inner().map_err(|e| write_failed(e.error())),
+            Encoding::JsonItems(mut out) => {
+                out.write_all(if empty { b"{\"items\":[]}\n" } else { b"\n]}\n" }).map_err(|e| write_failed(&e))?;
+                Ok(out)
+            }
+            Encoding::JsonLines(out) => Ok(out),
+        }
+    }
+}
+
+fn csv_failed(e: csv::Error) -> Error {
+    match e.into_kind() {
+        csv::ErrorKind::Io(e) => write_failed(&e),
+        other => Error::Internal(format!("csv: {other:?}")),
+    }
 }
 
 fn csv_of(headers: &[&str], rows: impl Iterator<Item = Vec<String>>) -> Result<String> {
@@ -311,33 +416,25 @@ fn csv_of(headers: &[&str], rows: impl Iterator<Item = Vec<String>>) -> Result<S
         .map_err(|e| Error::Internal(e.to_string()))
 }
 
+pub const MEMBER_HEADERS: [&str; 9] =
+    ["email", "name", "roles", "status", "confirmed", "enabled", "created_at", "last_login_at", "access_expires_at"];
+
+fn member_cells(m: &members::MemberRow) -> Vec<String> {
+    vec![
+        m.email.clone(),
+        m.name.clone(),
+        m.roles.join(";"),
+        m.status.clone(),
+        m.confirmed.to_string(),
+        m.enabled.to_string(),
+        m.created_at.clone(),
+        m.last_login_at.clone().unwrap_or_default(),
+        m.access_expires_at.clone().unwrap_or_default(),
+    ]
+}
+
 pub fn members_csv(rows: &[members::MemberRow]) -> Result<String> {
-    csv_of(
-        &[
-            "email",
-            "name",
-            "roles",
-            "status",
-            "confirmed",
-            "enabled",
-            "created_at",
-            "last_login_at",
-            "access_expires_at",
-        ],
-        rows.iter().map(|m| {
-            vec![
-                m.email.clone(),
-                m.name.clone(),
-                m.roles.join(";"),
-                m.status.clone(),
-                m.confirmed.to_string(),
-                m.enabled.to_string(),
-                m.created_at.clone(),
-                m.last_login_at.clone().unwrap_or_default(),
-                m.access_expires_at.clone().unwrap_or_default(),
-            ]
-        }),
-    )
+    csv_of(&MEMBER_HEADERS, rows.iter().map(member_cells))
 }
 
 fn review_cells(r: &ReviewRow) -> Vec<String> {

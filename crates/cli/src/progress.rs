@@ -126,3 +126,52 @@ pub fn install_log(json: bool) {
         log::set_max_level(log::LevelFilter::Warn);
     }
 }
+
+/// How many rows a long export has written, on a terminal only (stderr): one line rewritten in
+/// place at most four times a second, and the total at the end. Scripts see nothing.
+pub struct RowCount {
+    what: &'static str,
+    rows: u64,
+    on_terminal: bool,
+    shown: bool,
+    started: std::time::Instant,
+    last: std::time::Instant,
+}
+
+impl RowCount {
+    pub fn new(what: &'static str) -> RowCount {
+        let now = std::time::Instant::now();
+        RowCount { what, rows: 0, on_terminal: std::io::stderr().is_terminal(), shown: false, started: now, last: now }
+    }
+
+    pub fn tick(&mut self) {
+        self.rows += 1;
+        if self.on_terminal && self.rows % 1024 == 0 && self.last.elapsed() >= std::time::Duration::from_millis(250) {
+            self.last = std::time::Instant::now();
+            self.shown = true;
+            let mut err = std::io::stderr().lock();
+            let _ = write!(err, "\r\x1b[Kgatehouse: {} {} exported…", self.rows, self.what);
+            let _ = err.flush();
+        }
+    }
+
+    /// The export is complete (or failed): end the progress line, if one was shown.
+    pub fn done(&mut self) {
+        if self.shown {
+            self.shown = false;
+            let _ = writeln!(
+                std::io::stderr(),
+                "\r\x1b[Kgatehouse: {} {} exported in {:.1} s",
+                self.rows,
+                self.what,
+                self.started.elapsed().as_secs_f64()
+            );
+        }
+    }
+}
+
+impl Drop for RowCount {
+    fn drop(&mut self) {
+        self.done();
+    }
+}

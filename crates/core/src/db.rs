@@ -425,6 +425,28 @@ fn newer_schema(version: i64) -> Error {
     ))
 }
 
+/// A schema object as `sqlite_master` lists it: (type, name) → the SQL that made it (none for
+/// SQLite's own automatic indexes). SQLite's statistics tables (`ANALYZE`) are left out: they
+/// change query plans, never what a query answers.
+type SchemaObjects = std::collections::BTreeMap<(String, String), Option<String>>;
+
+fn schema_objects(conn: &Connection) -> Result<SchemaObjects> {
+    let mut st =
+        conn.prepare("SELECT type, name, sql FROM sqlite_master WHERE name NOT LIKE 'sqlite\\_stat%' ESCAPE '\\'")?;
+    let rows = st.query_map([], |r| Ok(((r.get(0)?, r.get(1)?), r.get(2)?)))?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+/// Text from a file being checked, fit for a message: escaped, and at most 80 characters.
+fn shown(text: &str) -> String {
+    let escaped: String = text.chars().take(80).flat_map(char::escape_debug).collect();
+    if text.chars().count() > 80 {
+        format!("\"{escaped}…\"")
+    } else {
+        format!("\"{escaped}\"")
+    }
+}
+
 impl Database {
     /// Open the database at `path`, creating it (and its folder) if it does not exist, migrated to
     /// the current schema. For `init`, the desktop app, tests and tools; other commands use
@@ -708,64 +730,144 @@ impl Database {
     }
 
     /// Copy the whole database into a new file with SQLite's online backup (consistent even while
-    /// other processes write).
+    /// other processes write). The file must not exist (not even as a symbolic link, rule 12); it
+    /// is made owner-only, and removed again if the copy fails.
     pub fn backup_to(&self, dest: &Path) -> Result<()> {
-        if dest.exists() {
-            return Err(Error::conflict(
-                crate::error::ConflictReason::AlreadyExists,
-                format!("{} already exists; choose a new file name", dest.display()),
-            ));
-        }
-        create_private_file(dest)?;
-        let mut out = Connection::open(dest)?;
+        let file = crate::files::NewFile::create(dest, "file")?;
+        // SQLite opens the file just created, and refuses if it has become a symbolic link since.
+        let mut out = Connection::open_with_flags(
+            dest,
+            OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NOFOLLOW | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )?;
         {
             let backup = rusqlite::backup::Backup::new(&self.conn, &mut out)?;
             backup.run_to_completion(256, Duration::from_millis(0), None)?;
         }
         // A backup is a plain single file: leave it out of WAL mode.
         out.pragma_update(None, "journal_mode", "DELETE")?;
+        drop(out);
+        file.finish()?;
         Ok(())
     }
 
-    /// Replace the contents of this database with those of a backup file, after checking that the
-    /// file is a sound Gatehouse database. The replacement is one transaction on this side.
-    pub fn restore_from(&mut self, source: &Path) -> Result<()> {
-        let src = Database::check_backup(source)?;
+    /// Check that `source` is a sound Gatehouse database and copy it into `staging` (a new, empty
+    /// file the caller made), upgraded to this binary's schema. Read-only on `source`; nothing
+    /// else is touched. Refused (`invalid_input` naming `file`): anything that is not a regular
+    /// file, not SQLite, damaged (`PRAGMA integrity_check`), of no Gatehouse schema version, whose
+    /// schema objects differ in any way from those a fresh database has at that version (an
+    /// extra trigger, view, table or index, a missing or altered one), or with a dangling
+    /// reference (`PRAGMA foreign_key_check`). What the data must satisfy besides (owners, audit
+    /// chains, who restores) is `usecases::restore`'s to check on the staged copy.
+    pub(crate) fn stage_backup(source: &Path, staging: &Path) -> Result<(Database, i64)> {
+        let unsound = |why: String| {
+            Error::invalid("file", format!("{} is not a sound Gatehouse backup: {why}", source.display()))
+        };
+        match std::fs::metadata(source) {
+            Ok(meta) if meta.is_file() => {}
+            Ok(_) => return Err(Error::invalid("file", format!("{} is not a file", source.display()))),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                return Err(Error::invalid("file", format!("{} does not exist", source.display())))
+            }
+            Err(e) => return Err(Error::invalid("file", format!("cannot read {}: {e}", source.display()))),
+        }
+        let src =
+            Connection::open_with_flags(source, OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX)
+                .map_err(|_| unsound("SQLite cannot open it".into()))?;
+        // Nothing of the file's own schema (a function in a view or a trigger) runs while it is read.
+        src.pragma_update(None, "trusted_schema", "OFF")?;
+        let not_sqlite = |e: rusqlite::Error| {
+            log::warn!("restore: {e}");
+            unsound("it is not a SQLite database".into())
+        };
+        let version: i64 = src.pragma_query_value(None, "user_version", |r| r.get(0)).map_err(not_sqlite)?;
+        let problems: Vec<String> = src
+            .prepare("PRAGMA integrity_check(5)")
+            .and_then(|mut st| st.query_map([], |r| r.get(0))?.collect())
+            .map_err(not_sqlite)?;
+        if problems != ["ok"] {
+            return Err(unsound(format!("SQLite finds it damaged ({})", shown(&problems.join("; ")))));
+        }
+        if version < 1 {
+            return Err(unsound("it is not a Gatehouse database (no schema version)".into()));
+        }
+        if version > MIGRATIONS.len() as i64 {
+            return Err(unsound(format!(
+                "it has schema version {version}, newer than this Gatehouse knows ({})",
+                MIGRATIONS.len()
+            )));
+        }
+        let expected = {
+            let fresh = Connection::open_in_memory()?;
+            apply_migrations(&fresh, version as usize, |_| {})?;
+            schema_objects(&fresh)?
+        };
+        let found = schema_objects(&src)?;
+        for (key, sql) in &found {
+            match expected.get(key) {
+                None => {
+                    return Err(unsound(format!(
+                        "its {} {} is not part of Gatehouse's schema version {version}",
+                        key.0,
+                        shown(&key.1)
+                    )))
+                }
+                Some(want) if want != sql => {
+                    return Err(unsound(format!(
+                        "its {} {} differs from Gatehouse's schema version {version}",
+                        key.0,
+                        shown(&key.1)
+                    )))
+                }
+                Some(_) => {}
+            }
+        }
+        if let Some(key) = expected.keys().find(|k| !found.contains_key(*k)) {
+            return Err(unsound(format!(
+                "the {} {} of Gatehouse's schema version {version} is missing",
+                key.0,
+                shown(&key.1)
+            )));
+        }
+        let dangling: i64 = src.query_row("SELECT count(*) FROM pragma_foreign_key_check", [], |r| r.get(0))?;
+        if dangling > 0 {
+            return Err(unsound(format!("{dangling} rows refer to rows that do not exist (foreign keys)")));
+        }
+
+        let mut out = Connection::open_with_flags(
+            staging,
+            OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NOFOLLOW | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )?;
         {
-            let backup = rusqlite::backup::Backup::new(&src, &mut self.conn)?;
-            backup.run_to_completion(256, Duration::from_millis(0), None)?;
-            drop(backup);
+            let backup = rusqlite::backup::Backup::new(&src, &mut out)?;
+            backup.run_to_completion(1024, Duration::from_millis(0), None)?;
         }
-        self.after_restore()
+        drop(src);
+        // The staged copy is a private working file: no WAL files beside it.
+        out.pragma_update(None, "journal_mode", "DELETE")?;
+        out.pragma_update(None, "foreign_keys", "ON")?;
+        out.pragma_update(None, "trusted_schema", "OFF")?;
+        out.pragma_update(None, "temp_store", "MEMORY")?;
+        out.pragma_update(None, "cache_size", CACHE_KIB)?;
+        let mut db = Database::wrap(out, Some(staging.to_path_buf()), OpenOptions::default())?;
+        db.upgrade()?;
+        Ok((db, version))
     }
 
-    /// Open `source` read-only and check that it is a sound Gatehouse database, without changing
-    /// anything: front doors call this before they touch the current database.
-    pub fn check_backup(source: &Path) -> Result<Connection> {
-        if !source.is_file() {
-            return Err(Error::invalid("file", format!("{} is not a file", source.display())));
-        }
-        let src = Connection::open_with_flags(source, OpenFlags::SQLITE_OPEN_READ_ONLY)
-            .map_err(|_| Error::invalid("file", "not a SQLite database"))?;
-        let check: String = src
-            .query_row("PRAGMA quick_check", [], |r| r.get(0))
-            .map_err(|_| Error::invalid("file", "not a SQLite database"))?;
-        if check != "ok" {
-            return Err(Error::invalid("file", format!("the backup is damaged: {check}")));
-        }
-        let version: i64 = src.pragma_query_value(None, "user_version", |r| r.get(0))?;
-        let has_accounts: bool = src
-            .query_row("SELECT count(*) FROM sqlite_master WHERE name = 'audit_events'", [], |r| r.get(0))
-            .unwrap_or(false);
-        if version < 1 || version > MIGRATIONS.len() as i64 || !has_accounts {
-            return Err(Error::invalid("file", "not a Gatehouse backup (unknown schema)"));
-        }
-        Ok(src)
-    }
-
-    fn after_restore(&mut self) -> Result<()> {
-        configure(&self.conn)?;
-        self.upgrade()
+    /// Replace the whole contents of this database with those of `staged` (checked by
+    /// `usecases::restore`), in one write transaction on this side: other processes see the old
+    /// database or the new one, never a mixture.
+    pub(crate) fn replace_with(&mut self, staged: &Database) -> Result<()> {
+        let copied = (|| {
+            let backup = rusqlite::backup::Backup::new(&staged.conn, &mut self.conn)?;
+            // All pages in one step: one transaction on this database.
+            match backup.step(-1)? {
+                rusqlite::backup::StepResult::Done => Ok(()),
+                _ => Err(Error::Unavailable(format!("{CANNOT_USE_DATABASE}{LOCKED_CAUSE}"))),
+            }
+        })();
+        self.lock.settle();
+        copied.map_err(|e| self.locate(e))?;
+        configure(&self.conn)
     }
 
     /// The raw connection, for benchmarks and tests that inspect the file.

@@ -7,6 +7,7 @@ pub mod auth;
 pub mod catalogue;
 pub mod db;
 pub mod error;
+pub mod files;
 pub mod formats;
 pub mod policy;
 pub mod replies;

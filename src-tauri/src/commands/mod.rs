@@ -40,9 +40,20 @@ pub(crate) fn save_export<R: tauri::Runtime>(
         .or_else(|_| app.path().home_dir())
         .map_err(|e| gatehouse_core::Error::Internal(format!("no folder to save into: {e}")))?;
     let stamp = chrono_like_stamp(time::now());
-    let path = dir.join(format!("{stem}-{stamp}.{ext}"));
-    std::fs::write(&path, text)?;
-    Ok(path.display().to_string())
+    // A new owner-only file (rule 12): two exports in the same second get `-2`, `-3`…, and a file or
+    // symbolic link already at a name is never written through.
+    for n in 1..100 {
+        let suffix = if n == 1 { String::new() } else { format!("-{n}") };
+        let path = dir.join(format!("{stem}-{stamp}{suffix}.{ext}"));
+        match gatehouse_core::files::write_new(&path, "out", text.as_bytes()) {
+            Err(e) if e.conflict_reason() == Some(gatehouse_core::ConflictReason::AlreadyExists) => continue,
+            other => return other.map(|p| p.display().to_string()),
+        }
+    }
+    Err(gatehouse_core::Error::conflict(
+        gatehouse_core::ConflictReason::AlreadyExists,
+        format!("too many exports named {stem}-{stamp} in {}", dir.display()),
+    ))
 }
 
 fn chrono_like_stamp(now: Timestamp) -> String {

@@ -161,6 +161,20 @@ pub fn list(conn: &Connection, org_id: &str, f: &Filter) -> Result<Vec<Event>> {
     Ok(rows)
 }
 
+/// Every event of an organization, oldest first, handed to `each` one at a time (an export holds
+/// one event in memory, whatever the length of the chain); the number of events.
+pub fn each(conn: &Connection, org_id: &str, mut each: impl FnMut(Event) -> Result<()>) -> Result<u64> {
+    let mut st =
+        conn.prepare(&format!("SELECT {COLUMNS} FROM audit_events WHERE organization_id = ?1 ORDER BY seq"))?;
+    let mut rows = st.query([org_id])?;
+    let mut n = 0;
+    while let Some(row) = rows.next()? {
+        each(from_row(row)?)?;
+        n += 1;
+    }
+    Ok(n)
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ChainState {
     Intact { events: i64 },

@@ -89,6 +89,19 @@ pub fn lasting_owners(conn: &Connection, org_id: &str, now: Timestamp) -> Result
         .query_row(params![org_id, now], |r| r.get(0))?)
 }
 
+/// Whether this account is one of the organization's lasting owners (as `lasting_owners` counts them).
+pub fn is_lasting_owner(conn: &Connection, org_id: &str, account_id: &str, now: Timestamp) -> Result<bool> {
+    Ok(conn
+        .prepare_cached(
+            "SELECT EXISTS (SELECT 1 FROM memberships m
+             JOIN access_grants g ON g.membership_id = m.id AND g.workspace_id IS NULL
+             JOIN roles r ON r.id = g.role_id AND r.is_owner = 1
+             WHERE m.organization_id = ?1 AND m.account_id = ?3 AND m.enabled = 1 AND m.access_expires_at IS NULL
+               AND (g.valid_from IS NULL OR g.valid_from <= ?2) AND g.expires_at IS NULL)",
+        )?
+        .query_row(params![org_id, now, account_id], |r| r.get(0))?)
+}
+
 /// Whether this membership is one of `lasting_owners` (ignoring its `enabled` flag, which a bulk
 /// enable/disable is about to change).
 pub fn is_lasting_owner_grant(conn: &Connection, membership_id: &str, now: Timestamp) -> Result<bool> {

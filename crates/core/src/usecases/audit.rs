@@ -194,6 +194,23 @@ fn report(state: audit::ChainState) -> Result<ChainReport> {
     }
 }
 
+/// The organization's whole log, oldest first (as a log is read), one event at a time: `each`
+/// writes it out, so memory stays bounded whatever the length of the chain. Returns the number
+/// of events.
+pub fn export_each(
+    db: &mut Database,
+    who: &Principal,
+    org: &str,
+    now: Timestamp,
+    mut each: impl FnMut(AuditEventView) -> Result<()>,
+) -> Result<u64> {
+    db.read(now, |tx| {
+        let access = OrgAccess::load(tx, who, org, now)?;
+        access.require(&Action::ViewAudit, "audit")?;
+        audit::each(tx, &access.org.id, |e| each(view(e)))
+    })
+}
+
 #[derive(Debug, Clone, Serialize, TS)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[ts(export)]

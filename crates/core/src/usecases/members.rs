@@ -631,6 +631,35 @@ fn rows_in_email_order(
     Ok(out)
 }
 
+/// Every row of the organization's roster in email order, handed to `each` one at a time (an
+/// export of a million members holds one row in memory, not a million); the number of rows.
+pub(crate) fn each_in_email_order(
+    conn: &Connection,
+    org_id: &str,
+    now: Timestamp,
+    mut each: impl FnMut(MemberRow) -> Result<()>,
+) -> Result<u64> {
+    let f = MemberFilter::default().normalized()?;
+    let Some((org, timed)) = roster_org(conn, org_id)? else { return Ok(0) };
+    let b = Binds { org, now, search: None, role: None, rk: None };
+    let (index, order) = sort_index(SortKey::Email);
+    let order_by: Vec<String> = order.iter().chain(std::iter::once(&"rid")).map(|c| c.to_string()).collect();
+    let mut st = conn.prepare_cached(&format!(
+        "SELECT {} FROM roster INDEXED BY {index} WHERE {} ORDER BY {}",
+        row_columns(),
+        where_clause(&f, timed, f.status.as_deref()),
+        order_by.join(", ")
+    ))?;
+    bind(&mut st, &b, &[])?;
+    let mut rows = st.raw_query();
+    let mut n = 0;
+    while let Some(r) = rows.next()? {
+        each(row_of(r)?)?;
+        n += 1;
+    }
+    Ok(n)
+}
+
 #[derive(Debug, Clone, Serialize, TS)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[ts(export)]

@@ -9,6 +9,7 @@ pub mod demo;
 pub mod invitations;
 pub mod members;
 pub mod orgs;
+pub mod restore;
 pub mod review;
 pub mod roles;
 pub mod service_accounts;

@@ -116,6 +116,22 @@ pub fn review(
     })
 }
 
+/// The whole roster, for other systems, one row at a time in email order: `each` writes it out, so
+/// memory stays bounded whatever the size of the organization. Returns the number of rows.
+pub fn export_members_each(
+    db: &mut Database,
+    who: &Principal,
+    org: &str,
+    now: Timestamp,
+    each: impl FnMut(MemberRow) -> Result<()>,
+) -> Result<u64> {
+    db.read(now, |tx| {
+        let access = OrgAccess::load(tx, who, org, now)?;
+        access.require(&Action::ViewOrganization, "members")?;
+        crate::usecases::members::each_in_email_order(tx, &access.org.id, now, each)
+    })
+}
+
 /// The whole roster, for other systems.
 pub fn export_members(db: &mut Database, who: &Principal, org: &str, now: Timestamp) -> Result<Vec<MemberRow>> {
     db.read(now, |tx| {

@@ -1,0 +1,253 @@
+//! Restore (rule 12): only a sound Gatehouse backup, only by an owner of every organization in it
+//! (password as it stands in the backup), recorded in each chain; a refused restore changes
+//! nothing. Each attack of issue 8 item 2 is a test here, with the exact tampering.
+
+mod common;
+
+use common::*;
+use gatehouse_core::auth::sign_in;
+use gatehouse_core::usecases::audit::{self, AuditQuery};
+use gatehouse_core::usecases::{orgs, restore};
+use gatehouse_core::{ConflictReason, Database, Error, ErrorCode, Result};
+use std::path::{Path, PathBuf};
+use tempfile::TempDir;
+
+const BOB: &str = "bob@acme.test";
+const MALLORY: &str = "mallory@acme.test";
+
+/// A database file with Acme (owner Olivia, admin Bob, member Mallory), a second organization
+/// Beta owned by Olivia, and a backup of it.
+struct Setup {
+    dir: TempDir,
+    live: Database,
+    backup: PathBuf,
+}
+
+fn setup() -> Setup {
+    let dir = TempDir::new().unwrap();
+    let mut live = Database::open(dir.path().join("gatehouse.db")).unwrap();
+    orgs::init(&mut live, "Acme", OWNER, "Olivia Owner", PW, T0).unwrap();
+    let o = sign_in(&mut live, OWNER, PW, T0).unwrap();
+    add(&mut live, &o, BOB, "admin", None, T0);
+    add(&mut live, &o, MALLORY, "member", None, T0);
+    orgs::create(&mut live, &o, "Beta", None, T0).unwrap();
+    let backup = dir.path().join("backup.db");
+    live.backup_to(&backup).unwrap();
+    Setup { dir, live, backup }
+}
+
+/// Change the backup the way an attacker would, with SQL straight on the file.
+fn tamper(backup: &Path, sql: &str) {
+    let conn = rusqlite::Connection::open(backup).unwrap();
+    conn.execute_batch(sql).unwrap();
+}
+
+fn restore_as(s: &mut Setup, backup: &Path, email: &str, password: &str) -> Result<restore::Restored> {
+    let staged = restore::stage(backup, s.dir.path(), email, password, T0 + 100)?;
+    restore::apply(&mut s.live, staged)
+}
+
+/// Every row of every table, to show that a refused restore changed nothing.
+fn contents(db: &Database) -> String {
+    let conn = db.connection();
+    let tables: Vec<String> = conn
+        .prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .collect::<rusqlite::Result<_>>()
+        .unwrap();
+    let mut out = String::new();
+    for t in tables {
+        let mut st = conn.prepare(&format!("SELECT * FROM \"{t}\"")).unwrap();
+        let n = st.column_count();
+        let mut rows: Vec<String> = st
+            .query_map([], |r| Ok((0..n).map(|i| format!("{:?}", r.get_ref(i).unwrap())).collect::<Vec<_>>().join("|")))
+            .unwrap()
+            .collect::<rusqlite::Result<_>>()
+            .unwrap();
+        rows.sort();
+        out += &format!("{t}\n{}\n", rows.join("\n"));
+    }
+    out
+}
+
+/// Only the database, its backup and what the test made are in the folder: no staged copy left.
+fn no_staged_copy_left(dir: &Path) {
+    let left: Vec<_> = std::fs::read_dir(dir)
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.contains("restoring"))
+        .collect();
+    assert!(left.is_empty(), "{left:?}");
+}
+
+#[track_caller]
+fn refused_untouched(s: &mut Setup, backup: &Path, email: &str, password: &str) -> Error {
+    let before = contents(&s.live);
+    let e = restore_as(s, backup, email, password).expect_err("the restore must be refused");
+    assert_eq!(contents(&s.live), before, "a refused restore changed the live database ({e})");
+    no_staged_copy_left(s.dir.path());
+    e
+}
+
+#[test]
+fn an_owner_restores_a_sound_backup_and_each_chain_records_it() {
+    let mut s = setup();
+    let b = s.backup.clone();
+    let o = sign_in(&mut s.live, OWNER, PW, T0).unwrap();
+    add(&mut s.live, &o, "late@acme.test", "member", None, T0 + 10);
+
+    let done = restore_as(&mut s, &b, OWNER, PW).unwrap();
+    assert_eq!(done.organizations, ["acme", "beta"]);
+    assert_eq!(done.restored_by, OWNER);
+    no_staged_copy_left(s.dir.path());
+    // The backup's state: the person who joined after it is gone.
+    assert_eq!(code(sign_in(&mut s.live, "late@acme.test", PW, T0 + 200)), ErrorCode::Unauthenticated);
+    let o = sign_in(&mut s.live, OWNER, PW, T0 + 200).unwrap();
+    for org in ["acme", "beta"] {
+        let events = audit::list(&mut s.live, &o, org, &AuditQuery::default(), T0 + 200).unwrap();
+        let last = events.iter().max_by_key(|e| e.seq).unwrap();
+        assert_eq!(
+            (last.action.as_str(), last.actor.as_str(), last.target.as_str()),
+            ("database.restored", OWNER, org)
+        );
+        assert!(audit::verify(&mut s.live, &o, org, T0 + 200).is_ok(), "{org}");
+    }
+}
+
+#[test]
+fn a_backup_with_zero_owners_is_refused() {
+    let mut s = setup();
+    let b = s.backup.clone();
+    tamper(&s.backup, "DELETE FROM access_grants WHERE role_id IN (SELECT id FROM roles WHERE is_owner = 1)");
+    let e = refused_untouched(&mut s, &b, OWNER, PW);
+    assert_eq!(e.conflict_reason(), Some(ConflictReason::LastOwner), "{e}");
+}
+
+/// The attacker (a plain member) made themselves sole owner of Acme in a copy. The owner of the
+/// live database is no owner in it, so cannot restore it by mistake; and a plain member of a
+/// genuine backup cannot restore it either.
+#[test]
+fn only_an_owner_in_the_backup_restores_it() {
+    let mut s = setup();
+    let b = s.backup.clone();
+    let planted = s.dir.path().join("planted.db");
+    std::fs::copy(&s.backup, &planted).unwrap();
+    tamper(
+        &planted,
+        &format!(
+            "UPDATE access_grants SET membership_id = (SELECT m.id FROM memberships m JOIN accounts a ON a.id = m.account_id
+               JOIN organizations o ON o.id = m.organization_id WHERE a.email_norm = '{MALLORY}' AND o.slug = 'acme')
+             WHERE role_id IN (SELECT r.id FROM roles r JOIN organizations o ON o.id = r.organization_id
+               WHERE r.is_owner = 1 AND o.slug = 'acme')"
+        ),
+    );
+    let e = refused_untouched(&mut s, &planted, OWNER, PW);
+    assert_eq!(e.code(), ErrorCode::Forbidden, "{e}");
+    assert!(e.to_string().contains("not an owner of acme in the backup"), "{e}");
+
+    // A plain member, with the right password, of a genuine backup.
+    let e = refused_untouched(&mut s, &b, MALLORY, PW);
+    assert_eq!(e.code(), ErrorCode::Forbidden, "{e}");
+    // An admin is not an owner either.
+    assert_eq!(refused_untouched(&mut s, &b, BOB, PW).code(), ErrorCode::Forbidden);
+    // The owner's password is checked against the backup.
+    let e = refused_untouched(&mut s, &b, OWNER, "not the password");
+    assert_eq!(e.code(), ErrorCode::Unauthenticated, "{e}");
+    assert_eq!(refused_untouched(&mut s, &b, "nobody@x.test", PW).code(), ErrorCode::Unauthenticated);
+}
+
+/// Any schema object that a fresh database of the same version does not have, or has otherwise.
+#[test]
+fn a_backup_with_a_schema_object_gatehouse_did_not_make_is_refused() {
+    let undo_disable = "CREATE TRIGGER undo_disable AFTER UPDATE OF enabled ON memberships WHEN NEW.enabled = 0
+         BEGIN UPDATE memberships SET enabled = 1 WHERE id = NEW.id; END;";
+    let cases = [
+        (undo_disable.to_string(), "undo_disable"),
+        ("CREATE VIEW everyone AS SELECT * FROM accounts;".into(), "everyone"),
+        ("CREATE TABLE extra (x);".into(), "extra"),
+        ("CREATE INDEX sneaky ON accounts (created_at);".into(), "sneaky"),
+        // An escape sequence in a name reaches no terminal.
+        ("CREATE TABLE \"evil\x1b[2J\" (x);".into(), "evil\\u{1b}[2J"),
+    ];
+    for (sql, name) in cases {
+        let mut s = setup();
+        let b = s.backup.clone();
+        tamper(&s.backup, &sql);
+        let e = refused_untouched(&mut s, &b, OWNER, PW);
+        assert_eq!(e.field(), Some("file"), "{e}");
+        assert!(e.to_string().contains(name) && !e.to_string().contains('\x1b'), "{e}");
+    }
+    // An existing trigger replaced by one of the same name that does something else.
+    let mut s = setup();
+    let b = s.backup.clone();
+    let (name, sql): (String, String) = rusqlite::Connection::open(&s.backup)
+        .unwrap()
+        .query_row("SELECT name, sql FROM sqlite_master WHERE type = 'trigger' ORDER BY name LIMIT 1", [], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })
+        .unwrap();
+    let altered = sql.replacen("BEGIN", "BEGIN UPDATE memberships SET enabled = 1;", 1);
+    assert_ne!(altered, sql);
+    tamper(&s.backup, &format!("DROP TRIGGER \"{name}\"; {altered};"));
+    let e = refused_untouched(&mut s, &b, OWNER, PW);
+    assert!(e.to_string().contains("differs"), "{e}");
+    // A missing index.
+    let mut s = setup();
+    let b = s.backup.clone();
+    tamper(&s.backup, &format!("DROP INDEX {};", first_index(&s.backup)));
+    let e = refused_untouched(&mut s, &b, OWNER, PW);
+    assert!(e.to_string().contains("missing"), "{e}");
+}
+
+fn first_index(path: &Path) -> String {
+    let name: String = rusqlite::Connection::open(path)
+        .unwrap()
+        .query_row(
+            "SELECT name FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL ORDER BY name LIMIT 1",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    format!("\"{name}\"")
+}
+
+#[test]
+fn a_stub_a_foreign_file_and_nothing_at_all_are_refused() {
+    let mut s = setup();
+    let dir = s.dir.path().to_path_buf();
+    // A SQLite file with one table and a plausible version (the attack that broke every command).
+    let stub = dir.join("stub.db");
+    tamper(&stub, "CREATE TABLE audit_events (x); PRAGMA user_version = 7;");
+    let e = refused_untouched(&mut s, &stub, OWNER, PW);
+    assert_eq!(e.field(), Some("file"), "{e}");
+    // A SQLite database of another program.
+    let other = dir.join("other.db");
+    tamper(&other, "CREATE TABLE notes (body TEXT);");
+    assert_eq!(refused_untouched(&mut s, &other, OWNER, PW).field(), Some("file"));
+    // Not SQLite at all.
+    let text = dir.join("notes.txt");
+    std::fs::write(&text, "definitely not a database\n".repeat(100)).unwrap();
+    let e = refused_untouched(&mut s, &text, OWNER, PW);
+    assert_eq!(e.field(), Some("file"), "{e}");
+    // Missing; a folder.
+    assert_eq!(refused_untouched(&mut s, &dir.join("missing.db"), OWNER, PW).field(), Some("file"));
+    assert_eq!(refused_untouched(&mut s, &dir, OWNER, PW).field(), Some("file"));
+}
+
+#[test]
+fn a_backup_with_a_broken_chain_or_a_dangling_reference_is_refused() {
+    let mut s = setup();
+    let b = s.backup.clone();
+    tamper(&s.backup, "UPDATE audit_events SET target = 'someone else' WHERE seq = 2");
+    let e = refused_untouched(&mut s, &b, OWNER, PW);
+    assert_eq!(e.conflict_reason(), Some(ConflictReason::ChainBroken), "{e}");
+
+    let mut s = setup();
+    let b = s.backup.clone();
+    tamper(&s.backup, &format!("PRAGMA foreign_keys = OFF; DELETE FROM accounts WHERE email_norm = '{BOB}';"));
+    let e = refused_untouched(&mut s, &b, OWNER, PW);
+    assert!(e.field() == Some("file") && e.to_string().contains("foreign keys"), "{e}");
+}
