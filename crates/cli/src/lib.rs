@@ -567,6 +567,7 @@ fn members_command(cli: &Cli, out: &Out, cmd: &MembersCommand) -> Result<()> {
                 descending: *desc,
                 page: *page,
                 per_page: *per_page,
+                count_limit: None,
             };
             let p = members::list(&mut db, &who, org, &q, now)?;
             out.value(&p, || output::members_page(&p))

@@ -384,7 +384,8 @@ impl<W: std::io::Write> Export<W> {
     /// Close the document (a header alone when there were no rows) and hand the writer back.
     pub fn finish(mut self) -> Result<W> {
         let empty = self.rows == 0;
-        if empty {
+        if empty && matches!(self.encoding, Encoding::Csv { .. }) {
+            // A CSV export of nothing is its header alone.
             self.start()?;
         }
         match self.encoding {
@@ -480,4 +481,49 @@ pub fn service_accounts_table(items: &[ServiceAccountView]) -> String {
             ]
         }),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Serialize)]
+    struct Row {
+        n: u32,
+    }
+
+    fn cells(n: u32) -> Vec<String> {
+        vec![n.to_string()]
+    }
+
+    /// The streamed forms are whole documents whatever the number of rows, and nothing is written
+    /// before the first row (a refused export prints nothing, not even a header).
+    #[test]
+    fn streamed_exports_are_whole_documents() {
+        for rows in [0u32, 1, 3] {
+            let mut json = Export::json_items(Vec::new());
+            let mut csv = Export::csv(Vec::new(), &["n"]);
+            let mut lines = Export::json_lines(Vec::new());
+            for n in 0..rows {
+                json.row(&Row { n }, || cells(n)).unwrap();
+                csv.row(&Row { n }, || cells(n)).unwrap();
+                lines.row(&Row { n }, || cells(n)).unwrap();
+            }
+            let json: serde_json::Value = serde_json::from_slice(&json.finish().unwrap()).unwrap();
+            assert_eq!(json["items"].as_array().unwrap().len(), rows as usize, "{json}");
+            let csv = String::from_utf8(csv.finish().unwrap()).unwrap();
+            assert_eq!(csv.lines().count(), rows as usize + 1, "{csv}");
+            let lines = String::from_utf8(lines.finish().unwrap()).unwrap();
+            assert_eq!(lines.lines().filter(|l| serde_json::from_str::<Row2>(l).is_ok()).count(), rows as usize);
+        }
+        let mut untouched = Vec::new();
+        drop(Export::csv(&mut untouched, &["n"]));
+        assert!(untouched.is_empty());
+    }
+
+    #[derive(serde::Deserialize)]
+    struct Row2 {
+        #[allow(dead_code)]
+        n: u32,
+    }
 }

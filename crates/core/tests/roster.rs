@@ -228,7 +228,14 @@ fn queries() -> Vec<MemberQuery> {
             for descending in [false, true] {
                 // Vary the page size so that pages start everywhere, including across status segments.
                 let per_page = [7, 13, 50][(i + j) % 3];
-                out.push(MemberQuery { filter: filter.clone(), sort: *sort, descending, page: 1, per_page });
+                out.push(MemberQuery {
+                    filter: filter.clone(),
+                    sort: *sort,
+                    descending,
+                    page: 1,
+                    per_page,
+                    count_limit: None,
+                });
             }
         }
     }
@@ -469,4 +476,71 @@ fn rows_without_a_name_sort_by_their_email_among_the_names() {
     let emails: Vec<&str> = page.items.iter().map(|r| r.email.as_str()).collect();
     // "aaa@x.io" < "olivia owner" < "zed zimmer" < "zzz@x.io"
     assert_eq!(emails, ["aaa@x.io", OWNER, "zed@x.io", "zzz@x.io"]);
+}
+
+#[test]
+fn capped_counts_are_exact_or_a_marked_lower_bound_and_pages_stay_the_same() {
+    let mut db = Database::open_in_memory().unwrap();
+    orgs::init(&mut db, "Acme", OWNER, "Olivia Owner", PW, T0).unwrap();
+    let o = sign_in(&mut db, OWNER, PW, T0).unwrap();
+    demo::demo(&mut db, &o, "demo", 1_500, T0).unwrap();
+    let org_id = organizations::by_slug(db.connection(), "demo").unwrap().unwrap().id;
+    let now = T0 + 3 * DAY;
+    let limit = 40;
+    let filter = |search: &str, status: Option<&str>, role: Option<&str>| MemberFilter {
+        search: Some(search.into()),
+        status: status.map(str::to_string),
+        role: role.map(str::to_string),
+    };
+    let filters = [
+        filter("a", Some("active"), Some("member")),
+        filter("a", None, None),
+        filter("abbott", Some("disabled"), None),
+        filter("varga", Some("rejected"), None),
+        filter("zzz-nobody", None, None),
+    ];
+    let mut estimates = 0;
+    for f in filters {
+        for sort in [SortKey::Name, SortKey::Email, SortKey::Status] {
+            let exact = MemberQuery { filter: f.clone(), sort, per_page: 25, ..Default::default() };
+            let (expected, counts) = oracle(&db, &org_id, &exact, now);
+            let q = MemberQuery { count_limit: Some(limit), ..exact.clone() };
+            for page in 1..=3 {
+                let p = members::list(&mut db, &o, "demo", &MemberQuery { page, ..q.clone() }, now).unwrap();
+                let estimated = p.estimated.clone().unwrap_or_default();
+                estimates += estimated.len();
+                let want: Vec<&str> =
+                    expected.iter().skip((page as usize - 1) * 25).take(25).map(|r| r.email.as_str()).collect();
+                let got: Vec<&str> = p.items.iter().map(|r| r.email.as_str()).collect();
+                assert_eq!(got, want, "page {page} of {q:?}");
+                let pairs = [
+                    ("active", p.counts.active, counts.active),
+                    ("disabled", p.counts.disabled, counts.disabled),
+                    ("expired", p.counts.expired, counts.expired),
+                    ("pending", p.counts.pending, counts.pending),
+                    ("rejected", p.counts.rejected, counts.rejected),
+                    ("invitation_expired", p.counts.invitation_expired, counts.invitation_expired),
+                ];
+                for (name, shown, real) in pairs {
+                    if estimated.iter().any(|e| e == name) {
+                        assert!(sort != SortKey::Status, "the status sort counts exactly");
+                        assert!(shown == limit && real > limit, "{name}: {shown} of {real} for {q:?}");
+                    } else {
+                        assert_eq!(shown, real, "{name} for {q:?}");
+                    }
+                }
+                assert_eq!(estimated.iter().any(|e| e == "total"), !estimated.is_empty());
+                let status_bound = match &f.status {
+                    Some(s) => estimated.contains(s),
+                    None => !estimated.is_empty(),
+                };
+                if !status_bound {
+                    assert_eq!(p.total, expected.len() as i64, "total of {q:?}");
+                } else {
+                    assert_eq!(p.total, if f.status.is_some() { limit } else { p.counts.total });
+                }
+            }
+        }
+    }
+    assert!(estimates > 0, "no count reached the limit");
 }

@@ -35,6 +35,8 @@ pub async fn list_members(
     descending: bool,
     page: i64,
     per_page: i64,
+    // Status counts that walk the matching rows stop here ("1,000+"); absent: all exact.
+    count_limit: Option<i64>,
 ) -> Reply<members::MemberPage> {
     state.call(|db, who, now| {
         let q = members::MemberQuery {
@@ -43,6 +45,7 @@ pub async fn list_members(
             descending,
             page,
             per_page,
+            count_limit,
         };
         members::list(db, who, &org, &q, now)
     })

@@ -2,4 +2,9 @@
 import type { MemberListRow } from "./MemberListRow";
 import type { StatusCounts } from "./StatusCounts";
 
-export type MemberPage = { items: Array<MemberListRow>, page: number, per_page: number, total: number, counts: StatusCounts, };
+export type MemberPage = { items: Array<MemberListRow>, page: number, per_page: number, total: number, counts: StatusCounts, 
+/**
+ * The counts that are lower bounds (`MemberQuery::count_limit` reached): status names, and
+ * `total` when the total is one. Absent when every count is exact.
+ */
+estimated?: Array<string>, };

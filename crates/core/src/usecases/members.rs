@@ -90,11 +90,22 @@ pub struct MemberQuery {
     pub descending: bool,
     pub page: i64,
     pub per_page: i64,
+    /// Count each status only up to this many rows where counting means walking the matching rows
+    /// (a search, or roles that start or end): a count that reaches it is reported as the limit
+    /// and named in `MemberPage::estimated` (shown as "1,000+"). `None`: every count exact.
+    pub count_limit: Option<i64>,
 }
 
 impl Default for MemberQuery {
     fn default() -> Self {
-        MemberQuery { filter: MemberFilter::default(), sort: SortKey::Email, descending: false, page: 1, per_page: 50 }
+        MemberQuery {
+            filter: MemberFilter::default(),
+            sort: SortKey::Email,
+            descending: false,
+            page: 1,
+            per_page: 50,
+            count_limit: None,
+        }
     }
 }
 
@@ -174,6 +185,11 @@ pub struct MemberPage {
     #[ts(type = "number")]
     pub total: i64,
     pub counts: StatusCounts,
+    /// The counts that are lower bounds (`MemberQuery::count_limit` reached): status names, and
+    /// `total` when the total is one. Absent when every count is exact.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub estimated: Option<Vec<String>>,
 }
 
 // The roster table (migration 0003) holds one row per membership and per invitation shown, kept in
@@ -386,6 +402,60 @@ fn status_counts(conn: &Connection, b: &Binds, f: &MemberFilter, timed: bool) ->
     Ok(counts)
 }
 
+/// The status counts of the rows matching search and role, each walked only until `limit` rows
+/// are found (one short range of `roster_scan` per status): which of them reached it.
+fn capped_status_counts(
+    conn: &Connection,
+    b: &Binds,
+    f: &MemberFilter,
+    timed: bool,
+    limit: i64,
+) -> Result<(StatusCounts, Vec<String>)> {
+    let narrow = where_clause(f, timed, None).replacen("org = :org", "", 1);
+    let conds = [
+        "cls = 0 AND (until IS NULL OR until > :now)",
+        "cls = 1",
+        "cls = 0 AND until <= :now",
+        "cls = 2 AND until > :now",
+        "cls = 3",
+        "cls = 2 AND until <= :now",
+    ];
+    let counts: Vec<String> = conds
+        .iter()
+        .map(|c| {
+            format!(
+                "(SELECT count(*) FROM (SELECT 1 FROM roster INDEXED BY roster_scan WHERE org = :org AND {c}{narrow} LIMIT :cap))"
+            )
+        })
+        .collect();
+    let mut st = conn.prepare_cached(&format!("SELECT {}", counts.join(", ")))?;
+    bind(&mut st, b, &[(":cap", &(limit + 1))])?;
+    let mut rows = st.raw_query();
+    let r = rows.next()?.ok_or_else(|| Error::Internal("no counts".into()))?;
+    let mut n = [0i64; 6];
+    let mut estimated = Vec::new();
+    for (i, slot) in n.iter_mut().enumerate() {
+        let c: i64 = r.get(i)?;
+        if c > limit {
+            estimated.push(STATUSES[i].to_string());
+        }
+        *slot = c.min(limit);
+    }
+    if !estimated.is_empty() {
+        estimated.push("total".to_string());
+    }
+    let counts = StatusCounts {
+        active: n[0],
+        disabled: n[1],
+        expired: n[2],
+        pending: n[3],
+        rejected: n[4],
+        invitation_expired: n[5],
+        total: n.iter().sum(),
+    };
+    Ok((counts, estimated))
+}
+
 fn count_of(c: &StatusCounts, status: Option<&str>) -> i64 {
     match status {
         None => c.total,
@@ -505,6 +575,7 @@ pub(crate) fn query_roster(conn: &Connection, org_id: &str, q: &MemberQuery, now
             per_page: q.per_page,
             total: 0,
             counts: StatusCounts::default(),
+            estimated: None,
         });
     };
     let b = Binds {
@@ -514,9 +585,25 @@ pub(crate) fn query_roster(conn: &Connection, org_id: &str, q: &MemberQuery, now
         role: f.role.as_deref(),
         rk: f.role.as_deref().map(str::to_ascii_lowercase),
     };
-    let counts = status_counts(conn, &b, &f, timed)?;
     let status = f.status.as_deref();
-    let total = count_of(&counts, status);
+    // Counting walks the matching rows only with a search or timed roles; the status sort needs
+    // every segment's exact size.
+    let walks = f.search.is_some() || (f.role.is_some() && timed);
+    let (counts, estimated) = match q.count_limit {
+        Some(limit) if walks && q.sort != SortKey::Status => {
+            if limit < 1 {
+                return Err(Error::invalid("count_limit", "must be 1 or more"));
+            }
+            capped_status_counts(conn, &b, &f, timed, limit)?
+        }
+        _ => (status_counts(conn, &b, &f, timed)?, vec![]),
+    };
+    // A lower bound is no end to walk back from: such pages are walked forwards only.
+    let exact_total = match status {
+        Some(s) => !estimated.iter().any(|e| e == s),
+        None => estimated.is_empty(),
+    };
+    let total = if exact_total { count_of(&counts, status) } else { i64::MAX / 2 };
     let offset = (q.page - 1).saturating_mul(q.per_page);
     let limit = q.per_page;
     let rids = if offset >= total {
@@ -575,7 +662,9 @@ pub(crate) fn query_roster(conn: &Connection, org_id: &str, q: &MemberQuery, now
         walk(conn, &b, index, order, &where_clause(&f, timed, status), q.descending, offset, limit, total)?
     };
     let items = with_workspace_roles(conn, &rids, rows_by_id(conn, &b, &rids)?, now)?;
-    Ok(MemberPage { items, page: q.page, per_page: q.per_page, total, counts })
+    let total = if exact_total { total } else { count_of(&counts, status) };
+    let estimated = (!estimated.is_empty()).then_some(estimated);
+    Ok(MemberPage { items, page: q.page, per_page: q.per_page, total, counts, estimated })
 }
 
 pub fn list(db: &mut Database, who: &Principal, org: &str, q: &MemberQuery, now: Timestamp) -> Result<MemberPage> {

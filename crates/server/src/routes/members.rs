@@ -87,6 +87,7 @@ pub async fn list(
                 descending: q.desc.unwrap_or(false),
                 page: q.page.unwrap_or(1),
                 per_page: q.per_page.unwrap_or(50),
+                count_limit: None,
             };
             members::list(db, who, &org, &query, now)
         })
