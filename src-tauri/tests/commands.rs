@@ -176,6 +176,12 @@ fn bulk_disable_all_matching_skips_the_last_owner() {
         a.ok("sign_out", json!({}));
     }
     a.ok("sign_in", json!({"email": "olivia@acme.test", "password": PW}));
+    // The confirmation's preview says the same, and changes nothing.
+    let preview =
+        a.ok("preview_members_enabled", json!({"org": "acme-corp", "emails": [], "allMatching": {}, "enabled": false}));
+    assert_eq!((preview["changed"].as_i64(), preview["skipped"].as_i64()), (Some(2), Some(1)), "{preview}");
+    let page = a.ok("list_members", json!({"org": "acme-corp", "filter": {"status": "disabled"}, "sort": "email", "descending": false, "page": 1, "perPage": 25}));
+    assert_eq!(page["total"], 0, "the preview disabled someone");
     let report =
         a.ok("set_members_enabled", json!({"org": "acme-corp", "emails": [], "allMatching": {}, "enabled": false}));
     assert_eq!(report["changed"], 2, "{report}");

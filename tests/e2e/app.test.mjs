@@ -5,7 +5,7 @@ import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import {
   b, $, start, stop, waitFor, type, click, textOf, shot, go, signOut, signIn, rowStatus, waitRowStatus,
-  dialogButton, dialogButtonStarting, menuItem, rowMenu,
+  dialogButton, menuItem, rowMenu,
 } from "./lib.mjs";
 import { PW } from "./lib.mjs";
 
@@ -113,10 +113,9 @@ test("a 3-second access expiry turns the row expired by itself", async () => {
 
 test("bulk disable of all matching, with the count confirmed and the owner skipped", async () => {
   await click("button=Disable all matching");
-  const dialog = await waitFor('[role="dialog"]');
-  assert.match(await dialog.getText(), /3 rows/);
-  await shot("06-bulk-confirm");
-  await click(dialogButtonStarting("Disable"));
+  await waitFor('[role="dialog"] .confirm-count');
+  assert.match(await textOf('[role="dialog"] .confirm-count'), /disable 2 members/);
+  await click(dialogButton("Disable 2"));
   const result = await textOf(".bulk-result");
   assert.match(result, /2 members changed, 1 skipped/);
   await click(dialogButton("Close"));
@@ -125,7 +124,8 @@ test("bulk disable of all matching, with the count confirmed and the owner skipp
   assert.equal(await rowStatus("olivia@acme.test"), "active");
   // Enable them again for the screenshots that follow.
   await click("button=Enable all matching");
-  await click(dialogButtonStarting("Enable"));
+  await waitFor('[role="dialog"] .confirm-count');
+  await click(dialogButton("Enable 2"));
   await click(dialogButton("Close"));
   await waitRowStatus("ada@acme.test", "active");
 });

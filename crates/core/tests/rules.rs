@@ -238,6 +238,58 @@ fn rule3_last_owner_cannot_be_demoted_disabled_removed_expired_or_leave() {
     assert_eq!(conflict(members::leave(&mut db, &c, ORG, T0 + 7)), ConflictReason::LastOwner);
 }
 
+/// Issue 11 item 8: the bulk confirmation shows exactly what will change. The preview must name
+/// the same rows with the same outcomes as the change itself — oneself, an owner stopped by rule 3
+/// only because an earlier row takes the other lasting owner, a row already disabled, invitations
+/// left out — and write nothing. (`tests/bulk.rs` covers progress, cancel and cost.)
+#[test]
+fn rule5_bulk_preview_says_exactly_what_set_enabled_then_does() {
+    let (mut db, o) = world();
+    add(&mut db, &o, "a@acme.test", "admin", None, T0);
+    // The caller is an owner whose access ends: not a lasting owner, so rule 3 watches the others.
+    let e = add(&mut db, &o, "e@acme.test", "owner", Some(T0 + 100_000), T0);
+    add(&mut db, &o, "m1@acme.test", "member", None, T0);
+    add(&mut db, &o, "m2@acme.test", "member", None, T0);
+    add(&mut db, &o, "z@acme.test", "owner", None, T0);
+    members::set_enabled(&mut db, &o, ORG, &Selection::Emails(vec!["m2@acme.test".into()]), false, T0).unwrap();
+    invite(&mut db, &o, "pending@acme.test", "member", None, T0);
+
+    let all = Selection::AllMatching(MemberFilter::default());
+    let before = snapshot(&db);
+    let preview = members::preview_set_enabled(&mut db, &e, ORG, &all, false, T0 + 1).unwrap();
+    assert_eq!(snapshot(&db), before, "a preview writes nothing");
+    let by: Vec<(&str, &str)> = preview.rows.iter().map(|r| (r.email.as_str(), r.result.as_str())).collect();
+    assert_eq!(
+        by,
+        [
+            ("a@acme.test", "disabled"),
+            ("e@acme.test", "skipped"),
+            ("m1@acme.test", "disabled"),
+            ("m2@acme.test", "unchanged"),
+            (OWNER, "disabled"),
+            ("z@acme.test", "skipped"),
+        ]
+    );
+    assert_eq!((preview.changed, preview.skipped, preview.dry_run), (3, 2, Some(true)));
+    assert!(preview.rows[5].reason.as_deref().unwrap_or("").starts_with("last_owner"), "{:?}", preview.rows);
+
+    let done = members::set_enabled(&mut db, &e, ORG, &all, false, T0 + 1).unwrap();
+    assert_eq!(done.rows, preview.rows, "the change did what the preview said");
+    assert_eq!((done.changed, done.skipped), (preview.changed, preview.skipped));
+
+    // Enabling again, by a list of emails: the same agreement.
+    let some = Selection::Emails(vec!["a@acme.test".into(), "m2@acme.test".into(), "z@acme.test".into()]);
+    let preview = members::preview_set_enabled(&mut db, &e, ORG, &some, true, T0 + 2).unwrap();
+    let unchanged = preview.rows.iter().filter(|r| r.result == "unchanged").count();
+    assert_eq!((preview.changed, unchanged), (2, 1));
+    let done = members::set_enabled(&mut db, &e, ORG, &some, true, T0 + 2).unwrap();
+    assert_eq!(done.rows, preview.rows);
+
+    // Without members.manage, the preview is refused as the change is.
+    let m = sign_in(&mut db, "m2@acme.test", PW, T0 + 3).unwrap();
+    assert_eq!(code(members::preview_set_enabled(&mut db, &m, ORG, &all, false, T0 + 3)), ErrorCode::Forbidden);
+}
+
 #[test]
 fn rule3_two_owners_demoting_each_other_concurrently_leave_one() {
     let dir = tempfile::tempdir().unwrap();

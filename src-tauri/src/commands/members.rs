@@ -94,6 +94,25 @@ pub async fn set_members_enabled(
     })
 }
 
+/// What `set_members_enabled` with the same arguments would do, changing nothing (the bulk
+/// confirmation shows it).
+#[tauri::command]
+pub async fn preview_members_enabled(
+    state: State<'_, AppState>,
+    org: String,
+    emails: Vec<String>,
+    all_matching: Option<MemberListArgs>,
+    enabled: bool,
+) -> Reply<members::BulkReport> {
+    state.call(|db, who, now| {
+        let selection = match &all_matching {
+            Some(f) => members::Selection::AllMatching(f.filter()),
+            None => members::Selection::Emails(emails.clone()),
+        };
+        members::preview_set_enabled(db, who, &org, &selection, enabled, now)
+    })
+}
+
 #[tauri::command]
 pub async fn remove_member(state: State<'_, AppState>, org: String, email: String) -> Reply<()> {
     state.call(|db, who, now| members::remove(db, who, &org, &email, now))

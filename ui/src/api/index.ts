@@ -85,6 +85,13 @@ export const api = {
       allMatching: "allMatching" in selection ? selection.allMatching : null,
       enabled,
     }),
+  previewMembersEnabled: (org: string, selection: { emails: string[] } | { allMatching: MemberListArgs }, enabled: boolean) =>
+    call<BulkReport>("preview_members_enabled", {
+      org,
+      emails: "emails" in selection ? selection.emails : [],
+      allMatching: "allMatching" in selection ? selection.allMatching : null,
+      enabled,
+    }),
   removeMember: (org: string, email: string) => call<null>("remove_member", { org, email }),
   leaveOrg: (org: string) => call<null>("leave_org", { org }),
   exportMembers: (org: string) => call<string>("export_members", { org }),

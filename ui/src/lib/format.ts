@@ -56,6 +56,18 @@ export function formatDate(rfc3339: string | null | undefined, locale?: string):
   return d.toLocaleDateString(locale, { day: "numeric", month: "short", year: "numeric" });
 }
 
+/**
+ * A date for a table cell: 2026-11-12 (local time). Short and the same width in every row and
+ * locale, so a dense table never cuts off the year; the cell's title carries the full time.
+ */
+export function formatCellDate(rfc3339: string | null | undefined): string {
+  if (!rfc3339) return "—";
+  const d = new Date(rfc3339);
+  if (Number.isNaN(d.getTime())) return rfc3339;
+  const p = (n: number) => String(n).padStart(2, "0");
+  return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())}`;
+}
+
 /** "in 3 days", "2 hours ago", "in 5 seconds": for expiries. */
 export function relativeTime(rfc3339: string | null | undefined, now: Date = new Date()): string {
   if (!rfc3339) return "";

@@ -35,3 +35,15 @@ export function nextRefreshDelay(items: MemberRow[], now: Date): number | null {
   if (soonest === Infinity || soonest > 86_400_000) return null;
   return soonest + 600;
 }
+
+/**
+ * Why a bulk enable/disable leaves a member out, in words for the person confirming (the core's
+ * reasons name permissions and error codes).
+ */
+export function skipReason(r: { email: string; reason: string | null }, me: string): string {
+  const why = r.reason ?? "";
+  if (r.email.toLowerCase() === me.toLowerCase() || /yourself/.test(why)) return "you: no one enables or disables themself";
+  if (why.startsWith("last_owner")) return "the last owner whose access never ends: the organization keeps one";
+  if (/owners\.manage/.test(why)) return "an owner: only an owner may change an owner";
+  return why;
+}

@@ -73,13 +73,34 @@ describe("Users", () => {
     );
   });
 
-  it("asks before disabling all matching, and says how many", async () => {
+  it("asks before disabling all matching, and says exactly what will change", async () => {
     setup({ is_owner: true, permissions: [] });
+    const list = invoke.getMockImplementation()!;
+    // Three rows match (Ada, the person confirming, an invitation); one person changes.
+    invoke.mockImplementation(async (cmd: string, args: unknown) => {
+      if (cmd === "list_members") return { ...(await list(cmd, args)), total: 3 };
+      if (cmd === "preview_members_enabled")
+        return {
+          rows: [
+            { email: "a@x.io", result: "disabled", reason: null },
+            { email: "me@x.io", result: "skipped", reason: "you cannot enable or disable yourself" },
+          ],
+          changed: 1,
+          skipped: 1,
+          dry_run: true,
+        };
+      return list(cmd, args);
+    });
     render(Users);
     await waitFor(() => expect(screen.getByText("a@x.io")).toBeTruthy());
     await fireEvent.click(screen.getByRole("button", { name: "Disable all matching" }));
+    await waitFor(() => expect(screen.getByRole("dialog").textContent).toContain("This will disable 1 member."));
+    const text = screen.getByRole("dialog").textContent!;
+    expect(text).toContain("me@x.io: you: no one enables or disables themself");
+    expect(text).toContain("1 invitation matches too");
+    expect(invoke).toHaveBeenCalledWith("preview_members_enabled", { org: "acme", emails: [], allMatching: { search: undefined, status: undefined, role: undefined }, enabled: false });
+    expect(invoke).not.toHaveBeenCalledWith("set_members_enabled", expect.anything());
     await tick();
-    expect(screen.getByRole("dialog").textContent).toContain("1 row");
     await fireEvent.click(screen.getByRole("button", { name: "Disable 1" }));
     await waitFor(() => expect(invoke).toHaveBeenCalledWith("set_members_enabled", { org: "acme", emails: [], allMatching: { search: undefined, status: undefined, role: undefined }, enabled: false }));
   });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { describeError, ApiError } from "../api/errors";
-import { formatTime, relativeTime, initials, statusLabel, statusTone, plural } from "../lib/format";
+import { formatTime, formatCellDate, relativeTime, initials, statusLabel, statusTone, plural } from "../lib/format";
 import { localInputToRfc3339, rfc3339ToLocalInput, isPast, inSeconds } from "../lib/expiry";
 import { addPasted, blankRow, rowProblems, splitPasted, mailtoLink, invitationText } from "../lib/invite";
 import { pageCount, pageWindow, rangeLabel } from "../lib/pages";
@@ -9,7 +9,7 @@ import { placePopup } from "../lib/popover";
 import { parseTypedExpiry, expiryValue } from "../lib/expiry";
 import { refusedRows } from "../lib/invite";
 import { plainWords } from "../api/errors";
-import { nextRefreshDelay } from "../lib/members";
+import { nextRefreshDelay, skipReason } from "../lib/members";
 import { parseDuration } from "../lib/duration";
 import { detailsText } from "../lib/audit";
 import type { MyAccess } from "../bindings/MyAccess";
@@ -226,5 +226,29 @@ describe("refusals in words", () => {
   it("says who may, instead of naming a permission", () => {
     expect(plainWords("only holders of owners.manage may grant the owner role")).toBe("only an owner may grant the owner role");
     expect(plainWords("you lack the permission audit.view")).toBe("your role here does not include audit.view");
+  });
+});
+
+describe("why a bulk change leaves someone out", () => {
+  it("says it in words, not in permission names or error codes", () => {
+    const me = "olivia@acme.test";
+    expect(skipReason({ email: "Olivia@acme.test", reason: "you cannot enable or disable yourself" }, me)).toMatch(/^you:/);
+    expect(skipReason({ email: "o2@acme.test", reason: "only holders of owners.manage may act on an owner" }, me)).toBe(
+      "an owner: only an owner may change an owner",
+    );
+    const last = skipReason({ email: "o3@acme.test", reason: "last_owner: disabling would leave the organization without an owner" }, me);
+    expect(last).toMatch(/last owner/);
+    expect(last).not.toMatch(/last_owner|owners\.manage/);
+    expect(skipReason({ email: "x@acme.test", reason: "something else" }, me)).toBe("something else");
+  });
+});
+
+describe("dates in table cells", () => {
+  it("keep the year and one width: YYYY-MM-DD in local time, a dash for none", () => {
+    const d = new Date(2026, 10, 2, 23, 59);
+    expect(formatCellDate(d.toISOString())).toBe("2026-11-02");
+    expect(formatCellDate(new Date(2027, 0, 31).toISOString())).toHaveLength(10);
+    expect(formatCellDate(null)).toBe("—");
+    expect(formatCellDate("not a date")).toBe("not a date");
   });
 });
