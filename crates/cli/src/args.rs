@@ -442,10 +442,14 @@ pub enum PermissionsCommand {
 
 #[derive(Subcommand, Debug)]
 pub enum AuditCommand {
-    /// Events, newest first
+    /// Events, newest first; --system: the chain of no organization (failed sign-ins, unknown
+    /// tokens, outsiders' refused attempts), which owners of any organization may read
     List {
+        #[arg(long, required_unless_present = "system", conflicts_with = "system")]
+        org: Option<String>,
+        /// The system chain instead of an organization's
         #[arg(long)]
-        org: String,
+        system: bool,
         #[arg(long, value_name = "EMAIL")]
         actor: Option<String>,
         /// An action, or its prefix (members)
@@ -466,9 +470,25 @@ pub enum AuditCommand {
         #[arg(long, value_name = "FILE")]
         out: Option<PathBuf>,
     },
-    /// Recompute the chain of hashes; exits 6 (conflict) when an event was edited or deleted
+    /// Recompute the chain of hashes; exits 6 (conflict) when an event was edited or deleted, the
+    /// chain does not start with the organization's creation, or it no longer extends --checkpoint
     Verify {
+        #[arg(long, required_unless_present = "system", conflicts_with = "system")]
+        org: Option<String>,
+        /// The system chain instead of an organization's
+        #[arg(long, conflicts_with = "checkpoint")]
+        system: bool,
+        /// A file written by `audit checkpoint`: the chain must still extend it
+        #[arg(long, value_name = "FILE")]
+        checkpoint: Option<PathBuf>,
+    },
+    /// The chain's event count and head hash as JSON {"organization","events","head","at"}: keep
+    /// it outside the database, and `audit verify --checkpoint FILE` detects truncation and rewrites
+    Checkpoint {
         #[arg(long)]
         org: String,
+        /// Write to a new file (never overwritten) instead of standard output
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
     },
 }

@@ -10,6 +10,7 @@ mod progress;
 use args::*;
 use clap::Parser;
 use gatehouse_core::db::OpenOptions;
+use gatehouse_core::formats::ExportFormat;
 use gatehouse_core::replies::{self, Items};
 use gatehouse_core::store::organizations::WorkspaceAccessMode;
 use gatehouse_core::usecases::{
@@ -424,7 +425,7 @@ fn execute(cli: &Cli, out: &Out) -> Result<()> {
             let mut db = open(cli)?;
             let who = identify(cli, &mut db)?;
             match cmd {
-                AuditCommand::List { org, actor, action, since, until } => {
+                AuditCommand::List { org, system: _, actor, action, since, until } => {
                     let q = audit::AuditQuery {
                         actor: actor.clone(),
                         action: action.clone(),
@@ -433,16 +434,18 @@ fn execute(cli: &Cli, out: &Out) -> Result<()> {
                         until: past("until", until)?,
                         limit: None,
                     };
-                    let items = audit::list(&mut db, &who, org, &q, now)?;
+                    // clap makes --org and --system exclusive, one of them required.
+                    let items = match org {
+                        Some(org) => audit::list(&mut db, &who, org, &q, now)?,
+                        None => audit::list_system(&mut db, &who, &q, now)?,
+                    };
                     out.value(&Items::from(items.clone()), || output::audit_table(&items))
                 }
                 AuditCommand::Export { org, format, out: file } => {
                     // Streamed oldest first, event by event, into a new private file or stdout.
                     let mut sink = output::ExportSink::open(file.as_deref())?;
-                    let mut export = match format.as_str() {
-                        "jsonl" => output::Export::json_lines(&mut sink),
-                        _ => output::Export::csv(&mut sink, &output::AUDIT_HEADERS),
-                    };
+                    let mut export =
+                        output::Export::of_format(&mut sink, ExportFormat::parse(format)?, &output::AUDIT_HEADERS);
                     let mut progress = progress::RowCount::new("events");
                     let events = audit::export_each(&mut db, &who, org, now, |e| {
                         progress.tick();
@@ -458,9 +461,48 @@ fn execute(cli: &Cli, out: &Out) -> Result<()> {
                     }
                     Ok(())
                 }
-                AuditCommand::Verify { org } => {
-                    let r = audit::verify(&mut db, &who, org, now)?;
+                AuditCommand::Verify { org, system: _, checkpoint } => {
+                    // clap makes --org and --system exclusive, one of them required.
+                    let r = match (org, checkpoint) {
+                        (Some(org), Some(file)) => {
+                            let text = std::fs::read_to_string(file).map_err(|e| {
+                                Error::invalid("checkpoint", format!("cannot read {}: {e}", file.display()))
+                            })?;
+                            audit::verify_checkpoint(&mut db, &who, org, &audit::Checkpoint::parse(&text)?, now)?
+                        }
+                        (Some(org), None) => audit::verify(&mut db, &who, org, now)?,
+                        (None, _) => audit::verify_system(&mut db, &who, now)?,
+                    };
                     out.value(&r, || format!("The audit chain is intact: {} events", r.events))
+                }
+                AuditCommand::Checkpoint { org, out: file } => {
+                    let cp = audit::checkpoint(&mut db, &who, org, now)?;
+                    match file {
+                        Some(f) => {
+                            let mut new = gatehouse_core::files::NewFile::create(f, "out")?;
+                            std::io::Write::write_all(
+                                &mut new,
+                                format!("{}\n", serde_json::to_string_pretty(&cp)?).as_bytes(),
+                            )
+                            .map_err(|e| Error::Unavailable(format!("cannot write {}: {e}", f.display())))?;
+                            new.finish()?;
+                            out.value(
+                                &serde_json::json!({ "written": f, "events": cp.events, "head": cp.head }),
+                                || {
+                                    format!(
+                                        "Wrote the checkpoint of {} ({} events) to {}",
+                                        cp.organization,
+                                        cp.events,
+                                        f.display()
+                                    )
+                                },
+                            )
+                        }
+                        None => {
+                            println!("{}", serde_json::to_string_pretty(&cp)?);
+                            Ok(())
+                        }
+                    }
                 }
             }
         }
@@ -573,10 +615,8 @@ fn members_command(cli: &Cli, out: &Out, cmd: &MembersCommand) -> Result<()> {
         MembersCommand::Export { org, format, out: file } => {
             // Streamed row by row in email order, into a new private file or stdout.
             let mut sink = output::ExportSink::open(file.as_deref())?;
-            let mut export = match format.as_str() {
-                "json" => output::Export::json_items(&mut sink),
-                _ => output::Export::csv(&mut sink, &output::MEMBER_HEADERS),
-            };
+            let mut export =
+                output::Export::of_format(&mut sink, ExportFormat::parse(format)?, &output::MEMBER_HEADERS);
             let mut progress = progress::RowCount::new("members");
             let rows = review::export_members_each(&mut db, &who, org, now, |m| {
                 progress.tick();

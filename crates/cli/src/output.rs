@@ -1,5 +1,6 @@
 //! Printing: one JSON document with --json, else plain tables and sentences; errors on stderr.
 
+use gatehouse_core::formats::ExportFormat;
 use gatehouse_core::usecases::{
     audit::AuditEventView, invitations, members, review::ReviewRow, roles::RoleView,
     service_accounts::ServiceAccountView,
@@ -34,14 +35,34 @@ impl Out {
                 serde_json::to_string(&gatehouse_core::replies::ErrorReply { error: body }).unwrap_or_default()
             );
         } else {
-            eprintln!("error ({}): {}", body.code.as_str(), body.message);
+            eprintln!("error ({}): {}", body.code.as_str(), terminal_safe(&body.message));
         }
         e.code().exit_code()
     }
 }
 
+/// A value as a terminal may show it: control characters (escape sequences, new lines, tabs) and
+/// the formatting characters that reorder or hide text are written as `\u{…}`, so a stored value
+/// can neither drive the terminal nor print a line of its own (rule 8).
+pub fn terminal_safe(s: &str) -> String {
+    if !s.chars().any(gatehouse_core::store::audit::is_unsafe_char) {
+        return s.to_string();
+    }
+    s.chars()
+        .map(|c| {
+            if gatehouse_core::store::audit::is_unsafe_char(c) {
+                format!("\\u{{{:x}}}", c as u32)
+            } else {
+                c.to_string()
+            }
+        })
+        .collect()
+}
+
+/// Columns padded to their widest cell. Padding is written out, not left to `format!` widths,
+/// which are bounded (a very long cell made them panic).
 pub fn table(headers: &[&str], rows: impl Iterator<Item = Vec<String>>) -> String {
-    let rows: Vec<Vec<String>> = rows.collect();
+    let rows: Vec<Vec<String>> = rows.map(|r| r.iter().map(|c| terminal_safe(c)).collect()).collect();
     let mut widths: Vec<usize> = headers.iter().map(|h| h.chars().count()).collect();
     for r in &rows {
         for (i, c) in r.iter().enumerate() {
@@ -49,14 +70,15 @@ pub fn table(headers: &[&str], rows: impl Iterator<Item = Vec<String>>) -> Strin
         }
     }
     let line = |cells: Vec<String>| {
-        cells
-            .iter()
-            .enumerate()
-            .map(|(i, c)| format!("{c:<w$}", w = widths[i]))
-            .collect::<Vec<_>>()
-            .join("  ")
-            .trim_end()
-            .to_string()
+        let mut out = String::new();
+        for (i, c) in cells.iter().enumerate() {
+            if i > 0 {
+                out.push_str("  ");
+            }
+            out.push_str(c);
+            out.extend(std::iter::repeat_n(' ', widths[i].saturating_sub(c.chars().count())));
+        }
+        out.trim_end().to_string()
     };
     let mut out = vec![line(headers.iter().map(|h| h.to_string()).collect())];
     out.extend(rows.into_iter().map(line));
@@ -194,25 +216,34 @@ pub fn audit_table(items: &[AuditEventView]) -> String {
 
 pub const AUDIT_HEADERS: [&str; 7] = ["seq", "at", "actor", "action", "target", "details", "hash"];
 
+/// A text cell of a CSV export: one that a spreadsheet would run as a formula (starting with `=`,
+/// `+`, `-`, `@`, a tab or a carriage return) is prefixed with `'`, so it opens as text (OWASP's
+/// advice on CSV injection). Quoting of commas, quotes and new lines is the CSV writer's.
+pub fn csv_cell(s: &str) -> String {
+    if s.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        format!("'{s}")
+    } else {
+        s.to_string()
+    }
+}
+
+/// The CSV cells of an event: what callers typed (actor, action, target, details) as text.
 fn audit_cells(e: &AuditEventView) -> Vec<String> {
     vec![
         e.seq.to_string(),
         e.at.clone(),
-        e.actor.clone(),
-        e.action.clone(),
-        e.target.clone(),
-        e.details.to_string(),
+        csv_cell(&e.actor),
+        csv_cell(&e.action),
+        csv_cell(&e.target),
+        csv_cell(&e.details.to_string()),
         e.hash.clone(),
     ]
 }
 
 /// The audit export of the desktop app: events as `audit::list` gives them (newest first),
-/// written oldest first, as a log is read; `csv` or `jsonl`.
-pub fn audit_export(items: &[AuditEventView], format: &str) -> Result<String> {
-    let mut export = match format {
-        "jsonl" => Export::json_lines(Vec::new()),
-        _ => Export::csv(Vec::new(), &AUDIT_HEADERS),
-    };
+/// written oldest first, as a log is read, in the format the page asked for.
+pub fn audit_export(items: &[AuditEventView], format: ExportFormat) -> Result<String> {
+    let mut export = Export::of_format(Vec::new(), format, &AUDIT_HEADERS);
     for e in items.iter().rev() {
         export.audit_event(e)?;
     }
@@ -301,6 +332,16 @@ impl<W: std::io::Write> Export<W> {
 
     pub fn json_lines(out: W) -> Self {
         Export { encoding: Encoding::JsonLines(out), rows: 0 }
+    }
+
+    /// The encoding of `format` (`{"items":[…]}` for json), matched with no catch-all arm: a format
+    /// a front door may send is always written as itself.
+    pub fn of_format(out: W, format: ExportFormat, headers: &'static [&'static str]) -> Self {
+        match format {
+            ExportFormat::Csv => Export::csv(out, headers),
+            ExportFormat::Json => Export::json_items(out),
+            ExportFormat::Jsonl => Export::json_lines(out),
+        }
     }
 
     fn start(&mut self) -> Result<()> {

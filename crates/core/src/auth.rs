@@ -199,25 +199,41 @@ fn record_failure(db: &mut Database, email_norm: &str, now: Timestamp) -> Error 
     counted.unwrap_or_else(|e| e)
 }
 
+/// How many characters of a refused token its audit event keeps: the prefix and 8 characters, as
+/// much as `service-accounts list` shows of a token.
+const TOKEN_SHOWN_CHARS: usize = 12;
+
 /// Sign in with a service-account token. A read: the token's `last_used_at` is bookkeeping,
 /// written only when it moves by more than a minute and the write lock is free.
+///
+/// A refused token leaves a trace (rule 8): an unknown one a `token.refused` event in the system
+/// chain (naming only the token's first characters, as `service-accounts list` shows them), a
+/// revoked or expired one the same event in its organization's chain.
 pub fn authenticate_token(db: &mut Database, token: &str, now: Timestamp) -> Result<Principal> {
-    let hash = token_hash(token.trim());
-    let sa = db.read(now, |tx| {
-        let sa = service_accounts::by_token_hash(tx, &hash)?
-            .ok_or_else(|| Error::Unauthenticated("unknown service-account token".into()))?;
-        if sa.revoked_at.is_some() {
-            return Err(Error::Unauthenticated(format!("the token of service account {} was revoked", sa.name)));
+    let token = token.trim();
+    let hash = token_hash(token);
+    let (chain, actor, message) = match db.read(now, |tx| service_accounts::by_token_hash(tx, &hash))? {
+        None => (String::new(), "unknown token".to_string(), "unknown service-account token".to_string()),
+        Some(sa) if sa.revoked_at.is_some() => {
+            let message = format!("the token of service account {} was revoked", sa.name);
+            (sa.organization_id, format!("service-account:{}", sa.name), message)
         }
-        if sa.expires_at.is_some_and(|t| t <= now) {
-            return Err(Error::Unauthenticated(format!("the token of service account {} has expired", sa.name)));
+        Some(sa) if sa.expires_at.is_some_and(|t| t <= now) => {
+            let message = format!("the token of service account {} has expired", sa.name);
+            (sa.organization_id, format!("service-account:{}", sa.name), message)
         }
-        Ok(sa)
+        Some(sa) => {
+            if sa.last_used_at.is_none_or(|t| now - t > BOOKKEEPING_GRANULARITY) {
+                db.try_write(|tx| service_accounts::touch(tx, &sa.id, now))?;
+            }
+            return Ok(Principal::ServiceAccount { id: sa.id, organization_id: sa.organization_id, name: sa.name });
+        }
+    };
+    let shown: String = token.chars().take(TOKEN_SHOWN_CHARS).collect();
+    db.write(now, |tx| {
+        audit::append(tx, &chain, &actor, "token.refused", &shown, &serde_json::json!({ "reason": message }), now)
     })?;
-    if sa.last_used_at.is_none_or(|t| now - t > BOOKKEEPING_GRANULARITY) {
-        db.try_write(|tx| service_accounts::touch(tx, &sa.id, now))?;
-    }
-    Ok(Principal::ServiceAccount { id: sa.id, organization_id: sa.organization_id, name: sa.name })
+    Err(Error::Unauthenticated(message))
 }
 
 /// A new secret token: `prefix` then 32 bytes (256 bits) from the OS random source, hex-encoded.

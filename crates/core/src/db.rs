@@ -714,15 +714,17 @@ impl Database {
 
     fn record_denial(&mut self, denial: &Denial, reason: &str, now: Timestamp) -> Result<()> {
         let tx = self.begin_write()?;
-        crate::store::audit::append(
-            &tx,
-            &denial.organization_id,
-            &denial.actor,
-            "access.denied",
-            &denial.target,
-            &serde_json::json!({ "attempted": denial.action, "reason": reason }),
-            now,
-        )?;
+        // An outsider's refusal goes to the system chain (rule 8): recorded, but not in the
+        // organization's own chain, which outsiders could otherwise flood.
+        let (chain, details) = if denial.outsider {
+            (
+                "",
+                serde_json::json!({ "attempted": denial.action, "reason": reason, "organization_id": denial.organization_id }),
+            )
+        } else {
+            (denial.organization_id.as_str(), serde_json::json!({ "attempted": denial.action, "reason": reason }))
+        };
+        crate::store::audit::append(&tx, chain, &denial.actor, "access.denied", &denial.target, &details, now)?;
         tx.commit()?;
         Ok(())
     }

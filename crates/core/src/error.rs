@@ -81,6 +81,10 @@ pub struct Denial {
     pub actor: String,
     pub action: String,
     pub target: String,
+    /// The caller has no membership in the organization (or is another organization's service
+    /// account): the refusal goes to the system chain, naming the organization in its details, so
+    /// that outsiders cannot flood an organization's own chain (rule 8).
+    pub outsider: bool,
 }
 
 #[derive(Debug, thiserror::Error)]

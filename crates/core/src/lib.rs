@@ -8,6 +8,7 @@ pub mod catalogue;
 pub mod db;
 pub mod error;
 pub mod files;
+pub mod formats;
 pub mod policy;
 pub mod replies;
 pub mod sql;

@@ -2,6 +2,7 @@
 
 use super::{moment, save_export, Reply};
 use crate::AppState;
+use gatehouse_core::formats::ExportFormat;
 use gatehouse_core::usecases::audit;
 use serde::Deserialize;
 use tauri::State;
@@ -51,18 +52,19 @@ pub async fn verify_audit(state: State<'_, AppState>, org: String) -> Reply<audi
     state.call(|db, who, now| audit::verify(db, who, &org, now))
 }
 
-/// Export the events matching the filter (`format`: json or csv) into Downloads.
+/// Export the events matching the filter into Downloads, in the format the page asked for (the
+/// file's extension follows it); returns the file written.
 #[tauri::command]
 pub async fn export_audit<R: tauri::Runtime>(
     app: tauri::AppHandle<R>,
     state: State<'_, AppState>,
     org: String,
     filter: AuditFilter,
-    format: String,
+    format: ExportFormat,
 ) -> Reply<String> {
     state.call(|db, who, now| {
         let items = audit::list(db, who, &org, &query(&filter, now)?, now)?;
-        let text = gatehouse_cli::output::audit_export(&items, &format)?;
-        save_export(&app, &format!("gatehouse-audit-{org}"), if format == "csv" { "csv" } else { "json" }, &text)
+        let text = gatehouse_cli::output::audit_export(&items, format)?;
+        save_export(&app, &format!("gatehouse-audit-{org}"), format.extension(), &text)
     })
 }

@@ -10,6 +10,7 @@ import type { AppStatus } from "../bindings/AppStatus";
 import type { AuditEventView } from "../bindings/AuditEventView";
 import type { AuditFilter } from "../bindings/AuditFilter";
 import type { BulkReport } from "../bindings/BulkReport";
+import type { ExportFormat } from "../bindings/ExportFormat";
 import type { ChainReport } from "../bindings/ChainReport";
 import type { CheckAnswer } from "../bindings/CheckAnswer";
 import type { CreatedServiceAccount } from "../bindings/CreatedServiceAccount";
@@ -125,7 +126,7 @@ export const api = {
 
   listAudit: (org: string, filter: AuditFilter) => call<AuditEventView[]>("list_audit", { org, filter }),
   verifyAudit: (org: string) => call<ChainReport>("verify_audit", { org }),
-  exportAudit: (org: string, filter: AuditFilter, format: "json" | "csv") => call<string>("export_audit", { org, filter, format }),
+  exportAudit: (org: string, filter: AuditFilter, format: ExportFormat) => call<string>("export_audit", { org, filter, format }),
 
   accessReview: (org: string, expiringWithin: string | null) => call<ReviewRow[]>("access_review", { org, expiringWithin }),
   exportReview: (org: string, expiringWithin: string | null) => call<string>("export_review", { org, expiringWithin }),

@@ -23,7 +23,9 @@ pub struct Event {
     pub hash: String,
 }
 
-fn event_hash(
+/// The hash of one event: SHA-256 over its length-prefixed fields and the previous hash.
+#[allow(clippy::too_many_arguments)] // the fields of an event, hashed in this order
+pub fn event_hash(
     id: &str,
     org: &str,
     actor: &str,
@@ -42,7 +44,48 @@ fn event_hash(
     hex::encode(h.finalize())
 }
 
-/// Append one event to the organization's chain ('' for events of no organization).
+/// The most characters an event keeps of its actor or target (rule 8): longer text is cut here and
+/// ends with `…`. The use cases validate what they are given before anything is audited; this is
+/// the last bound, so that no caller's input, whatever path it took, can make an event too long to
+/// print or carry control characters into an administrator's terminal.
+pub const MAX_TEXT_CHARS: usize = 200;
+/// The same bound for each string inside an event's details.
+pub const MAX_DETAIL_CHARS: usize = 500;
+
+/// Characters an event never keeps: control characters (C0, C1, DEL: escapes, new lines, tabs)
+/// and the Unicode formatting characters that reorder or hide text on a terminal (bidirectional
+/// overrides and isolates, zero-width characters).
+pub fn is_unsafe_char(c: char) -> bool {
+    c.is_control()
+        || matches!(c, '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2060}'..='\u{2069}' | '\u{FEFF}')
+}
+
+/// `s` as an event keeps it: unsafe characters replaced by U+FFFD, at most `max` characters
+/// (the last one `…` when cut).
+pub fn bounded(s: &str, max: usize) -> String {
+    let cut = s.chars().nth(max).is_some();
+    let keep = if cut { max.saturating_sub(1) } else { max };
+    let mut out: String = s.chars().take(keep).map(|c| if is_unsafe_char(c) { '\u{FFFD}' } else { c }).collect();
+    if cut {
+        out.push('…');
+    }
+    out
+}
+
+fn bounded_details(v: &serde_json::Value) -> serde_json::Value {
+    use serde_json::Value;
+    match v {
+        Value::String(s) => Value::String(bounded(s, MAX_DETAIL_CHARS)),
+        Value::Array(items) => Value::Array(items.iter().map(bounded_details).collect()),
+        Value::Object(map) => {
+            Value::Object(map.iter().map(|(k, v)| (bounded(k, MAX_TEXT_CHARS), bounded_details(v))).collect())
+        }
+        other => other.clone(),
+    }
+}
+
+/// Append one event to the organization's chain ('' for the system chain: events of no
+/// organization). Actor, target and the strings of the details are bounded first (`bounded`).
 pub fn append(
     conn: &Connection,
     org_id: &str,
@@ -53,7 +96,8 @@ pub fn append(
     at: Timestamp,
 ) -> Result<()> {
     let id = super::new_id();
-    let details = details.to_string();
+    let (actor, target) = (&bounded(actor, MAX_TEXT_CHARS), &bounded(target, MAX_TEXT_CHARS));
+    let details = bounded_details(details).to_string();
     let (prev, count): (String, i64) = conn
         .prepare_cached("SELECT last_hash, events FROM audit_heads WHERE organization_id = ?1")?
         .query_row([org_id], |r| Ok((r.get(0)?, r.get(1)?)))
@@ -137,35 +181,81 @@ pub enum ChainState {
     Broken { events: i64, at_seq: Option<i64>, why: String },
 }
 
+/// The action that opens every organization's chain (rule 8).
+pub const CREATION_ACTION: &str = "org.created";
+
 /// Walk an organization's chain from the first event, recomputing every hash.
 pub fn verify(conn: &Connection, org_id: &str) -> Result<ChainState> {
+    verify_chain(conn, org_id, None)
+}
+
+/// Walk a chain ('' is the system chain) from the first event, recomputing every hash. An
+/// organization's chain must start with its creation event. With a checkpoint (the event count
+/// and head hash taken earlier), the chain must also extend it: its event number `events` must
+/// carry the hash `head`, so that a chain truncated, deleted or rewritten with recomputed hashes
+/// before that point is broken too.
+pub fn verify_chain(conn: &Connection, org_id: &str, checkpoint: Option<(i64, &str)>) -> Result<ChainState> {
     let mut st =
         conn.prepare(&format!("SELECT {COLUMNS} FROM audit_events WHERE organization_id = ?1 ORDER BY seq"))?;
     let mut rows = st.query([org_id])?;
     let mut prev = GENESIS.to_string();
     let mut count = 0i64;
     let mut last_seq = 0i64;
+    let broken = |events, at_seq, why: String| Ok(ChainState::Broken { events, at_seq, why });
+    let differs = |events: i64| {
+        format!(
+            "the chain no longer extends the checkpoint: its event {events} differs (events were deleted or rewritten)"
+        )
+    };
+    if let Some((0, head)) = checkpoint {
+        if head != GENESIS {
+            return broken(0, None, differs(0));
+        }
+    }
     while let Some(row) = rows.next()? {
         let e = from_row(row)?;
         count += 1;
+        if count == 1 && !org_id.is_empty() && e.action != CREATION_ACTION {
+            return broken(
+                count,
+                Some(e.seq),
+                format!(
+                    "the chain starts with {} instead of the organization's creation (earlier events were deleted)",
+                    bounded(&e.action, 40)
+                ),
+            );
+        }
         if e.prev_hash != prev {
-            return Ok(ChainState::Broken {
-                events: count,
-                at_seq: Some(e.seq),
-                why: format!("event {} does not follow the one before it (an event was deleted or changed)", e.seq),
-            });
+            return broken(
+                count,
+                Some(e.seq),
+                format!("event {} does not follow the one before it (an event was deleted or changed)", e.seq),
+            );
         }
         let expected =
             event_hash(&e.id, &e.organization_id, &e.actor, &e.action, &e.target, &e.details, e.at, &e.prev_hash);
         if expected != e.hash {
-            return Ok(ChainState::Broken {
-                events: count,
-                at_seq: Some(e.seq),
-                why: format!("event {} was edited", e.seq),
-            });
+            return broken(count, Some(e.seq), format!("event {} was edited", e.seq));
         }
         prev = e.hash;
         last_seq = e.seq;
+        if let Some((events, head)) = checkpoint {
+            if count == events && prev != head {
+                return broken(count, Some(e.seq), differs(events));
+            }
+        }
+    }
+    if let Some((events, _)) = checkpoint {
+        if count < events {
+            return broken(
+                count,
+                None,
+                format!("the chain has {count} events, fewer than the {events} of the checkpoint: events were deleted"),
+            );
+        }
+    }
+    if count == 0 && !org_id.is_empty() {
+        return broken(0, None, "the organization's chain is empty: its events were deleted".into());
     }
     let head: Option<(i64, String, i64)> = conn
         .query_row("SELECT last_seq, last_hash, events FROM audit_heads WHERE organization_id = ?1", [org_id], |r| {
@@ -177,10 +267,16 @@ pub fn verify(conn: &Connection, org_id: &str) -> Result<ChainState> {
         Some((seq, hash, events)) if seq == last_seq && hash == prev && events == count => {
             Ok(ChainState::Intact { events: count })
         }
-        _ => Ok(ChainState::Broken {
-            events: count,
-            at_seq: None,
-            why: "the newest events were deleted or the chain head was changed".into(),
-        }),
+        _ => broken(count, None, "the newest events were deleted or the chain head was changed".into()),
     }
+}
+
+/// The chain's event count and head hash, as a checkpoint keeps them.
+pub fn head(conn: &Connection, org_id: &str) -> Result<(i64, String)> {
+    Ok(conn
+        .query_row("SELECT events, last_hash FROM audit_heads WHERE organization_id = ?1", [org_id], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })
+        .optional()?
+        .unwrap_or_else(|| (0, GENESIS.to_string())))
 }

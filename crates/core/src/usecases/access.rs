@@ -5,7 +5,7 @@
 use crate::auth::Principal;
 use crate::error::{Denial, Error, Result};
 use crate::policy::{decide, Action, Decision, Rights};
-use crate::store::{audit, organizations, organizations::Organization, rights, service_accounts};
+use crate::store::{audit, memberships, organizations, organizations::Organization, rights, service_accounts};
 use crate::time::Timestamp;
 use rusqlite::Connection;
 
@@ -17,6 +17,8 @@ pub struct OrgAccess {
     /// The account the caller counts as: a person themself, a service account its creator
     /// (rule 9), None for a service account whose creator is unknown.
     person: Option<String>,
+    /// No membership here (of any status), or another organization's service account.
+    outsider: bool,
 }
 
 pub fn organization(conn: &Connection, slug: &str) -> Result<Organization> {
@@ -34,7 +36,8 @@ impl OrgAccess {
                 service_accounts::by_id(conn, id)?.and_then(|sa| sa.created_by_account)
             }
         };
-        Ok(OrgAccess { org, principal: principal.clone(), rights, now, person })
+        let outsider = rights.is_empty() && is_outsider(conn, principal, &org.id)?;
+        Ok(OrgAccess { org, principal: principal.clone(), rights, now, person, outsider })
     }
 
     /// Whether `account_id` is the caller, or the person a calling service account counts as:
@@ -63,6 +66,7 @@ impl OrgAccess {
                     actor: self.actor(),
                     action: action.name().to_string(),
                     target: target.to_string(),
+                    outsider: self.outsider,
                 })),
             }),
         }
@@ -76,6 +80,15 @@ impl OrgAccess {
     pub fn account_id(&self) -> Option<&str> {
         self.principal.account_id()
     }
+}
+
+/// Whether `principal` stands outside the organization: an account with no membership in it (a
+/// disabled or expired member is inside), or a service account of another organization.
+pub fn is_outsider(conn: &Connection, principal: &Principal, org_id: &str) -> Result<bool> {
+    Ok(match principal {
+        Principal::Account { id, .. } => memberships::of(conn, org_id, id)?.is_none(),
+        Principal::ServiceAccount { organization_id, .. } => organization_id != org_id,
+    })
 }
 
 /// What `principal` holds in an organization (and workspace) at `now`.

@@ -4,12 +4,12 @@
 use super::access::OrgAccess;
 use crate::auth::Principal;
 use crate::db::Database;
-use crate::error::{ConflictReason, Error, Result};
+use crate::error::{ConflictReason, Denial, Error, Result};
 use crate::policy::Action;
 use crate::store::{audit, grants, memberships};
 use crate::time::{rfc3339, Timestamp};
 use rusqlite::Transaction;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
 #[derive(Debug, Clone, Serialize, TS)]
@@ -47,31 +47,151 @@ pub fn list(
     db.read(now, |tx| {
         let access = OrgAccess::load(tx, who, org, now)?;
         access.require(&Action::ViewAudit, "audit")?;
-        let events = audit::list(
-            tx,
-            &access.org.id,
-            &audit::Filter {
-                actor: q.actor.as_deref(),
-                action: q.action.as_deref(),
-                since: q.since,
-                until: q.until,
-                target: q.target.as_deref(),
-                limit: q.limit,
-            },
-        )?;
-        Ok(events
-            .into_iter()
-            .map(|e| AuditEventView {
-                seq: e.seq,
-                at: rfc3339(e.at),
-                actor: e.actor,
-                action: e.action,
-                target: e.target,
-                details: serde_json::from_str(&e.details).unwrap_or(serde_json::Value::Null),
-                hash: e.hash,
-            })
-            .collect())
+        let events = audit::list(tx, &access.org.id, &filter(q))?;
+        Ok(events.into_iter().map(view).collect())
     })
+}
+
+fn view(e: audit::Event) -> AuditEventView {
+    AuditEventView {
+        seq: e.seq,
+        at: rfc3339(e.at),
+        actor: e.actor,
+        action: e.action,
+        target: e.target,
+        details: serde_json::from_str(&e.details).unwrap_or(serde_json::Value::Null),
+        hash: e.hash,
+    }
+}
+
+fn filter(q: &AuditQuery) -> audit::Filter<'_> {
+    audit::Filter {
+        actor: q.actor.as_deref(),
+        action: q.action.as_deref(),
+        since: q.since,
+        until: q.until,
+        target: q.target.as_deref(),
+        limit: q.limit,
+    }
+}
+
+/// The system chain: events of no organization (failed and refused sign-ins, unknown tokens,
+/// outsiders' refused attempts on an organization). Any person who owns at least one
+/// organization may read and verify it; anyone else is refused, and the refusal is recorded there.
+fn require_system_reader(conn: &rusqlite::Connection, who: &Principal, now: Timestamp) -> Result<()> {
+    if let Principal::Account { id, .. } = who {
+        for org in crate::store::organizations::of_account(conn, id)? {
+            if crate::store::rights::of_account(conn, &org.id, id, None, now)?.is_owner {
+                return Ok(());
+            }
+        }
+    }
+    Err(Error::Forbidden {
+        message: "forbidden: only owners of an organization may read the system audit chain".into(),
+        denial: Some(Box::new(Denial {
+            organization_id: String::new(),
+            actor: who.label(),
+            action: "audit.view_system".into(),
+            target: "system".into(),
+            outsider: false,
+        })),
+    })
+}
+
+/// `audit list --system`: the system chain, newest first.
+pub fn list_system(db: &mut Database, who: &Principal, q: &AuditQuery, now: Timestamp) -> Result<Vec<AuditEventView>> {
+    db.read(now, |tx| {
+        require_system_reader(tx, who, now)?;
+        Ok(audit::list(tx, "", &filter(q))?.into_iter().map(view).collect())
+    })
+}
+
+/// `audit verify --system`.
+pub fn verify_system(db: &mut Database, who: &Principal, now: Timestamp) -> Result<ChainReport> {
+    db.read(now, |tx| {
+        require_system_reader(tx, who, now)?;
+        report(audit::verify_chain(tx, "", None)?)
+    })
+}
+
+/// What `audit checkpoint` prints and `audit verify --checkpoint FILE` reads: the organization,
+/// how many events its chain held, the hash of the last of them, and when it was taken. Kept
+/// outside the database, it lets `verify` notice a chain truncated or rewritten since (rule 8).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+#[ts(export)]
+pub struct Checkpoint {
+    /// The organization's slug.
+    pub organization: String,
+    #[ts(type = "number")]
+    pub events: i64,
+    /// The hash of event number `events` (64 hex digits; all zeros for an empty chain).
+    pub head: String,
+    pub at: String,
+}
+
+impl Checkpoint {
+    /// Read a checkpoint file's text; anything else is `invalid_input` naming `checkpoint`.
+    pub fn parse(text: &str) -> Result<Checkpoint> {
+        let bad = |why: String| Error::invalid("checkpoint", why);
+        let cp: Checkpoint = serde_json::from_str(text).map_err(|e| {
+            bad(format!("is not a Gatehouse audit checkpoint ({{\"organization\",\"events\",\"head\",\"at\"}}): {e}"))
+        })?;
+        if cp.events < 0 {
+            return Err(bad("events must not be negative".into()));
+        }
+        if cp.head.len() != 64 || !cp.head.chars().all(|c| c.is_ascii_hexdigit() && !c.is_ascii_uppercase()) {
+            return Err(bad("head must be 64 lower-case hex digits".into()));
+        }
+        Ok(cp)
+    }
+}
+
+/// `audit checkpoint`: the chain's count and head, once the chain is verified intact.
+pub fn checkpoint(db: &mut Database, who: &Principal, org: &str, now: Timestamp) -> Result<Checkpoint> {
+    db.read(now, |tx| {
+        let access = OrgAccess::load(tx, who, org, now)?;
+        access.require(&Action::ViewAudit, "audit")?;
+        report(audit::verify(tx, &access.org.id)?)?;
+        let (events, head) = audit::head(tx, &access.org.id)?;
+        Ok(Checkpoint { organization: access.org.slug.clone(), events, head, at: rfc3339(now) })
+    })
+}
+
+/// `audit verify --checkpoint FILE`: the chain is intact and still extends the checkpoint.
+pub fn verify_checkpoint(
+    db: &mut Database,
+    who: &Principal,
+    org: &str,
+    checkpoint: &Checkpoint,
+    now: Timestamp,
+) -> Result<ChainReport> {
+    db.read(now, |tx| {
+        let access = OrgAccess::load(tx, who, org, now)?;
+        access.require(&Action::ViewAudit, "audit")?;
+        if checkpoint.organization != access.org.slug {
+            return Err(Error::invalid(
+                "checkpoint",
+                format!(
+                    "is a checkpoint of {}, not of {}",
+                    crate::validate::shorten(&checkpoint.organization),
+                    access.org.slug
+                ),
+            ));
+        }
+        report(audit::verify_chain(tx, &access.org.id, Some((checkpoint.events, &checkpoint.head)))?)
+    })
+}
+
+fn report(state: audit::ChainState) -> Result<ChainReport> {
+    match state {
+        audit::ChainState::Intact { events } => Ok(ChainReport { ok: true, events }),
+        audit::ChainState::Broken { why, events, .. } => Err(Error::conflict(
+            ConflictReason::ChainBroken,
+            format!("the audit chain is broken after {events} events: {why}"),
+        )),
+    }
 }
 
 /// The organization's whole log, oldest first (as a log is read), one event at a time: `each`
@@ -87,17 +207,7 @@ pub fn export_each(
     db.read(now, |tx| {
         let access = OrgAccess::load(tx, who, org, now)?;
         access.require(&Action::ViewAudit, "audit")?;
-        audit::each(tx, &access.org.id, |e| {
-            each(AuditEventView {
-                seq: e.seq,
-                at: rfc3339(e.at),
-                actor: e.actor,
-                action: e.action,
-                target: e.target,
-                details: serde_json::from_str(&e.details).unwrap_or(serde_json::Value::Null),
-                hash: e.hash,
-            })
-        })
+        audit::each(tx, &access.org.id, |e| each(view(e)))
     })
 }
 
@@ -115,13 +225,7 @@ pub fn verify(db: &mut Database, who: &Principal, org: &str, now: Timestamp) -> 
     db.read(now, |tx| {
         let access = OrgAccess::load(tx, who, org, now)?;
         access.require(&Action::ViewAudit, "audit")?;
-        match audit::verify(tx, &access.org.id)? {
-            audit::ChainState::Intact { events } => Ok(ChainReport { ok: true, events }),
-            audit::ChainState::Broken { why, events, .. } => Err(Error::conflict(
-                ConflictReason::ChainBroken,
-                format!("the audit chain is broken after {events} events: {why}"),
-            )),
-        }
+        report(audit::verify(tx, &access.org.id)?)
     })
 }
 

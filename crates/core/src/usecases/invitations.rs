@@ -314,7 +314,7 @@ pub fn revoke(db: &mut Database, who: &Principal, org: &str, email: &str, now: T
     let (_, email_norm) = validate::email("email", email)?;
     db.write(now, |tx| {
         let access = OrgAccess::load(tx, who, org, now)?;
-        access.require(&Action::ManageInvitations { owner_role: false }, email.trim())?;
+        access.require(&Action::ManageInvitations { owner_role: false }, &email_norm)?;
         let inv =
             invitations::latest_for(tx, &access.org.id, &email_norm)?.filter(|i| i.status.can_be_resent()).ok_or_else(
                 || Error::not_found(format!("no open invitation for {} in {}", email.trim(), access.org.slug)),
@@ -396,11 +396,18 @@ fn accept_held(db: &mut Database, held: Held, acceptor: Acceptor, now: Timestamp
         let (account_id, created) = match (&acceptor, existing, &new_account) {
             (Acceptor::SignedIn(p), Some(acc), _) if p.account_id() == Some(acc.id.as_str()) => (acc.id, false),
             (Acceptor::SignedIn(p), _, _) => {
-                return Err(Error::forbidden(format!(
-                    "this invitation is for {}, and you are signed in as {}",
-                    inv.email,
-                    p.label()
-                )))
+                // Someone else's invitation: refused and recorded in the organization's chain
+                // (whoever holds one of its invitation tokens is not an outsider to it; rule 8).
+                return Err(Error::Forbidden {
+                    message: format!("this invitation is for {}, and you are signed in as {}", inv.email, p.label()),
+                    denial: Some(Box::new(crate::error::Denial {
+                        organization_id: org.id.clone(),
+                        actor: p.label(),
+                        action: "invites.accept".into(),
+                        target: inv.email.clone(),
+                        outsider: false,
+                    })),
+                });
             }
             (Acceptor::NewAccount { .. }, Some(_), _) => {
                 return Err(Error::Unauthenticated(format!(

@@ -794,10 +794,11 @@ fn subject(conn: &Connection, access: &OrgAccess, email: &str) -> Result<Subject
 }
 
 pub fn show(db: &mut Database, who: &Principal, org: &str, email: &str, now: Timestamp) -> Result<MemberDetails> {
+    // Validated before anything, so that a refusal never audits raw input (rule 8).
+    let (_, email_norm) = validate::email("email", email)?;
     db.read(now, |tx| {
         let access = OrgAccess::load(tx, who, org, now)?;
-        access.require(&Action::ViewOrganization, email)?;
-        let (_, email_norm) = validate::email("email", email)?;
+        access.require(&Action::ViewOrganization, &email_norm)?;
         let row = rows_in_email_order(tx, &access.org.id, &MemberFilter::default(), Some(&email_norm), now)?
             .into_iter()
             .next()
@@ -1125,8 +1126,16 @@ pub fn remove(db: &mut Database, who: &Principal, org: &str, email: &str, now: T
 pub fn leave(db: &mut Database, who: &Principal, org: &str, now: Timestamp) -> Result<()> {
     db.write(now, |tx| {
         let org_row = super::access::organization(tx, org)?;
-        let account =
-            who.account_id().ok_or_else(|| Error::forbidden("a service account cannot leave an organization"))?;
+        let account = who.account_id().ok_or_else(|| Error::Forbidden {
+            message: "a service account cannot leave an organization".into(),
+            denial: Some(Box::new(crate::error::Denial {
+                organization_id: org_row.id.clone(),
+                actor: who.label(),
+                action: "members.leave".into(),
+                target: who.label(),
+                outsider: !matches!(who, Principal::ServiceAccount { organization_id, .. } if *organization_id == org_row.id),
+            })),
+        })?;
         let membership = memberships::of(tx, &org_row.id, account)?
             .ok_or_else(|| Error::not_found(format!("you are not a member of {}", org_row.slug)))?;
         let before = rights::lasting_owners(tx, &org_row.id, now)?;

@@ -72,6 +72,8 @@ pub fn list(db: &mut Database, who: &Principal, org: &str, now: Timestamp) -> Re
 }
 
 pub fn show(db: &mut Database, who: &Principal, org: &str, role: &str, now: Timestamp) -> Result<RoleView> {
+    // Validated before anything, so that a refusal never audits raw input (rule 8).
+    let role = &validate::identifier_name("role", role)?;
     db.read(now, |tx| {
         let access = OrgAccess::load(tx, who, org, now)?;
         access.require(&Action::ViewOrganization, role)?;
@@ -187,9 +189,10 @@ pub fn update(
 }
 
 pub fn delete(db: &mut Database, who: &Principal, org: &str, role: &str, now: Timestamp) -> Result<()> {
+    let role = &validate::identifier_name("role", role)?;
     db.write(now, |tx| {
         let access = OrgAccess::load(tx, who, org, now)?;
-        access.require(&Action::DeleteRole, role.trim())?;
+        access.require(&Action::DeleteRole, role)?;
         let r = find(tx, &access, role)?;
         if r.is_owner {
             return Err(Error::conflict(ConflictReason::InUse, "the owner role cannot be deleted"));

@@ -134,10 +134,12 @@ pub fn list(db: &mut Database, who: &Principal, org: &str, now: Timestamp) -> Re
 }
 
 pub fn revoke(db: &mut Database, who: &Principal, org: &str, name: &str, now: Timestamp) -> Result<ServiceAccountView> {
+    // Validated before anything, so that a refusal never audits raw input (rule 8).
+    let name = &validate::identifier_name("name", name)?;
     db.write(now, |tx| {
         let access = OrgAccess::load(tx, who, org, now)?;
-        access.require(&Action::RevokeServiceAccount { owner_role: false }, name.trim())?;
-        let sa = service_accounts::by_name(tx, &access.org.id, name.trim())?.ok_or_else(|| {
+        access.require(&Action::RevokeServiceAccount { owner_role: false }, name)?;
+        let sa = service_accounts::by_name(tx, &access.org.id, name)?.ok_or_else(|| {
             Error::not_found(format!("no service account '{}' in {}", validate::shorten(name), access.org.slug))
         })?;
         // A service account holding the owner role is owner-level (rule 2).
