@@ -72,6 +72,11 @@ enum Switch {
     /// sort). Rule 11 says such a person appears with their workspace roles. Until the roster is
     /// changed, the model expects what the core shows there.
     WorkspaceInvitationRows,
+    /// The roster: deleting a role used only by a rejected invitation takes that invitation's row
+    /// out of the member list (the row is rebuilt through the role, which is gone), although the
+    /// invitation keeps the role's name. Until the roster lists it by the kept name, the model does
+    /// not delete such a role.
+    RejectedRowOfDeletedRole,
 }
 
 fn switched_on(s: Switch) -> bool {
@@ -84,6 +89,7 @@ fn switched_on(s: Switch) -> bool {
         Switch::LookalikeRoleNames => true,
         Switch::ExplicitLastOwner => true,
         Switch::WorkspaceInvitationRows => false,
+        Switch::RejectedRowOfDeletedRole => false,
     }
 }
 
@@ -1663,6 +1669,9 @@ impl Model {
         let invited = self.invitations.iter().any(|i| i.role_id == id && i.status == InvStatus::Open);
         if def.owner || granted || invited {
             return refuse(Refusal::Conflict(ConflictReason::InUse));
+        }
+        if self.invitations.iter().any(|i| i.role_id == id && i.status == InvStatus::Rejected) {
+            gate(Switch::RejectedRowOfDeletedRole)?;
         }
         // Closed invitations keep the role's name, not the role.
         for inv in self.invitations.iter_mut().filter(|i| i.role_id == id) {

@@ -1029,6 +1029,11 @@ fn bulk_enabled(
             if list.is_empty() {
                 return Err(Error::invalid("emails", "name at least one email, or use --all-matching"));
             }
+            // Every email named must be someone here before any row is decided: an unknown one
+            // refuses the command as not_found whatever the rows before it would have met.
+            for email in list {
+                subject(tx, &access, email)?;
+            }
             list.clone()
         }
         Selection::AllMatching(filter) => all_matching(tx, &access.org.id, filter, now)?
