@@ -248,3 +248,24 @@ fn refusals_leave_a_trace_and_the_system_chain_is_listed_and_verified() {
     assert_eq!(gh(&db, Some(OWNER), PW, &["audit", "list", "--org", ORG, "--system"]).0, 2);
     assert_eq!(gh(&db, Some(OWNER), PW, &["audit", "list"]).0, 2);
 }
+
+/// `audit list --action` takes an action as stored or an area of actions (issue 8, "While there":
+/// audit actions are one enum); anything else is `invalid_input` naming `action`, not an empty list.
+#[test]
+fn audit_list_takes_known_actions_and_areas_only() {
+    let (_dir, db) = setup();
+    ok(&db, &["orgs", "rename", ORG, "Acme Two"]);
+    for action in ["org.renamed", "org"] {
+        let ev = items(&ok(&db, &["audit", "list", "--org", ORG, "--action", action]));
+        assert!(!ev.is_empty() && ev.iter().all(|e| e["action"].as_str().unwrap().starts_with("org.")), "{ev:?}");
+    }
+    for bad in ["org.renamd", "members.disable", "nope"] {
+        let (code, _, err) = gh(&db, Some(OWNER), PW, &["audit", "list", "--org", ORG, "--action", bad]);
+        assert_eq!(code, 2, "{bad}: {err}");
+        assert_eq!(
+            (err["error"]["code"].as_str(), err["error"]["field"].as_str()),
+            (Some("invalid_input"), Some("action")),
+            "{bad}: {err}"
+        );
+    }
+}

@@ -2,6 +2,7 @@
 //! tokens of invitations (rule 4). Tokens come from the OS random source; only their SHA-256 is
 //! ever stored.
 
+use crate::audit_actions::AuditAction;
 use crate::db::Database;
 use crate::error::{Error, Result};
 use crate::store::{accounts, audit, service_accounts};
@@ -152,7 +153,7 @@ fn refuse_locked(db: &mut Database, email_norm: &str, until: Timestamp, now: Tim
             tx,
             "",
             email_norm,
-            "signin.refused",
+            AuditAction::SigninRefused,
             email_norm,
             &serde_json::json!({"locked_until": rfc3339(until)}),
             now,
@@ -175,7 +176,7 @@ fn record_failure(db: &mut Database, email_norm: &str, now: Timestamp) -> Error 
                 tx,
                 "",
                 email_norm,
-                "signin.refused",
+                AuditAction::SigninRefused,
                 email_norm,
                 &serde_json::json!({"locked_until": rfc3339(until)}),
                 now,
@@ -189,7 +190,7 @@ fn record_failure(db: &mut Database, email_norm: &str, now: Timestamp) -> Error 
             tx,
             "",
             email_norm,
-            "signin.failed",
+            AuditAction::SigninFailed,
             email_norm,
             &serde_json::json!({"failures": failures}),
             now,
@@ -231,7 +232,15 @@ pub fn authenticate_token(db: &mut Database, token: &str, now: Timestamp) -> Res
     };
     let shown: String = token.chars().take(TOKEN_SHOWN_CHARS).collect();
     db.write(now, |tx| {
-        audit::append(tx, &chain, &actor, "token.refused", &shown, &serde_json::json!({ "reason": message }), now)
+        audit::append(
+            tx,
+            &chain,
+            &actor,
+            AuditAction::TokenRefused,
+            &shown,
+            &serde_json::json!({ "reason": message }),
+            now,
+        )
     })?;
     Err(Error::Unauthenticated(message))
 }

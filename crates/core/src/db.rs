@@ -8,6 +8,7 @@
 //! (telling the front door's observer, so a terminal can say why), up to a bound, and then fails
 //! `unavailable`; SQLite's "database is locked" never reaches a user.
 
+use crate::audit_actions::AuditAction;
 use crate::error::{Denial, Error, Result, CANNOT_OPEN_CAUSE, CANNOT_USE_DATABASE, LOCKED_CAUSE};
 use crate::time::Timestamp;
 use rusqlite::{Connection, OpenFlags, Transaction, TransactionBehavior};
@@ -724,7 +725,15 @@ impl Database {
         } else {
             (denial.organization_id.as_str(), serde_json::json!({ "attempted": denial.action, "reason": reason }))
         };
-        crate::store::audit::append(&tx, chain, &denial.actor, "access.denied", &denial.target, &details, now)?;
+        crate::store::audit::append(
+            &tx,
+            chain,
+            &denial.actor,
+            AuditAction::AccessDenied,
+            &denial.target,
+            &details,
+            now,
+        )?;
         tx.commit()?;
         Ok(())
     }

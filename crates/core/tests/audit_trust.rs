@@ -6,6 +6,7 @@
 
 mod common;
 use common::*;
+use gatehouse_core::audit_actions::AuditAction;
 use gatehouse_core::auth::{authenticate_token, sign_in};
 use gatehouse_core::store::audit as store_audit;
 use gatehouse_core::usecases::audit::{self, AuditQuery, Checkpoint};
@@ -64,8 +65,16 @@ fn an_event_keeps_at_most_a_bounded_target_without_control_characters() {
     let acme = org_id(&db, ORG);
     // Whatever path input takes to the store, the event keeps a bounded, printable form.
     let raw = format!("\u{1b}[31m=HYPERLINK(\"x\")\n\u{202e}{}", "B".repeat(70_000));
-    store_audit::append(db.connection(), &acme, &raw, "test.raw", &raw, &serde_json::json!({"note": raw}), T0 + 1)
-        .unwrap();
+    store_audit::append(
+        db.connection(),
+        &acme,
+        &raw,
+        AuditAction::RolesDeleted,
+        &raw,
+        &serde_json::json!({"note": raw}),
+        T0 + 1,
+    )
+    .unwrap();
     let e = audit::list(&mut db, &o, ORG, &AuditQuery::default(), T0 + 2).unwrap().remove(0);
     for text in [&e.actor, &e.target, &e.details["note"].as_str().unwrap().to_string()] {
         assert!(text.chars().count() <= store_audit::MAX_DETAIL_CHARS, "{} chars", text.chars().count());

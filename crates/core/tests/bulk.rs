@@ -20,7 +20,7 @@ extern "C" fn tick(_: *mut std::ffi::c_void) -> std::ffi::c_int {
 }
 
 fn status(db: &mut Database, who: &Principal, org: &str, email: &str) -> String {
-    members::show(db, who, org, email, T0 + 5).unwrap().row.status.clone()
+    members::show(db, who, org, email, T0 + 5).unwrap().row.status.as_str().to_string()
 }
 
 fn data_version(db: &Database) -> i64 {

@@ -318,7 +318,7 @@ fn an_organization_expiry_or_disable_hides_workspace_access_without_deleting_it(
     assert_eq!(code(workspaces::list(&mut db, &m, ORG, T0 + 21)), ErrorCode::Forbidden);
     // Kept, not deleted, and shown as not current.
     let d = members::show(&mut db, &o, ORG, "m@acme.test", T0 + 21).unwrap();
-    assert_eq!(d.row.status, "expired");
+    assert_eq!(d.row.status.as_str(), "expired");
     assert_eq!(d.workspaces.len(), 1, "{:?}", d.workspaces);
     assert!(!d.workspaces[0].current);
     // One access.expired event at organization scope, none for the workspace grant (it did not expire).
@@ -376,7 +376,7 @@ fn service_account_token_is_shown_once_works_within_its_role_and_stops_when_revo
     assert!(token[4..].chars().all(|c| c.is_ascii_hexdigit()));
     assert_eq!(created.account.token_prefix, token[..12]);
     assert_eq!(created.account.role.as_deref(), Some("member"));
-    assert_eq!(created.account.status, "active");
+    assert_eq!(created.account.status.as_str(), "active");
     // The list never shows the token again.
     let listed = service_accounts::list(&mut db, &o, ORG, T0 + 2).unwrap();
     assert_eq!(listed.len(), 1);
@@ -408,7 +408,7 @@ fn service_account_token_is_shown_once_works_within_its_role_and_stops_when_revo
 
     // Revoked: refused at sign-in; a principal obtained earlier has no rights left either.
     let v = service_accounts::revoke(&mut db, &o, ORG, "ci-bot", T0 + 5).unwrap();
-    assert_eq!(v.status, "revoked");
+    assert_eq!(v.status.as_str(), "revoked");
     assert_eq!(v.revoked_at, Some(rfc3339(T0 + 5)));
     let e = authenticate_token(&mut db, &token, T0 + 6).unwrap_err();
     assert_eq!(e.code(), ErrorCode::Unauthenticated, "{e}");
@@ -548,7 +548,7 @@ fn demo_makes_every_status_workspaces_and_service_accounts() {
         ("invitation_expired", c.invitation_expired),
     ] {
         assert!(count > 0, "no {status} rows: {c:?}");
-        assert_eq!(page.items.iter().filter(|r| r.status == status).count() as i64, count, "{status}");
+        assert_eq!(page.items.iter().filter(|r| r.status.as_str() == status).count() as i64, count, "{status}");
     }
     assert_eq!(c.active + c.disabled + c.expired + c.pending + c.rejected + c.invitation_expired, c.total);
     assert!(page.items.iter().any(|r| r.email == OWNER && r.roles == vec!["owner".to_string()]));
@@ -557,8 +557,8 @@ fn demo_makes_every_status_workspaces_and_service_accounts() {
     assert!(!sas.is_empty());
     assert!(sas.iter().all(|s| s.token_prefix.starts_with("ghs_") && s.role.is_some()), "{sas:?}");
     // Checks agree with the statuses.
-    let expired = page.items.iter().find(|r| r.status == "expired").unwrap().email.clone();
-    let active = page.items.iter().find(|r| r.status == "active" && r.email != OWNER).unwrap().email.clone();
+    let expired = page.items.iter().find(|r| r.status.as_str() == "expired").unwrap().email.clone();
+    let active = page.items.iter().find(|r| r.status.as_str() == "active" && r.email != OWNER).unwrap().email.clone();
     assert!(!check(&mut db, &o, "demo", &expired, ORG_VIEW, None, T0 + 1).unwrap().allowed);
     assert!(check(&mut db, &o, "demo", &active, ORG_VIEW, None, T0 + 1).unwrap().allowed);
     // The past expiries of demo members are not re-audited; the chain is sound.

@@ -2053,7 +2053,7 @@ impl World {
             let mut roles = row.roles.clone();
             roles.sort_by_key(|r| r.to_ascii_lowercase());
             let workspaces = row.workspaces.iter().map(|w| (w.workspace.clone(), w.role.clone())).collect::<Vec<_>>();
-            if listed.insert(row.email.clone(), (row.status.clone(), roles, workspaces)).is_some() {
+            if listed.insert(row.email.clone(), (row.status.as_str().to_string(), roles, workspaces)).is_some() {
                 return Err(format!("the member list shows {} twice: {:?}", row.email, page.items));
             }
         }
@@ -2092,7 +2092,7 @@ impl World {
         let listed_owners = page
             .items
             .iter()
-            .filter(|r| r.status == "active" && r.access_expires_at.is_none())
+            .filter(|r| r.status.as_str() == "active" && r.access_expires_at.is_none())
             .filter(|r| r.roles.iter().any(|n| n.eq_ignore_ascii_case("owner")))
             .count() as i64;
         let stored_owners = store_lasting_owners(&self.db, now).unwrap_or(listed_owners);

@@ -197,7 +197,7 @@ fn an_admin_cannot_revoke_an_owner_role_service_account() {
     let a = add(&mut db, &o, "a@acme.test", "admin", None, T0);
     assert_eq!(code(service_accounts::revoke(&mut db, &a, ORG, "root-bot", T0 + 1)), ErrorCode::Forbidden);
     let listed = service_accounts::list(&mut db, &o, ORG, T0 + 2).unwrap();
-    assert_eq!(listed[0].status, "active");
+    assert_eq!(listed[0].status.as_str(), "active");
     let ev = events(&mut db, &o, T0 + 2);
     assert_eq!((ev[0].action.as_str(), ev[0].target.as_str()), ("access.denied", "root-bot"));
     // An admin still revokes an admin one; an owner revokes the owner one.

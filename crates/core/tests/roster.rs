@@ -7,7 +7,9 @@
 use gatehouse_core::auth::sign_in;
 use gatehouse_core::store::{accounts, grants, memberships, organizations, roles as role_store};
 use gatehouse_core::usecases::invitations::{self, Acceptor, Invitee};
-use gatehouse_core::usecases::members::{self, MemberFilter, MemberQuery, MemberRow, Selection, SortKey, StatusCounts};
+use gatehouse_core::usecases::members::{
+    self, MemberFilter, MemberQuery, MemberRow, MemberStatus, Selection, SortKey, StatusCounts,
+};
 use gatehouse_core::usecases::{demo, orgs, review, roles, workspaces};
 use gatehouse_core::{Database, Principal};
 use rusqlite::named_params;
@@ -94,16 +96,16 @@ fn oracle(db: &Database, org_id: &str, q: &MemberQuery, now: i64) -> (Vec<Member
                 continue;
             }
         }
-        match row.status.as_str() {
-            "active" => counts.active += 1,
-            "disabled" => counts.disabled += 1,
-            "expired" => counts.expired += 1,
-            "pending" => counts.pending += 1,
-            "rejected" => counts.rejected += 1,
-            _ => counts.invitation_expired += 1,
+        match row.status {
+            MemberStatus::Active => counts.active += 1,
+            MemberStatus::Disabled => counts.disabled += 1,
+            MemberStatus::Expired => counts.expired += 1,
+            MemberStatus::Pending => counts.pending += 1,
+            MemberStatus::Rejected => counts.rejected += 1,
+            MemberStatus::InvitationExpired => counts.invitation_expired += 1,
         }
         counts.total += 1;
-        if status.as_deref().is_some_and(|s| s != row.status) {
+        if status.as_deref().is_some_and(|s| s != row.status.as_str()) {
             continue;
         }
         rows.push((email_norm, sort_name, roles_key, row));
@@ -114,7 +116,7 @@ fn oracle(db: &Database, org_id: &str, q: &MemberQuery, now: i64) -> (Vec<Member
             SortKey::Email => (Some(email_norm.clone()), None),
             SortKey::Name => (Some(sort_name.clone()), None),
             SortKey::Role => (Some(roles_key.clone()), None),
-            SortKey::Status => (Some(row.status.clone()), None),
+            SortKey::Status => (Some(row.status.as_str().to_string()), None),
             SortKey::Created => (None, parse_time(&Some(row.created_at.clone()))),
             SortKey::LastLogin => (None, parse_time(&row.last_login_at)),
             SortKey::Expires => (None, parse_time(&row.access_expires_at)),

@@ -197,7 +197,7 @@ fn a_workspace_invitation_makes_a_member_with_only_that_workspace_role() {
     // The pending row shows the workspace it is for.
     let page = members::list(&mut db, &o, ORG, &MemberQuery::default(), T0).unwrap();
     let pending = page.items.iter().find(|r| r.email == PERSON).unwrap();
-    assert_eq!(pending.status, "pending");
+    assert_eq!(pending.status.as_str(), "pending");
     let production = vec![WorkspaceRole { workspace: "Production".into(), role: "deployer".into() }];
     assert_eq!(pending.workspaces, production);
 
@@ -293,7 +293,7 @@ fn a_workspace_grant_to_an_account_that_is_not_a_member_makes_it_one_without_an_
     workspaces::grant(&mut db, &o, ORG, "Production", PERSON, "deployer", None, T0 + 1).unwrap();
     let d = members::show(&mut db, &o, ORG, PERSON, T0 + 2).unwrap();
     assert!(d.row.roles.is_empty(), "{d:?}");
-    assert_eq!(d.row.status, "active");
+    assert_eq!(d.row.status.as_str(), "active");
     assert_eq!(d.workspaces.len(), 1);
     assert!(allowed(&mut db, &o, DEPLOY, Some("Production"), T0 + 2));
     assert!(!allowed(&mut db, &o, ORG_VIEW, None, T0 + 2));

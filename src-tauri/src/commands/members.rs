@@ -13,7 +13,7 @@ use ts_rs::TS;
 pub struct MemberListArgs {
     #[ts(optional)]
     pub search: Option<String>,
-    /// One of `STATUSES`, or `all`.
+    /// A `MemberStatus` name, or `all`.
     #[ts(optional)]
     pub status: Option<String>,
     #[ts(optional)]
@@ -31,7 +31,7 @@ pub async fn list_members(
     state: State<'_, AppState>,
     org: String,
     filter: MemberListArgs,
-    sort: String,
+    sort: members::SortKey,
     descending: bool,
     page: i64,
     per_page: i64,
@@ -39,14 +39,7 @@ pub async fn list_members(
     count_limit: Option<i64>,
 ) -> Reply<members::MemberPage> {
     state.call(|db, who, now| {
-        let q = members::MemberQuery {
-            filter: filter.filter(),
-            sort: members::SortKey::parse(&sort)?,
-            descending,
-            page,
-            per_page,
-            count_limit,
-        };
+        let q = members::MemberQuery { filter: filter.filter(), sort, descending, page, per_page, count_limit };
         members::list(db, who, &org, &q, now)
     })
 }

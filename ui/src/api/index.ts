@@ -10,6 +10,7 @@ import type { AppStatus } from "../bindings/AppStatus";
 import type { AuditEventView } from "../bindings/AuditEventView";
 import type { AuditFilter } from "../bindings/AuditFilter";
 import type { BulkReport } from "../bindings/BulkReport";
+import type { SortKey } from "../bindings/SortKey";
 import type { ExportFormat } from "../bindings/ExportFormat";
 import type { ChainReport } from "../bindings/ChainReport";
 import type { CheckAnswer } from "../bindings/CheckAnswer";
@@ -73,7 +74,7 @@ export const api = {
   renameOrg: (org: string, name: string) => call<OrganizationView>("rename_org", { org, name }),
   myAccess: (org: string) => call<MyAccess>("my_access", { org }),
 
-  listMembers: (org: string, filter: MemberListArgs, sort: string, descending: boolean, page: number, perPage: number) =>
+  listMembers: (org: string, filter: MemberListArgs, sort: SortKey, descending: boolean, page: number, perPage: number) =>
     call<MemberPage>("list_members", { org, filter, sort, descending, page, perPage }),
   memberDetails: (org: string, email: string) => call<MemberDetails>("member_details", { org, email }),
   setMemberRole: (org: string, email: string, role: string) => call<null>("set_member_role", { org, email, role }),

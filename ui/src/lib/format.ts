@@ -1,9 +1,12 @@
 // Formatting of times, statuses and names for the tables.
+import type { MemberStatus } from "../bindings/MemberStatus";
+import type { InvitationStatus } from "../bindings/InvitationStatus";
 
 /** The member list's statuses, in the order of its summary badges and status filter. */
-export const STATUSES = ["active", "disabled", "expired", "pending", "invitation_expired", "rejected"] as const;
+export const STATUSES: readonly MemberStatus[] = ["active", "disabled", "expired", "pending", "invitation_expired", "rejected"];
 
-const STATUS_LABELS: Record<string, string> = {
+/** Every member and invitation status has a label (a status the core adds and this misses does not compile). */
+const STATUS_LABELS: Record<MemberStatus | InvitationStatus | "open", string> & Record<string, string | undefined> = {
   active: "Active",
   disabled: "Disabled",
   expired: "Expired",

@@ -1,7 +1,9 @@
 // The member list's columns and its self-refresh when an access expiry passes.
 import type { MemberRow } from "../bindings/MemberRow";
+import type { MemberStatus } from "../bindings/MemberStatus";
+import type { SortKey } from "../bindings/SortKey";
 
-export type SortKey = "name" | "email" | "role" | "status" | "created" | "last_login" | "expires";
+export type { SortKey };
 
 /** The member list's columns in order; those with a sort key sort when their heading is clicked. */
 export const COLUMNS: { id: string; label: string; sort?: SortKey }[] = [
@@ -17,8 +19,17 @@ export const COLUMNS: { id: string; label: string; sort?: SortKey }[] = [
 ];
 
 /** Rows that are invitations rather than memberships. */
-export function isInvitation(r: { status: string }): boolean {
-  return r.status === "pending" || r.status === "invitation_expired" || r.status === "rejected";
+export function isInvitation(r: { status: MemberStatus }): boolean {
+  switch (r.status) {
+    case "pending":
+    case "invitation_expired":
+    case "rejected":
+      return true;
+    case "active":
+    case "disabled":
+    case "expired":
+      return false;
+  }
 }
 
 /**

@@ -9,11 +9,12 @@ import { placePopup } from "../lib/popover";
 import { parseTypedExpiry, expiryValue } from "../lib/expiry";
 import { refusedRows } from "../lib/invite";
 import { plainWords } from "../api/errors";
-import { nextRefreshDelay, skipReason } from "../lib/members";
+import { nextRefreshDelay, skipReason, isInvitation } from "../lib/members";
 import { parseDuration } from "../lib/duration";
 import { detailsText } from "../lib/audit";
 import type { MyAccess } from "../bindings/MyAccess";
 import type { MemberRow } from "../bindings/MemberRow";
+import type { MemberStatus } from "../bindings/MemberStatus";
 
 describe("errors in words", () => {
   it("names the field of invalid input", () => {
@@ -148,8 +149,16 @@ describe("what a role may do", () => {
   });
 });
 
+describe("member statuses", () => {
+  it("tells invitations from memberships for every status the core sends", () => {
+    const all: MemberStatus[] = ["active", "disabled", "expired", "pending", "rejected", "invitation_expired"];
+    expect(all.filter((status) => isInvitation({ status }))).toEqual(["pending", "rejected", "invitation_expired"]);
+    for (const s of all) expect(statusLabel(s)).not.toBe(s);
+  });
+});
+
 describe("self-refresh on expiry", () => {
-  const row = (status: string, at: string | null): MemberRow => ({ email: "a@x.io", name: "A", roles: ["member"], status, confirmed: true, enabled: true, created_at: "2026-01-01T00:00:00Z", last_login_at: null, access_expires_at: at });
+  const row = (status: MemberStatus, at: string | null): MemberRow => ({ email: "a@x.io", name: "A", roles: ["member"], status, confirmed: true, enabled: true, created_at: "2026-01-01T00:00:00Z", last_login_at: null, access_expires_at: at });
   it("waits until the soonest active expiry on the page has passed", () => {
     const now = new Date("2026-11-23T17:00:00Z");
     expect(nextRefreshDelay([row("active", "2026-11-23T17:00:03Z"), row("active", "2026-11-23T18:00:00Z")], now)).toBe(3600);

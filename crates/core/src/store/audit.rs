@@ -2,6 +2,7 @@
 //! Each event's hash is SHA-256 over its fields and the previous event's hash; the head row keeps
 //! the last hash and the count, so deleting the newest events breaks the chain too.
 
+use crate::audit_actions::AuditAction;
 use crate::error::Result;
 use crate::time::Timestamp;
 use rusqlite::{params, Connection, OptionalExtension};
@@ -90,11 +91,12 @@ pub fn append(
     conn: &Connection,
     org_id: &str,
     actor: &str,
-    action: &str,
+    action: AuditAction,
     target: &str,
     details: &serde_json::Value,
     at: Timestamp,
 ) -> Result<()> {
+    let action = action.as_str();
     let id = super::new_id();
     let (actor, target) = (&bounded(actor, MAX_TEXT_CHARS), &bounded(target, MAX_TEXT_CHARS));
     let details = bounded_details(details).to_string();
@@ -182,7 +184,7 @@ pub enum ChainState {
 }
 
 /// The action that opens every organization's chain (rule 8).
-pub const CREATION_ACTION: &str = "org.created";
+pub const CREATION_ACTION: AuditAction = AuditAction::OrgCreated;
 
 /// Walk an organization's chain from the first event, recomputing every hash.
 pub fn verify(conn: &Connection, org_id: &str) -> Result<ChainState> {
@@ -215,7 +217,7 @@ pub fn verify_chain(conn: &Connection, org_id: &str, checkpoint: Option<(i64, &s
     while let Some(row) = rows.next()? {
         let e = from_row(row)?;
         count += 1;
-        if count == 1 && !org_id.is_empty() && e.action != CREATION_ACTION {
+        if count == 1 && !org_id.is_empty() && e.action != CREATION_ACTION.as_str() {
             return broken(
                 count,
                 Some(e.seq),

@@ -2,6 +2,7 @@
 //! caller's rights in it afresh, and let the policy decide. A refusal carries a `Denial`, which
 //! `Database::write`/`read` audit after rolling the attempt back.
 
+use crate::audit_actions::AuditAction;
 use crate::auth::Principal;
 use crate::error::{Denial, Error, Result};
 use crate::policy::{decide, Action, Decision, Rights};
@@ -72,7 +73,13 @@ impl OrgAccess {
         }
     }
 
-    pub fn audit(&self, conn: &Connection, action: &str, target: &str, details: serde_json::Value) -> Result<()> {
+    pub fn audit(
+        &self,
+        conn: &Connection,
+        action: AuditAction,
+        target: &str,
+        details: serde_json::Value,
+    ) -> Result<()> {
         audit::append(conn, &self.org.id, &self.actor(), action, target, &details, self.now)
     }
 

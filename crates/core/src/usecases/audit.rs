@@ -2,6 +2,7 @@
 //! `access.expired` events, dated at the moment each expiry passed (rule 9).
 
 use super::access::OrgAccess;
+use crate::audit_actions::AuditAction;
 use crate::auth::Principal;
 use crate::db::Database;
 use crate::error::{ConflictReason, Denial, Error, Result};
@@ -47,7 +48,7 @@ pub fn list(
     db.read(now, |tx| {
         let access = OrgAccess::load(tx, who, org, now)?;
         access.require(&Action::ViewAudit, "audit")?;
-        let events = audit::list(tx, &access.org.id, &filter(q))?;
+        let events = audit::list(tx, &access.org.id, &filter(q)?)?;
         Ok(events.into_iter().map(view).collect())
     })
 }
@@ -64,15 +65,17 @@ fn view(e: audit::Event) -> AuditEventView {
     }
 }
 
-fn filter(q: &AuditQuery) -> audit::Filter<'_> {
-    audit::Filter {
+/// The store's filter of a query; an action that is neither an `AuditAction` nor an area of one
+/// is `invalid_input` naming `action`.
+fn filter(q: &AuditQuery) -> Result<audit::Filter<'_>> {
+    Ok(audit::Filter {
         actor: q.actor.as_deref(),
-        action: q.action.as_deref(),
+        action: q.action.as_deref().map(crate::audit_actions::parse_action_filter).transpose()?,
         since: q.since,
         until: q.until,
         target: q.target.as_deref(),
         limit: q.limit,
-    }
+    })
 }
 
 /// The system chain: events of no organization (failed and refused sign-ins, unknown tokens,
@@ -102,7 +105,7 @@ fn require_system_reader(conn: &rusqlite::Connection, who: &Principal, now: Time
 pub fn list_system(db: &mut Database, who: &Principal, q: &AuditQuery, now: Timestamp) -> Result<Vec<AuditEventView>> {
     db.read(now, |tx| {
         require_system_reader(tx, who, now)?;
-        Ok(audit::list(tx, "", &filter(q))?.into_iter().map(view).collect())
+        Ok(audit::list(tx, "", &filter(q)?)?.into_iter().map(view).collect())
     })
 }
 
@@ -263,7 +266,7 @@ pub(crate) fn record_expiries_in(tx: &Transaction, now: Timestamp) -> Result<usi
             tx,
             &org,
             "gatehouse",
-            "access.expired",
+            AuditAction::AccessExpired,
             &email,
             &serde_json::json!({"scope": "organization", "expired_at": rfc3339(at)}),
             at,
@@ -276,7 +279,7 @@ pub(crate) fn record_expiries_in(tx: &Transaction, now: Timestamp) -> Result<usi
             tx,
             &org,
             "gatehouse",
-            "access.expired",
+            AuditAction::AccessExpired,
             &subject,
             &serde_json::json!({"scope": if workspace.is_some() { "workspace" } else { "organization" }, "role": role, "workspace": workspace, "expired_at": rfc3339(at)}),
             at,

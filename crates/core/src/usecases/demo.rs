@@ -2,6 +2,7 @@
 //! million (one transaction, prepared statements, no password hashing: demo accounts cannot sign in).
 
 use super::orgs::{create_with_owner, OrganizationSummary};
+use crate::audit_actions::AuditAction;
 use crate::auth::{self, Principal};
 use crate::db::Database;
 use crate::error::{Error, Result};
@@ -140,7 +141,7 @@ fn demo_rows(
         }
         drop((acc, mem, grant, inv));
         roster::rebuild(tx, &org)?;
-        audit::append(tx, &org, &who.label(), "demo.created", slug, &serde_json::json!({"members": n, "rows": rows, "note": "demo members' past expiries are recorded as already audited"}), now)?;
+        audit::append(tx, &org, &who.label(), AuditAction::DemoCreated, slug, &serde_json::json!({"members": n, "rows": rows, "note": "demo members' past expiries are recorded as already audited"}), now)?;
         Ok(DemoReport { organization: OrganizationSummary { slug: slug.to_string(), name: slug.to_string() }, members: n, rows })
     })
 }

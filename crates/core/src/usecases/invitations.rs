@@ -2,6 +2,7 @@
 //! rejected by whoever holds it. Bulk invites are one transaction: all rows or none (rule 5).
 
 use super::access::OrgAccess;
+use crate::audit_actions::AuditAction;
 use crate::auth::{self, Principal};
 use crate::db::Database;
 use crate::error::{ConflictReason, Error, Result};
@@ -156,7 +157,7 @@ pub fn create(
                     now,
                 )?;
                 let workspace = workspace.map(|w| w.name.clone());
-                access.audit(tx, "invites.created", &email, serde_json::json!({"role": role.name, "workspace": workspace, "access_expires_at": rfc3339_opt(access_expires_at), "valid_until": rfc3339(valid_until)}))?;
+                access.audit(tx, AuditAction::InvitesCreated, &email, serde_json::json!({"role": role.name, "workspace": workspace, "access_expires_at": rfc3339_opt(access_expires_at), "valid_until": rfc3339(valid_until)}))?;
                 Ok(IssuedInvitation { email, role: role.name.clone(), token, valid_until: rfc3339(valid_until), access_expires_at: rfc3339_opt(access_expires_at), workspace })
             })();
             match row {
@@ -296,7 +297,12 @@ pub fn resend(db: &mut Database, who: &Principal, org: &str, email: &str, now: T
         let token = auth::new_token(TOKEN_PREFIX)?;
         let valid_for = (inv.valid_until - inv.last_sent_at).max(60);
         invitations::reissue(tx, &inv.id, &auth::token_hash(&token), now + valid_for, now)?;
-        access.audit(tx, "invites.resent", &inv.email, serde_json::json!({"times_sent": inv.times_sent + 1}))?;
+        access.audit(
+            tx,
+            AuditAction::InvitesResent,
+            &inv.email,
+            serde_json::json!({"times_sent": inv.times_sent + 1}),
+        )?;
         Ok(IssuedInvitations {
             invitations: vec![IssuedInvitation {
                 email: inv.email.clone(),
@@ -326,7 +332,7 @@ pub fn revoke(db: &mut Database, who: &Principal, org: &str, email: &str, now: T
         };
         access.require(&Action::ManageInvitations { owner_role }, &inv.email)?;
         invitations::set_status(tx, &inv.id, InvitationState::Revoked, now)?;
-        access.audit(tx, "invites.revoked", &inv.email, serde_json::json!({}))
+        access.audit(tx, AuditAction::InvitesRevoked, &inv.email, serde_json::json!({}))
     })
 }
 
@@ -449,7 +455,7 @@ fn accept_held(db: &mut Database, held: Held, acceptor: Acceptor, now: Timestamp
             tx,
             &org.id,
             &inv.email,
-            "invites.accepted",
+            AuditAction::InvitesAccepted,
             &inv.email,
             &serde_json::json!({"role": inv.role_name, "workspace": inv.workspace.as_ref().map(|(_, name)| name), "new_account": created}),
             now,
@@ -473,7 +479,7 @@ fn reject_held(db: &mut Database, held: Held, now: Timestamp) -> Result<Invitati
             tx,
             &inv.organization_id,
             &inv.email,
-            "invites.rejected",
+            AuditAction::InvitesRejected,
             &inv.email,
             &serde_json::json!({}),
             now,

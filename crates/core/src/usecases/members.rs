@@ -2,6 +2,7 @@
 //! access expiry, enable/disable (one, many, or all matching), remove and leave.
 
 use super::access::{keep_an_owner, OrgAccess};
+use crate::audit_actions::AuditAction;
 use crate::auth::Principal;
 use crate::db::Database;
 use crate::error::{ConflictReason, Error, Result};
@@ -9,13 +10,79 @@ use crate::policy::{Action, MemberChange, Target};
 use crate::store::{accounts, grants, memberships, rights, roles};
 use crate::time::{require_future, rfc3339, rfc3339_opt, Timestamp};
 use crate::validate;
+use rusqlite::types::{FromSql, FromSqlError, FromSqlResult, ValueRef};
 use rusqlite::{Connection, OptionalExtension};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
-pub const STATUSES: [&str; 6] = ["active", "disabled", "expired", "pending", "rejected", "invitation_expired"];
+/// Where a row of the roster is: a membership (active, disabled, expired) or an invitation shown
+/// beside them (pending, rejected, invitation_expired). One enum for every front door: the CLI's
+/// `--status`, the page's filter and badges (ts-rs), matched without a catch-all arm.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+#[ts(export)]
+pub enum MemberStatus {
+    Active,
+    Disabled,
+    Expired,
+    Pending,
+    Rejected,
+    InvitationExpired,
+}
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+impl MemberStatus {
+    /// In the order of the summary counts and of the status filter's help.
+    pub const ALL: [MemberStatus; 6] = [
+        MemberStatus::Active,
+        MemberStatus::Disabled,
+        MemberStatus::Expired,
+        MemberStatus::Pending,
+        MemberStatus::Rejected,
+        MemberStatus::InvitationExpired,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MemberStatus::Active => "active",
+            MemberStatus::Disabled => "disabled",
+            MemberStatus::Expired => "expired",
+            MemberStatus::Pending => "pending",
+            MemberStatus::Rejected => "rejected",
+            MemberStatus::InvitationExpired => "invitation_expired",
+        }
+    }
+
+    /// A membership (as opposed to an invitation shown in the roster).
+    pub fn is_membership(self) -> bool {
+        match self {
+            MemberStatus::Active | MemberStatus::Disabled | MemberStatus::Expired => true,
+            MemberStatus::Pending | MemberStatus::Rejected | MemberStatus::InvitationExpired => false,
+        }
+    }
+
+    /// `--status` as typed; anything else is `invalid_input` naming `field`.
+    pub fn parse(field: &str, s: &str) -> Result<MemberStatus> {
+        let s = s.trim();
+        Self::ALL.into_iter().find(|st| st.as_str() == s).ok_or_else(|| {
+            let names: Vec<&str> = Self::ALL.iter().map(|st| st.as_str()).collect();
+            Error::invalid(field, format!("'{}' is not a status; use {}", validate::shorten(s), names.join(", ")))
+        })
+    }
+}
+
+impl FromSql for MemberStatus {
+    fn column_result(value: ValueRef<'_>) -> FromSqlResult<Self> {
+        let s = value.as_str()?;
+        MemberStatus::ALL.into_iter().find(|st| st.as_str() == s).ok_or(FromSqlError::InvalidType)
+    }
+}
+
+/// The member list's sort: `--sort`, and the page's column headings (ts-rs).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+#[ts(export)]
 pub enum SortKey {
     Email,
     Name,
@@ -27,24 +94,38 @@ pub enum SortKey {
 }
 
 impl SortKey {
+    pub const ALL: [SortKey; 7] = [
+        SortKey::Email,
+        SortKey::Name,
+        SortKey::Role,
+        SortKey::Status,
+        SortKey::Created,
+        SortKey::LastLogin,
+        SortKey::Expires,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SortKey::Email => "email",
+            SortKey::Name => "name",
+            SortKey::Role => "role",
+            SortKey::Status => "status",
+            SortKey::Created => "created",
+            SortKey::LastLogin => "last_login",
+            SortKey::Expires => "expires",
+        }
+    }
+
+    /// `--sort` as typed; anything else is `invalid_input` naming `sort`.
     pub fn parse(s: &str) -> Result<SortKey> {
-        Ok(match s {
-            "email" => SortKey::Email,
-            "name" => SortKey::Name,
-            "role" => SortKey::Role,
-            "status" => SortKey::Status,
-            "created" => SortKey::Created,
-            "last_login" => SortKey::LastLogin,
-            "expires" => SortKey::Expires,
-            _ => {
-                return Err(Error::invalid(
-                    "sort",
-                    format!(
-                        "'{}' is not a sort; use email, name, role, status, created, last_login or expires",
-                        validate::shorten(s)
-                    ),
-                ))
-            }
+        SortKey::ALL.into_iter().find(|k| k.as_str() == s).ok_or_else(|| {
+            Error::invalid(
+                "sort",
+                format!(
+                    "'{}' is not a sort; use email, name, role, status, created, last_login or expires",
+                    validate::shorten(s)
+                ),
+            )
         })
     }
 }
@@ -57,8 +138,16 @@ pub struct MemberFilter {
     pub role: Option<String>,
 }
 
+/// A filter checked and normalized: search lower-cased, status parsed.
+#[derive(Debug, Clone)]
+struct Filter {
+    search: Option<String>,
+    status: Option<MemberStatus>,
+    role: Option<String>,
+}
+
 impl MemberFilter {
-    fn normalized(&self) -> Result<MemberFilter> {
+    fn normalized(&self) -> Result<Filter> {
         let search = self.search.as_deref().map(str::trim).filter(|s| !s.is_empty());
         if let Some(s) = search {
             if s.chars().count() > 254 || s.chars().any(char::is_control) {
@@ -66,20 +155,9 @@ impl MemberFilter {
             }
         }
         let status = self.status.as_deref().map(str::trim).filter(|s| !s.is_empty() && *s != "all");
-        if let Some(s) = status {
-            if !STATUSES.contains(&s) {
-                return Err(Error::invalid(
-                    "status",
-                    format!("'{}' is not a status; use {}", validate::shorten(s), STATUSES.join(", ")),
-                ));
-            }
-        }
+        let status = status.map(|s| MemberStatus::parse("status", s)).transpose()?;
         let role = self.role.as_deref().map(str::trim).filter(|s| !s.is_empty());
-        Ok(MemberFilter {
-            search: search.map(str::to_lowercase),
-            status: status.map(str::to_string),
-            role: role.map(str::to_string),
-        })
+        Ok(Filter { search: search.map(str::to_lowercase), status, role: role.map(str::to_string) })
     }
 }
 
@@ -116,7 +194,7 @@ pub struct MemberRow {
     pub email: String,
     pub name: String,
     pub roles: Vec<String>,
-    pub status: String,
+    pub status: MemberStatus,
     pub confirmed: bool,
     pub enabled: bool,
     pub created_at: String,
@@ -200,19 +278,26 @@ pub struct MemberPage {
 
 /// The SQL condition on a roster row for one status at `:now`. The unary `+` keeps SQLite from
 /// taking `cls` for a constant of the sort, which would make it sort what the index already orders.
-fn status_cond(status: &str) -> &'static str {
+fn status_cond(status: MemberStatus) -> &'static str {
     match status {
-        "active" => "+cls = 0 AND (until IS NULL OR until > :now)",
-        "disabled" => "+cls = 1",
-        "expired" => "+cls = 0 AND until <= :now",
-        "pending" => "+cls = 2 AND until > :now",
-        "rejected" => "+cls = 3",
-        _ => "+cls = 2 AND until <= :now",
+        MemberStatus::Active => "+cls = 0 AND (until IS NULL OR until > :now)",
+        MemberStatus::Disabled => "+cls = 1",
+        MemberStatus::Expired => "+cls = 0 AND until <= :now",
+        MemberStatus::Pending => "+cls = 2 AND until > :now",
+        MemberStatus::Rejected => "+cls = 3",
+        MemberStatus::InvitationExpired => "+cls = 2 AND until <= :now",
     }
 }
 
 /// Statuses in the order of their names: the order of `--sort status`.
-const STATUS_ORDER: [&str; 6] = ["active", "disabled", "expired", "invitation_expired", "pending", "rejected"];
+const STATUS_ORDER: [MemberStatus; 6] = [
+    MemberStatus::Active,
+    MemberStatus::Disabled,
+    MemberStatus::Expired,
+    MemberStatus::InvitationExpired,
+    MemberStatus::Pending,
+    MemberStatus::Rejected,
+];
 
 const STATUS_EXPR: &str = "CASE cls WHEN 1 THEN 'disabled' WHEN 3 THEN 'rejected'
   WHEN 0 THEN CASE WHEN until <= :now THEN 'expired' ELSE 'active' END
@@ -290,7 +375,7 @@ fn bind(st: &mut rusqlite::Statement, b: &Binds, extra: &[(&str, &dyn rusqlite::
 }
 
 /// The WHERE clause of the rows matching a filter, one status at most.
-fn where_clause(f: &MemberFilter, timed: bool, status: Option<&str>) -> String {
+fn where_clause(f: &Filter, timed: bool, status: Option<MemberStatus>) -> String {
     let mut parts = vec!["org = :org".to_string()];
     if let Some(s) = status {
         parts.push(status_cond(s).to_string());
@@ -347,7 +432,7 @@ fn roster_org(conn: &Connection, org_id: &str) -> Result<Option<(i64, bool)>> {
 /// The status counts of the rows matching search and role. Without a search they come from the
 /// counter rows plus two short index ranges (what has expired by now); with one, from one pass
 /// over the status ranges of `roster_scan`.
-fn status_counts(conn: &Connection, b: &Binds, f: &MemberFilter, timed: bool) -> Result<StatusCounts> {
+fn status_counts(conn: &Connection, b: &Binds, f: &Filter, timed: bool) -> Result<StatusCounts> {
     let dynamic_role = f.role.is_some() && timed;
     let narrow = where_clause(f, timed, None).replacen("org = :org", "", 1);
     let count = |cond: &str| {
@@ -407,7 +492,7 @@ fn status_counts(conn: &Connection, b: &Binds, f: &MemberFilter, timed: bool) ->
 fn capped_status_counts(
     conn: &Connection,
     b: &Binds,
-    f: &MemberFilter,
+    f: &Filter,
     timed: bool,
     limit: i64,
 ) -> Result<(StatusCounts, Vec<String>)> {
@@ -437,7 +522,7 @@ fn capped_status_counts(
     for (i, slot) in n.iter_mut().enumerate() {
         let c: i64 = r.get(i)?;
         if c > limit {
-            estimated.push(STATUSES[i].to_string());
+            estimated.push(MemberStatus::ALL[i].as_str().to_string());
         }
         *slot = c.min(limit);
     }
@@ -456,15 +541,15 @@ fn capped_status_counts(
     Ok((counts, estimated))
 }
 
-fn count_of(c: &StatusCounts, status: Option<&str>) -> i64 {
+fn count_of(c: &StatusCounts, status: Option<MemberStatus>) -> i64 {
     match status {
         None => c.total,
-        Some("active") => c.active,
-        Some("disabled") => c.disabled,
-        Some("expired") => c.expired,
-        Some("pending") => c.pending,
-        Some("rejected") => c.rejected,
-        Some(_) => c.invitation_expired,
+        Some(MemberStatus::Active) => c.active,
+        Some(MemberStatus::Disabled) => c.disabled,
+        Some(MemberStatus::Expired) => c.expired,
+        Some(MemberStatus::Pending) => c.pending,
+        Some(MemberStatus::Rejected) => c.rejected,
+        Some(MemberStatus::InvitationExpired) => c.invitation_expired,
     }
 }
 
@@ -585,7 +670,7 @@ pub(crate) fn query_roster(conn: &Connection, org_id: &str, q: &MemberQuery, now
         role: f.role.as_deref(),
         rk: f.role.as_deref().map(str::to_ascii_lowercase),
     };
-    let status = f.status.as_deref();
+    let status = f.status;
     // Counting walks the matching rows only with a search or timed roles; the status sort needs
     // every segment's exact size.
     let walks = f.search.is_some() || (f.role.is_some() && timed);
@@ -600,7 +685,7 @@ pub(crate) fn query_roster(conn: &Connection, org_id: &str, q: &MemberQuery, now
     };
     // A lower bound is no end to walk back from: such pages are walked forwards only.
     let exact_total = match status {
-        Some(s) => !estimated.iter().any(|e| e == s),
+        Some(s) => !estimated.iter().any(|e| e == s.as_str()),
         None => estimated.is_empty(),
     };
     let total = if exact_total { count_of(&counts, status) } else { i64::MAX / 2 };
@@ -611,7 +696,8 @@ pub(crate) fn query_roster(conn: &Connection, org_id: &str, q: &MemberQuery, now
     } else if q.sort == SortKey::Status {
         // One segment per status, in the order of the names, each in email order.
         let (index, order) = sort_index(SortKey::Email);
-        let mut segments: Vec<&str> = STATUS_ORDER.iter().copied().filter(|s| status.is_none_or(|f| f == *s)).collect();
+        let mut segments: Vec<MemberStatus> =
+            STATUS_ORDER.iter().copied().filter(|s| status.is_none_or(|f| f == *s)).collect();
         if q.descending {
             segments.reverse();
         }
@@ -708,7 +794,7 @@ fn rows_in_email_order(
     let mut st = conn.prepare_cached(&format!(
         "SELECT {} FROM roster INDEXED BY {index} WHERE {}{exact} ORDER BY {}",
         row_columns(),
-        where_clause(&f, timed, f.status.as_deref()),
+        where_clause(&f, timed, f.status),
         order_by.join(", ")
     ))?;
     bind(&mut st, &b, &[(":email", &email_norm)])?;
@@ -736,7 +822,7 @@ pub(crate) fn each_in_email_order(
     let mut st = conn.prepare_cached(&format!(
         "SELECT {} FROM roster INDEXED BY {index} WHERE {} ORDER BY {}",
         row_columns(),
-        where_clause(&f, timed, f.status.as_deref()),
+        where_clause(&f, timed, f.status),
         order_by.join(", ")
     ))?;
     bind(&mut st, &b, &[])?;
@@ -882,7 +968,12 @@ pub fn set_role(db: &mut Database, who: &Principal, org: &str, email: &str, role
             now,
         )?;
         keep_an_owner(tx, &access.org.id, before, now, "this role change")?;
-        access.audit(tx, "members.role_changed", &s.account.email, serde_json::json!({"from": old, "to": role.name}))
+        access.audit(
+            tx,
+            AuditAction::MembersRoleChanged,
+            &s.account.email,
+            serde_json::json!({"from": old, "to": role.name}),
+        )
     })
 }
 
@@ -911,7 +1002,7 @@ pub fn set_expiry(
         let before = rights::lasting_owners(tx, &access.org.id, now)?;
         memberships::set_expiry(tx, &s.membership.id, when)?;
         keep_an_owner(tx, &access.org.id, before, now, "an access expiry on the last owner")?;
-        let action = if when.is_some() { "members.expiry_set" } else { "members.expiry_cleared" };
+        let action = if when.is_some() { AuditAction::MembersExpirySet } else { AuditAction::MembersExpiryCleared };
         access.audit(
             tx,
             action,
@@ -1038,7 +1129,7 @@ fn bulk_enabled(
         }
         Selection::AllMatching(filter) => all_matching(tx, &access.org.id, filter, now)?
             .into_iter()
-            .filter(|r| matches!(r.status.as_str(), "active" | "disabled" | "expired"))
+            .filter(|r| r.status.is_membership())
             .map(|r| r.email)
             .collect(),
     };
@@ -1089,7 +1180,7 @@ fn bulk_enabled(
                     memberships::set_enabled(tx, &s.membership.id, enabled)?;
                     access.audit(
                         tx,
-                        if enabled { "members.enabled" } else { "members.disabled" },
+                        if enabled { AuditAction::MembersEnabled } else { AuditAction::MembersDisabled },
                         &s.account.email,
                         serde_json::json!({}),
                     )?;
@@ -1123,7 +1214,7 @@ pub fn remove(db: &mut Database, who: &Principal, org: &str, email: &str, now: T
         let before = rights::lasting_owners(tx, &access.org.id, now)?;
         memberships::delete(tx, &s.membership.id)?;
         keep_an_owner(tx, &access.org.id, before, now, "removing this member")?;
-        access.audit(tx, "members.removed", &s.account.email, serde_json::json!({}))
+        access.audit(tx, AuditAction::MembersRemoved, &s.account.email, serde_json::json!({}))
     })
 }
 
@@ -1155,10 +1246,50 @@ pub fn leave(db: &mut Database, who: &Principal, org: &str, now: Timestamp) -> R
             tx,
             &org_row.id,
             &who.label(),
-            "members.left",
+            AuditAction::MembersLeft,
             &who.label(),
             &serde_json::json!({}),
             now,
         )
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn statuses_read_back_what_they_print() {
+        for st in MemberStatus::ALL {
+            assert_eq!(MemberStatus::parse("status", st.as_str()).unwrap(), st);
+            assert_eq!(serde_json::to_value(st).unwrap(), st.as_str());
+        }
+        // The JSON of a roster row is unchanged: the names are those of the CLI and of stored data.
+        let names: Vec<&str> = MemberStatus::ALL.iter().map(|s| s.as_str()).collect();
+        assert_eq!(names, ["active", "disabled", "expired", "pending", "rejected", "invitation_expired"]);
+        assert_eq!(MemberStatus::parse("status", "enabled").unwrap_err().field(), Some("status"));
+        let bad = MemberFilter { status: Some("Active".into()), ..MemberFilter::default() };
+        assert_eq!(bad.normalized().unwrap_err().field(), Some("status"));
+        let all = MemberFilter { status: Some(" all ".into()), ..MemberFilter::default() };
+        assert_eq!(all.normalized().unwrap().status, None);
+    }
+
+    #[test]
+    fn status_order_is_every_status_in_the_order_of_its_name() {
+        let mut sorted = MemberStatus::ALL;
+        sorted.sort_by_key(|s| s.as_str());
+        assert_eq!(STATUS_ORDER, sorted);
+    }
+
+    #[test]
+    fn sort_keys_read_back_what_they_print() {
+        for k in SortKey::ALL {
+            assert_eq!(SortKey::parse(k.as_str()).unwrap(), k);
+            assert_eq!(serde_json::to_value(k).unwrap(), k.as_str());
+            assert_eq!(serde_json::from_value::<SortKey>(serde_json::json!(k.as_str())).unwrap(), k);
+        }
+        let names: Vec<&str> = SortKey::ALL.iter().map(|k| k.as_str()).collect();
+        assert_eq!(names, ["email", "name", "role", "status", "created", "last_login", "expires"]);
+        assert_eq!(SortKey::parse("lastlogin").unwrap_err().field(), Some("sort"));
+    }
 }

@@ -1,6 +1,7 @@
 //! Organizations: the first run (`init`), creating, listing and renaming organizations.
 
 use super::access::OrgAccess;
+use crate::audit_actions::AuditAction;
 use crate::auth::{self, Principal};
 use crate::catalogue::default_roles;
 use crate::db::Database;
@@ -104,7 +105,7 @@ pub(crate) fn create_with_owner(
         conn,
         &org_id,
         actor,
-        "org.created",
+        AuditAction::OrgCreated,
         slug,
         &serde_json::json!({"name": name, "owner": actor, "workspace_access": workspace_access}),
         now,
@@ -196,7 +197,7 @@ pub fn update(
             organizations::set_workspace_access(tx, &org.id, workspace_access)?;
             access.audit(
                 tx,
-                "org.updated",
+                AuditAction::OrgUpdated,
                 &org.slug,
                 serde_json::json!({"workspace_access": {"from": org.workspace_access, "to": workspace_access}}),
             )?;
@@ -212,7 +213,12 @@ pub fn rename(db: &mut Database, who: &Principal, slug: &str, name: &str, now: T
         let access = OrgAccess::load(tx, who, slug, now)?;
         access.require(&Action::ManageOrganization, &access.org.slug)?;
         organizations::rename(tx, &access.org.id, &name)?;
-        access.audit(tx, "org.renamed", &access.org.slug, serde_json::json!({"from": access.org.name, "to": name}))?;
+        access.audit(
+            tx,
+            AuditAction::OrgRenamed,
+            &access.org.slug,
+            serde_json::json!({"from": access.org.name, "to": name}),
+        )?;
         Ok(OrganizationView { name: name.clone(), ..OrganizationView::from(&access.org) })
     })
 }

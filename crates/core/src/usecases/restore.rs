@@ -14,6 +14,7 @@
 //! are not an owner (a planted one in which another person is owner, one with zero owners), and
 //! that every organization's chain says who restored it and when (`database.restored`).
 
+use crate::audit_actions::AuditAction;
 use crate::auth::{self, Principal};
 use crate::db::Database;
 use crate::error::{ConflictReason, Error, Result};
@@ -124,7 +125,7 @@ pub fn stage(source: &Path, folder: &Path, email: &str, password: &str, now: Tim
                 tx,
                 id,
                 email,
-                "database.restored",
+                AuditAction::DatabaseRestored,
                 slug,
                 &serde_json::json!({ "backup_schema_version": schema_version, "organizations": organizations.len() }),
                 now,

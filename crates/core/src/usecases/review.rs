@@ -58,7 +58,7 @@ pub fn review(
             grants_of.entry(email).or_default().push((membership_expires, g));
         }
         for row in all_matching(tx, &access.org.id, &MemberFilter::default(), now)? {
-            if !matches!(row.status.as_str(), "active" | "disabled" | "expired") {
+            if !row.status.is_membership() {
                 continue;
             }
             for (membership_expires, g) in grants_of.remove(&row.email).unwrap_or_default() {
@@ -69,7 +69,7 @@ pub fn review(
                         kind: "member".into(),
                         subject: row.email.clone(),
                         name: row.name.clone(),
-                        status: row.status.clone(),
+                        status: row.status.as_str().to_string(),
                         role: g.role_name,
                         scope: g.workspace.unwrap_or_else(|| "organization".into()),
                         valid_from: rfc3339_opt(g.valid_from),

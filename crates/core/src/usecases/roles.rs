@@ -1,6 +1,7 @@
 //! Roles and permissions: the explorer's matrix, custom roles and custom permissions.
 
 use super::access::OrgAccess;
+use crate::audit_actions::AuditAction;
 use crate::auth::Principal;
 use crate::catalogue::{is_built_in, BUILT_IN_PERMISSIONS};
 use crate::db::Database;
@@ -148,7 +149,7 @@ pub fn create(
             ));
         }
         roles::insert(tx, &access.org.id, &name, &description, false, &set, now)?;
-        access.audit(tx, "roles.created", &name, serde_json::json!({"permissions": set}))?;
+        access.audit(tx, AuditAction::RolesCreated, &name, serde_json::json!({"permissions": set}))?;
         role_view(tx, &access.org.id, &find(tx, &access, &name)?)
     })
 }
@@ -183,7 +184,7 @@ pub fn update(
         if let Some(d) = &description {
             roles::set_description(tx, &r.id, d)?;
         }
-        access.audit(tx, "roles.updated", &r.name, serde_json::json!({"from": r.permissions, "to": set}))?;
+        access.audit(tx, AuditAction::RolesUpdated, &r.name, serde_json::json!({"from": r.permissions, "to": set}))?;
         role_view(tx, &access.org.id, &find(tx, &access, &r.name)?)
     })
 }
@@ -207,7 +208,7 @@ pub fn delete(db: &mut Database, who: &Principal, org: &str, role: &str, now: Ti
         // Accepted, rejected and revoked invitations keep its name for history (PRODUCT.md §1).
         crate::store::invitations::keep_role_name(tx, &r.id)?;
         roles::delete(tx, &r.id)?;
-        access.audit(tx, "roles.deleted", &r.name, serde_json::json!({}))
+        access.audit(tx, AuditAction::RolesDeleted, &r.name, serde_json::json!({}))
     })
 }
 
@@ -239,7 +240,7 @@ pub fn create_permission(
             ));
         }
         permissions::insert(tx, &access.org.id, &name, &description, now)?;
-        access.audit(tx, "permissions.created", &name, serde_json::json!({"description": description}))?;
+        access.audit(tx, AuditAction::PermissionsCreated, &name, serde_json::json!({"description": description}))?;
         Ok(PermissionView { name: name.clone(), description: description.clone(), built_in: false })
     })
 }

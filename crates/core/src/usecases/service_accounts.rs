@@ -1,6 +1,7 @@
 //! Service accounts: non-human principals (agents, scripts, CI) with one role and a token shown once.
 
 use super::access::OrgAccess;
+use crate::audit_actions::AuditAction;
 use crate::auth::{self, Principal};
 use crate::db::Database;
 use crate::error::{ConflictReason, Error, Result};
@@ -115,7 +116,7 @@ pub fn create(
         )?;
         access.audit(
             tx,
-            "service_accounts.created",
+            AuditAction::ServiceAccountsCreated,
             &name,
             serde_json::json!({"role": role.name, "expires_at": rfc3339_opt(expires), "token_prefix": prefix}),
         )?;
@@ -147,7 +148,7 @@ pub fn revoke(db: &mut Database, who: &Principal, org: &str, name: &str, now: Ti
             grants::of_subject(tx, grants::Subject::ServiceAccount(&sa.id))?.iter().any(|g| g.role_is_owner);
         access.require(&Action::RevokeServiceAccount { owner_role }, &sa.name)?;
         service_accounts::revoke(tx, &sa.id, now)?;
-        access.audit(tx, "service_accounts.revoked", &sa.name, serde_json::json!({}))?;
+        access.audit(tx, AuditAction::ServiceAccountsRevoked, &sa.name, serde_json::json!({}))?;
         let sa = service_accounts::by_name(tx, &access.org.id, &sa.name)?
             .ok_or_else(|| Error::Internal("service account vanished".into()))?;
         view(tx, &sa, now)

@@ -2,6 +2,7 @@
 //! applies) and gets a bearer token that expires and can be revoked. A session only says who is
 //! calling: every request still computes that person's rights afresh (rule 1).
 
+use crate::audit_actions::AuditAction;
 use crate::auth::{self, Principal};
 use crate::db::Database;
 use crate::error::{Error, Result};
@@ -40,7 +41,7 @@ pub fn create(db: &mut Database, email: &str, password: &str, lifetime: i64, now
             tx,
             "",
             &email,
-            "session.created",
+            AuditAction::SessionCreated,
             &email,
             &serde_json::json!({"expires_at": rfc3339(expires_at)}),
             now,
@@ -79,7 +80,7 @@ pub fn revoke(db: &mut Database, token: &str, now: Timestamp) -> Result<()> {
             .ok_or_else(|| Error::Unauthenticated("unknown session token".into()))?;
         sessions::revoke(tx, &session.id, now)?;
         let email = who.label();
-        audit::append(tx, "", &email, "session.revoked", &email, &serde_json::json!({}), now)
+        audit::append(tx, "", &email, AuditAction::SessionRevoked, &email, &serde_json::json!({}), now)
     })
 }
 

@@ -4,6 +4,7 @@
 //! organization role (rule 11).
 
 use super::access::OrgAccess;
+use crate::audit_actions::AuditAction;
 use crate::auth::Principal;
 use crate::db::Database;
 use crate::error::{ConflictReason, Error, Result};
@@ -45,7 +46,7 @@ pub fn create(db: &mut Database, who: &Principal, org: &str, name: &str, now: Ti
             ));
         }
         workspaces::insert(tx, &access.org.id, &name, now)?;
-        access.audit(tx, "workspaces.created", &name, serde_json::json!({}))?;
+        access.audit(tx, AuditAction::WorkspacesCreated, &name, serde_json::json!({}))?;
         Ok(WorkspaceView { name: name.clone(), created_at: rfc3339(now) })
     })
 }
@@ -159,7 +160,7 @@ pub fn grant(
         )?;
         access.audit(
             tx,
-            "workspaces.granted",
+            AuditAction::WorkspacesGranted,
             &account.email,
             serde_json::json!({"workspace": ws.name, "role": role.name, "expires_at": rfc3339_opt(expires), "new_member": new_member}),
         )?;
@@ -197,6 +198,6 @@ pub fn revoke(
         if grants::delete_in_workspace(tx, &m.id, &ws.id)? == 0 {
             return Err(Error::not_found(format!("{} has no access to workspace {}", account.email, ws.name)));
         }
-        access.audit(tx, "workspaces.revoked", &account.email, serde_json::json!({"workspace": ws.name}))
+        access.audit(tx, AuditAction::WorkspacesRevoked, &account.email, serde_json::json!({"workspace": ws.name}))
     })
 }
