@@ -5,6 +5,6 @@
  */
 export type MemberListArgs = { search?: string, 
 /**
- * One of `STATUSES`, or `all`.
+ * A `MemberStatus` name, or `all`.
  */
 status?: string, role?: string, };
