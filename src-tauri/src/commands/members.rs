@@ -68,6 +68,15 @@ pub async fn set_member_expiry(
     })
 }
 
+/// The rows a bulk enable/disable is about: every member matching `all_matching` when given, else
+/// the listed emails.
+fn selection(emails: &[String], all_matching: &Option<MemberListArgs>) -> members::Selection {
+    match all_matching {
+        Some(f) => members::Selection::AllMatching(f.filter()),
+        None => members::Selection::Emails(emails.to_vec()),
+    }
+}
+
 /// Enable or disable the listed emails, or, when `all_matching` is given, every member matching
 /// that filter (in one transaction; rows the caller may not touch are skipped and reported).
 #[tauri::command]
@@ -79,10 +88,7 @@ pub async fn set_members_enabled(
     enabled: bool,
 ) -> Reply<members::BulkReport> {
     state.call(|db, who, now| {
-        let selection = match &all_matching {
-            Some(f) => members::Selection::AllMatching(f.filter()),
-            None => members::Selection::Emails(emails.clone()),
-        };
+        let selection = selection(&emails, &all_matching);
         members::set_enabled(db, who, &org, &selection, enabled, now)
     })
 }
@@ -98,10 +104,7 @@ pub async fn preview_members_enabled(
     enabled: bool,
 ) -> Reply<members::BulkReport> {
     state.call(|db, who, now| {
-        let selection = match &all_matching {
-            Some(f) => members::Selection::AllMatching(f.filter()),
-            None => members::Selection::Emails(emails.clone()),
-        };
+        let selection = selection(&emails, &all_matching);
         members::preview_set_enabled(db, who, &org, &selection, enabled, now)
     })
 }

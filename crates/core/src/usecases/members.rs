@@ -1120,11 +1120,6 @@ fn bulk_enabled(
             if list.is_empty() {
                 return Err(Error::invalid("emails", "name at least one email, or use --all-matching"));
             }
-            // Every email named must be someone here before any row is decided: an unknown one
-            // refuses the command as not_found whatever the rows before it would have met.
-            for email in list {
-                subject(tx, &access, email)?;
-            }
             list.clone()
         }
         Selection::AllMatching(filter) => all_matching(tx, &access.org.id, filter, now)?
@@ -1134,6 +1129,15 @@ fn bulk_enabled(
             .collect(),
     };
     let explicit = matches!(selection, Selection::Emails(_));
+    // Every email named must be someone here before any row is decided: an unknown one refuses
+    // the command as not_found whatever the rows before it would have met. Named rows are looked
+    // up once, here; "all matching" rows one by one below.
+    let mut named = if explicit {
+        emails.iter().map(|email| subject(tx, &access, email)).collect::<Result<Vec<_>>>()?
+    } else {
+        vec![]
+    }
+    .into_iter();
     // Rule 3 by counting: the lasting owners once, then one less for each lasting owner disabled
     // (a row asks only about its own grants, so the cost of a row does not grow with the
     // organization). The tables are checked again at the end.
@@ -1146,7 +1150,8 @@ fn bulk_enabled(
         if !watch(Progress { done: i as u64, total }) {
             return Err(Error::conflict(ConflictReason::Cancelled, "cancelled; nothing was changed"));
         }
-        let s = subject(tx, &access, email)?;
+        let s =
+            if explicit { named.next().expect("one subject per email named") } else { subject(tx, &access, email)? };
         if !done.insert(s.membership.id.clone()) {
             continue;
         }
