@@ -32,7 +32,11 @@ const OWNER: &str = "owner@bench.io";
 const PASSWORD: &str = "bench-owner-pass";
 
 /// RBAC with domains: a request is (person, organization, permission); a person holds a role in an
-/// organization (`g`), a role grants a permission in its organization (`p`).
+/// organization (`g`), a role grants a permission in its organization (`p`). The matcher compares
+/// the organization and the permission before it asks the role manager: `&&` stops early, so `g()`
+/// runs only for the `p` lines that could grant the request. (casbin-rs's role manager, asked about
+/// a name it holds no line for, compares it with every name of the domain in turn; with `g()` first
+/// that walk ran once per `p` line: 1.4 ms per such question at 16k members.)
 const MODEL: &str = "
 [request_definition]
 r = sub, dom, obj
@@ -47,7 +51,7 @@ g = _, _, _
 e = some(where (p.eft == allow))
 
 [matchers]
-m = g(r.sub, p.sub, r.dom) && r.dom == p.dom && r.obj == p.obj
+m = r.dom == p.dom && r.obj == p.obj && g(r.sub, p.sub, r.dom)
 ";
 
 /// The permissions asked about: held by every member, by admins, by the billing role, by owners only.
