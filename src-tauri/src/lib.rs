@@ -47,6 +47,7 @@ macro_rules! app_handlers {
             $crate::commands::members::set_member_role,
             $crate::commands::members::set_member_expiry,
             $crate::commands::members::set_members_enabled,
+            $crate::commands::members::cancel_bulk,
             $crate::commands::members::preview_members_enabled,
             $crate::commands::members::remove_member,
             $crate::commands::members::leave_org,

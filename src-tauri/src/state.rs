@@ -10,7 +10,9 @@ use gatehouse_core::db::{Notice, OpenOptions, WaitReason};
 use gatehouse_core::usecases::audit;
 use gatehouse_core::{time, Database, Error, ErrorBody, Principal, Result, Timestamp};
 use serde::Serialize;
+use std::collections::HashMap;
 use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 use ts_rs::TS;
 
@@ -92,6 +94,29 @@ pub struct AppState {
     session: Mutex<Option<Principal>>,
     /// The token of a `gatehouse://invite/…` link the app was opened with, until the page takes it.
     pending_invite: Mutex<Option<String>>,
+    /// The cancel flags of the long commands running now (a bulk enable/disable), by the name the
+    /// page gave the job.
+    jobs: Arc<Mutex<HashMap<String, Arc<AtomicBool>>>>,
+}
+
+/// A long command the page may cancel, registered under its name while it runs.
+pub struct RunningJob {
+    name: String,
+    cancelled: Arc<AtomicBool>,
+    jobs: Arc<Mutex<HashMap<String, Arc<AtomicBool>>>>,
+}
+
+impl RunningJob {
+    /// Whether the page asked to stop it.
+    pub fn cancelled(&self) -> bool {
+        self.cancelled.load(Ordering::SeqCst)
+    }
+}
+
+impl Drop for RunningJob {
+    fn drop(&mut self) {
+        lock(&self.jobs).remove(&self.name);
+    }
 }
 
 impl AppState {
@@ -103,6 +128,7 @@ impl AppState {
             status: Arc::new(Mutex::new(DatabaseStatus::new(DatabaseState::Opening, "Opening the database…"))),
             session: Mutex::new(None),
             pending_invite: Mutex::new(None),
+            jobs: Arc::default(),
         }
     }
 
@@ -165,6 +191,24 @@ impl AppState {
 
     pub fn set_principal(&self, who: Option<Principal>) {
         *lock(&self.session) = who;
+    }
+
+    /// Register the job `name` until the returned value is dropped. A cancel that arrived first
+    /// (the page may ask before the command has started) holds: the job starts cancelled.
+    pub fn start_job(&self, name: &str) -> RunningJob {
+        let cancelled = Arc::clone(lock(&self.jobs).entry(name.to_string()).or_default());
+        RunningJob { name: name.to_string(), cancelled, jobs: Arc::clone(&self.jobs) }
+    }
+
+    /// Ask the job `name` to stop. Answers at once: it never waits for the database, which the job
+    /// holds while it runs. A name not running yet is remembered for `start_job`.
+    pub fn cancel_job(&self, name: &str) {
+        let mut jobs = lock(&self.jobs);
+        // Bounded: only names the page cancelled before their job began can stay behind.
+        if jobs.len() >= 64 && !jobs.contains_key(name) {
+            jobs.retain(|_, flag| !flag.load(Ordering::SeqCst));
+        }
+        jobs.entry(name.to_string()).or_default().store(true, Ordering::SeqCst);
     }
 
     /// Run `f` on the database without a session (first run, sign-in, accepting an invitation);

@@ -35,16 +35,12 @@ impl App {
 
     /// Invoke as a page at `url` would.
     fn call_from(&self, url: &str, cmd: &str, args: Value) -> Result<Value, Value> {
-        let request = InvokeRequest {
-            cmd: cmd.into(),
-            callback: CallbackFn(0),
-            error: CallbackFn(1),
-            url: url.parse().unwrap(),
-            body: InvokeBody::Json(args),
-            headers: Default::default(),
-            invoke_key: INVOKE_KEY.to_string(),
-        };
-        get_ipc_response(&self.window, request).map(|body| body.deserialize::<Value>().unwrap())
+        invoke(&self.window, url, cmd, args)
+    }
+
+    /// The database file under the app, for setting things up beside it.
+    fn db_path(&self) -> std::path::PathBuf {
+        self._dir.path().join("gatehouse.db")
     }
 
     fn ok(&self, cmd: &str, args: Value) -> Value {
@@ -57,6 +53,19 @@ impl App {
             Err(e) => e,
         }
     }
+}
+
+fn invoke(window: &WebviewWindow<MockRuntime>, url: &str, cmd: &str, args: Value) -> Result<Value, Value> {
+    let request = InvokeRequest {
+        cmd: cmd.into(),
+        callback: CallbackFn(0),
+        error: CallbackFn(1),
+        url: url.parse().unwrap(),
+        body: InvokeBody::Json(args),
+        headers: Default::default(),
+        invoke_key: INVOKE_KEY.to_string(),
+    };
+    get_ipc_response(window, request).map(|body| body.deserialize::<Value>().unwrap())
 }
 
 /// The app's own page (the embedded ui/dist served by the custom protocol).
@@ -297,4 +306,145 @@ fn audit_exports_write_the_format_asked_for() {
     assert!(read("csv").starts_with("seq,at,actor,action,target,details,hash"));
     let e = a.err("export_audit", json!({"org": "acme-corp", "filter": filter, "format": "xml"}));
     assert!(e.to_string().contains("xml") || e.to_string().contains("variant"), "{e}");
+}
+
+/// The owner's organization `wide` with `n` demo members beside Acme (made in the file directly,
+/// as `gatehouse demo` does).
+fn with_demo(n: i64) -> App {
+    let a = with_owner();
+    let mut db = Database::open_existing(a.db_path()).unwrap();
+    let now = gatehouse_core::time::now();
+    let owner = gatehouse_core::auth::sign_in(&mut db, "olivia@acme.test", PW, now).unwrap();
+    gatehouse_core::usecases::demo::demo(&mut db, &owner, "wide", n, now).unwrap();
+    a
+}
+
+/// The status counts of `wide`, and how many `members.disabled` events its audit log holds.
+fn wide_state(a: &App) -> (Value, usize) {
+    let page = a.ok(
+        "list_members",
+        json!({"org": "wide", "filter": {}, "sort": "email", "descending": false, "page": 1, "perPage": 10}),
+    );
+    let events = a.ok("list_audit", json!({"org": "wide", "filter": {"action": "members.disabled", "limit": 10000}}));
+    (page["counts"].clone(), events.as_array().unwrap().len())
+}
+
+/// Every `bulk-progress` event, as it arrives.
+fn progress_events(a: &App) -> std::sync::mpsc::Receiver<Value> {
+    use tauri::Listener;
+    let (tx, rx) = std::sync::mpsc::channel();
+    a._app.listen_any("bulk-progress", move |event| {
+        let _ = tx.send(serde_json::from_str::<Value>(event.payload()).unwrap());
+    });
+    rx
+}
+
+/// "Disable all matching" in the window: the page hears how far the job has got, named by its
+/// job, up to every row, and the answer is the report of the whole command.
+#[test]
+fn a_bulk_disable_tells_the_page_its_progress() {
+    let a = with_demo(300);
+    let heard = progress_events(&a);
+    let (before, _) = wide_state(&a);
+    let active = before["active"].as_u64().unwrap();
+    assert!(active > 100, "{before}");
+    let report = a.ok(
+        "set_members_enabled",
+        json!({"org": "wide", "emails": [], "allMatching": {"status": "active"}, "enabled": false, "job": "job-1"}),
+    );
+    let events: Vec<Value> = heard.try_iter().collect();
+    assert!(!events.is_empty(), "no progress was told");
+    assert!(events.iter().all(|e| e["job"] == "job-1"), "{events:?}");
+    let total = events[0]["total"].as_u64().unwrap();
+    assert_eq!(total, active, "{events:?}");
+    assert_eq!(events[0]["done"], 0, "the page hears the total at once: {events:?}");
+    let last = events.last().unwrap();
+    assert_eq!((last["done"].as_u64(), last["total"].as_u64()), (Some(total), Some(total)), "{events:?}");
+    let done: Vec<u64> = events.iter().map(|e| e["done"].as_u64().unwrap()).collect();
+    assert!(done.windows(2).all(|w| w[0] <= w[1]), "{done:?}");
+    // All-or-nothing, and all: every active member but the owner (oneself) is disabled now.
+    assert_eq!(report["changed"].as_u64().unwrap() + report["skipped"].as_u64().unwrap(), active, "{report}");
+    let (after, audited) = wide_state(&a);
+    assert_eq!(
+        after["disabled"].as_u64(),
+        Some(before["disabled"].as_u64().unwrap() + report["changed"].as_u64().unwrap())
+    );
+    assert_eq!(audited as u64, report["changed"].as_u64().unwrap());
+    // Without a job name the command is the same and tells nothing.
+    a.ok(
+        "set_members_enabled",
+        json!({"org": "wide", "emails": [], "allMatching": {"status": "disabled"}, "enabled": true}),
+    );
+    assert!(heard.try_iter().next().is_none(), "a command without a job told progress");
+}
+
+/// Cancel from the page while the job runs: the answer is `conflict` `cancelled` and nothing was
+/// changed, audit log included. The page's Cancel answers while the job holds the database.
+#[test]
+fn cancelling_a_bulk_disable_rolls_everything_back() {
+    let a = with_demo(300);
+    let (before, audited_before) = wide_state(&a);
+    // The job waits at its first progress event until the cancel was answered, so the cancel
+    // lands mid-job whatever the speed of the machine.
+    let (first_tx, first_rx) = std::sync::mpsc::channel::<Value>();
+    let (go_tx, go_rx) = std::sync::mpsc::channel::<()>();
+    let go_rx = std::sync::Mutex::new(go_rx);
+    {
+        use tauri::Listener;
+        a._app.listen_any("bulk-progress", move |event| {
+            let e: Value = serde_json::from_str(event.payload()).unwrap();
+            if first_tx.send(e).is_ok() {
+                let _ = go_rx.lock().unwrap().recv_timeout(std::time::Duration::from_secs(20));
+            }
+        });
+    }
+    let window = a.window.clone();
+    let job = std::thread::spawn(move || {
+        invoke(
+            &window,
+            LOCAL,
+            "set_members_enabled",
+            json!({"org": "wide", "emails": [], "allMatching": {}, "enabled": false, "job": "job-2"}),
+        )
+    });
+    let first = first_rx.recv_timeout(std::time::Duration::from_secs(60)).expect("the job told its progress");
+    assert_eq!(first["job"], "job-2");
+    assert!(first["total"].as_u64().unwrap() > 100, "{first}");
+    // Another job's name stops nothing; this one's does.
+    a.ok("cancel_bulk", json!({"job": "another"}));
+    a.ok("cancel_bulk", json!({"job": "job-2"}));
+    drop(first_rx);
+    go_tx.send(()).unwrap();
+    let e = job.join().unwrap().expect_err("a cancelled job must fail");
+    assert_eq!((e["code"].as_str(), e["reason"].as_str()), (Some("conflict"), Some("cancelled")), "{e}");
+    assert!(e["message"].as_str().unwrap().contains("nothing was changed"), "{e}");
+    assert_eq!(wide_state(&a), (before, audited_before), "a cancelled bulk changed something");
+    // The same command then runs to the end: the cancel was for that job only.
+    let report = a.ok(
+        "set_members_enabled",
+        json!({"org": "wide", "emails": [], "allMatching": {}, "enabled": false, "job": "job-3"}),
+    );
+    assert!(report["changed"].as_u64().unwrap() > 100, "{report}");
+}
+
+/// A cancel that reaches the app before its job has begun still stops it; nobody signed in may
+/// cancel nothing; a job's name is bounded.
+#[test]
+fn a_cancel_sent_before_the_job_starts_still_stops_it() {
+    let a = with_demo(20);
+    let (before, audited) = wide_state(&a);
+    a.ok("cancel_bulk", json!({"job": "early"}));
+    let e = a.err(
+        "set_members_enabled",
+        json!({"org": "wide", "emails": [], "allMatching": {}, "enabled": false, "job": "early"}),
+    );
+    assert_eq!(e["reason"], "cancelled", "{e}");
+    assert_eq!(wide_state(&a), (before, audited));
+    let e = a.err(
+        "set_members_enabled",
+        json!({"org": "wide", "emails": [], "allMatching": {}, "enabled": false, "job": "x".repeat(101)}),
+    );
+    assert_eq!((e["code"].as_str(), e["field"].as_str()), (Some("invalid_input"), Some("job")), "{e}");
+    a.ok("sign_out", json!({}));
+    assert_eq!(a.err("cancel_bulk", json!({"job": "early"}))["code"], "unauthenticated");
 }

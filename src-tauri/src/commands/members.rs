@@ -1,10 +1,13 @@
 //! The Users screen: the member list, details, and the changes of its row menu and bulk bar.
 
 use super::{moment, save_export, Reply};
+use crate::state::RunningJob;
 use crate::AppState;
 use gatehouse_core::usecases::{members, review};
-use serde::Deserialize;
-use tauri::State;
+use gatehouse_core::{Error, ErrorBody};
+use serde::{Deserialize, Serialize};
+use std::time::{Duration, Instant};
+use tauri::{AppHandle, Emitter, Manager, Runtime, State};
 use ts_rs::TS;
 
 /// Search, filters, sort and page of the member list, as the page sends them.
@@ -79,20 +82,74 @@ fn selection(emails: &[String], all_matching: &Option<MemberListArgs>) -> member
     }
 }
 
+/// The event that tells the page how far the bulk job `job` has got.
+pub const BULK_PROGRESS_EVENT: &str = "bulk-progress";
+
+/// How far a bulk enable/disable has got: `done` of `total` rows of the job the page named.
+#[derive(Debug, Clone, Serialize, TS)]
+#[ts(export)]
+pub struct BulkProgress {
+    pub job: String,
+    #[ts(type = "number")]
+    pub done: u64,
+    #[ts(type = "number")]
+    pub total: u64,
+}
+
+/// At most this often the page hears of a running job (the last row is always told).
+const PROGRESS_EVERY: Duration = Duration::from_millis(50);
+
 /// Enable or disable the listed emails, or, when `all_matching` is given, every member matching
 /// that filter (in one transaction; rows the caller may not touch are skipped and reported).
+///
+/// With `job`, the page hears `bulk-progress` events naming it, and `cancel_bulk` with the same
+/// name stops it: everything rolls back and the answer is `conflict` `cancelled`. The work runs on
+/// a thread of its own, so the window stays responsive (the database is busy until it ends).
 #[tauri::command]
-pub async fn set_members_enabled(
-    state: State<'_, AppState>,
+pub async fn set_members_enabled<R: Runtime>(
+    app: AppHandle<R>,
     org: String,
     emails: Vec<String>,
     all_matching: Option<MemberListArgs>,
     enabled: bool,
+    job: Option<String>,
 ) -> Reply<members::BulkReport> {
-    state.call(|db, who, now| {
-        let selection = selection(&emails, &all_matching);
-        members::set_enabled(db, who, &org, &selection, enabled, now)
-    })
+    if let Some(name) = &job {
+        if name.trim().is_empty() || name.len() > 100 {
+            return Err(ErrorBody::from(&Error::invalid("job", "a name of 1 to 100 characters")));
+        }
+    }
+    let run = move || {
+        let state = app.state::<AppState>();
+        let running = job.as_deref().map(|name| state.start_job(name));
+        let mut told: Option<Instant> = None;
+        state.call(|db, who, now| {
+            let selection = selection(&emails, &all_matching);
+            members::set_enabled_watched(db, who, &org, &selection, enabled, now, &mut |p| {
+                if let Some(name) = &job {
+                    if p.done == p.total || told.is_none_or(|t| t.elapsed() >= PROGRESS_EVERY) {
+                        told = Some(Instant::now());
+                        let event = BulkProgress { job: name.clone(), done: p.done, total: p.total };
+                        let _ = app.emit(BULK_PROGRESS_EVENT, event);
+                    }
+                }
+                !running.as_ref().is_some_and(RunningJob::cancelled)
+            })
+        })
+    };
+    tauri::async_runtime::spawn_blocking(run)
+        .await
+        .map_err(|e| ErrorBody::from(&Error::Internal(format!("the bulk command stopped: {e}"))))?
+}
+
+/// Stop the bulk job `job` (`set_members_enabled` with that name): it rolls back and answers
+/// `conflict` `cancelled`. Answers at once, on the calling thread: it never waits for the
+/// database, which the job holds.
+#[tauri::command]
+pub fn cancel_bulk(state: State<'_, AppState>, job: String) -> Reply<()> {
+    state.principal().ok_or_else(|| ErrorBody::from(&Error::Unauthenticated("sign in first".into())))?;
+    state.cancel_job(&job);
+    Ok(())
 }
 
 /// What `set_members_enabled` with the same arguments would do, changing nothing (the bulk

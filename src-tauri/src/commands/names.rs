@@ -24,6 +24,7 @@ pub const COMMANDS: &[&str] = &[
     "set_member_role",
     "set_member_expiry",
     "set_members_enabled",
+    "cancel_bulk",
     "preview_members_enabled",
     "remove_member",
     "leave_org",

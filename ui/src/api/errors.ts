@@ -18,6 +18,11 @@ export class ApiError extends Error {
     return this.body.field;
   }
 
+  /** Which conflict, for a `conflict` (e.g. `cancelled`, `last_owner`). */
+  get reason() {
+    return this.body.reason;
+  }
+
   static from(e: unknown): ApiError {
     if (e instanceof ApiError) return e;
     if (e && typeof e === "object" && "code" in e && "message" in e) {

@@ -9,6 +9,7 @@ import type { AddressedInvitation } from "../bindings/AddressedInvitation";
 import type { AppStatus } from "../bindings/AppStatus";
 import type { AuditEventView } from "../bindings/AuditEventView";
 import type { AuditFilter } from "../bindings/AuditFilter";
+import type { BulkProgress } from "../bindings/BulkProgress";
 import type { BulkReport } from "../bindings/BulkReport";
 import type { SortKey } from "../bindings/SortKey";
 import type { ExportFormat } from "../bindings/ExportFormat";
@@ -50,6 +51,11 @@ export function onDatabaseStatus(handler: (status: DatabaseStatus) => void): Pro
   return listen<DatabaseStatus>("database-status", (event) => handler(event.payload));
 }
 
+/** How far the running bulk enable/disable has got (each event names its job). */
+export function onBulkProgress(handler: (progress: BulkProgress) => void): Promise<UnlistenFn> {
+  return listen<BulkProgress>("bulk-progress", (event) => handler(event.payload));
+}
+
 export const api = {
   appStatus: () => call<AppStatus>("app_status"),
   /** Answers at once, also while the database is being upgraded (other commands wait for it). */
@@ -74,18 +80,23 @@ export const api = {
   renameOrg: (org: string, name: string) => call<OrganizationView>("rename_org", { org, name }),
   myAccess: (org: string) => call<MyAccess>("my_access", { org }),
 
-  listMembers: (org: string, filter: MemberListArgs, sort: SortKey, descending: boolean, page: number, perPage: number) =>
-    call<MemberPage>("list_members", { org, filter, sort, descending, page, perPage }),
+  /** `countLimit`: counts that walk the matching rows stop there and are named in `estimated`. */
+  listMembers: (org: string, filter: MemberListArgs, sort: SortKey, descending: boolean, page: number, perPage: number, countLimit: number | null = null) =>
+    call<MemberPage>("list_members", { org, filter, sort, descending, page, perPage, countLimit }),
   memberDetails: (org: string, email: string) => call<MemberDetails>("member_details", { org, email }),
   setMemberRole: (org: string, email: string, role: string) => call<null>("set_member_role", { org, email, role }),
   setMemberExpiry: (org: string, email: string, when: string | null) => call<null>("set_member_expiry", { org, email, when }),
-  setMembersEnabled: (org: string, selection: { emails: string[] } | { allMatching: MemberListArgs }, enabled: boolean) =>
+  /** With `job`, `onBulkProgress` hears it and `cancelBulk(job)` stops it (rolled back: `conflict` `cancelled`). */
+  setMembersEnabled: (org: string, selection: { emails: string[] } | { allMatching: MemberListArgs }, enabled: boolean, job: string | null = null) =>
     call<BulkReport>("set_members_enabled", {
       org,
       emails: "emails" in selection ? selection.emails : [],
       allMatching: "allMatching" in selection ? selection.allMatching : null,
       enabled,
+      job,
     }),
+  /** Stop the running bulk job `job`; answers at once. */
+  cancelBulk: (job: string) => call<null>("cancel_bulk", { job }),
   previewMembersEnabled: (org: string, selection: { emails: string[] } | { allMatching: MemberListArgs }, enabled: boolean) =>
     call<BulkReport>("preview_members_enabled", {
       org,

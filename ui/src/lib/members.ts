@@ -58,3 +58,26 @@ export function skipReason(r: { email: string; reason: string | null }, me: stri
   if (/owners\.manage/.test(why)) return "an owner: only an owner may change an owner";
   return why;
 }
+
+/**
+ * Where the window stops counting a status (`count_limit`): a count that must walk the matching
+ * rows (a search, roles that start or end) stops here and shows as "1,000+". Below it every count
+ * is exact, so small organizations and lists without a search always show exact numbers.
+ */
+export const COUNT_LIMIT = 1000;
+
+/** Whether the page's count of `key` (a status, or `total`) is a lower bound. */
+export function isEstimate(page: { estimated?: string[] } | null, key: MemberStatus | "total"): boolean {
+  return !!page?.estimated?.includes(key);
+}
+
+/** A status badge's number: "1,234", or "1,000+" for a lower bound. */
+export function countText(n: number, estimate: boolean): string {
+  return `${n.toLocaleString("en")}${estimate ? "+" : ""}`;
+}
+
+/** What a status badge says when pointed at: how exact its number is, and what a click does. */
+export function countTitle(label: string, n: number, estimate: boolean): string {
+  if (!estimate) return `${label}: exactly ${n.toLocaleString("en")}. Click to list them.`;
+  return `${label}: at least ${n.toLocaleString("en")} (an estimate: counting stops there to keep the list fast). Click to list exactly them.`;
+}

@@ -19,10 +19,29 @@ export function pageWindow(current: number, count: number, around = 1): (number 
   return out;
 }
 
-/** "51–100 of 1,000,000". */
-export function rangeLabel(page: number, perPage: number, total: number): string {
-  if (total === 0) return "0 of 0";
+/**
+ * "51–100 of 1,000,000"; with an estimated total (a lower bound), "51–100 of 1,000+", and
+ * `shown` (the rows this page holds) says where the page ends, as the total cannot.
+ */
+export function rangeLabel(page: number, perPage: number, total: number, estimate = false, shown?: number): string {
+  if (total === 0 && !shown) return "0 of 0";
   const from = (page - 1) * perPage + 1;
+  if (estimate) {
+    if (!shown) return `0 of ${total.toLocaleString("en")}+`;
+    const to = from + shown - 1;
+    const of = Math.max(total, to);
+    return `${from.toLocaleString("en")}–${to.toLocaleString("en")} of ${of.toLocaleString("en")}${to >= of && shown < perPage ? "" : "+"}`;
+  }
   const to = Math.min(total, page * perPage);
   return `${from.toLocaleString("en")}–${to.toLocaleString("en")} of ${total.toLocaleString("en")}`;
+}
+
+/**
+ * How many pages to offer. With an exact total, all of them. With a lower bound, those it covers,
+ * and one more past the current page while that page is full: the pages are walked forwards.
+ */
+export function pagesKnown(page: number, perPage: number, total: number, estimate: boolean, shown: number): number {
+  const counted = pageCount(total, perPage);
+  if (!estimate) return counted;
+  return Math.max(counted, shown >= perPage ? page + 1 : page);
 }

@@ -5,6 +5,18 @@ import { tick } from "svelte";
 // The Tauri bridge, replaced by a scripted fake: these tests cover the UI's own logic.
 const invoke = vi.fn();
 vi.mock("@tauri-apps/api/core", () => ({ invoke: (...args: unknown[]) => invoke(...args) }));
+// Events from the Rust side: a test sends them with `emit`.
+const listeners = new Map<string, Set<(e: { payload: unknown }) => void>>();
+vi.mock("@tauri-apps/api/event", () => ({
+  listen: async (name: string, handler: (e: { payload: unknown }) => void) => {
+    if (!listeners.has(name)) listeners.set(name, new Set());
+    listeners.get(name)!.add(handler);
+    return () => listeners.get(name)!.delete(handler);
+  },
+}));
+function emit(name: string, payload: unknown) {
+  for (const h of listeners.get(name) ?? []) h({ payload });
+}
 
 import ErrorNote from "../components/ErrorNote.svelte";
 import SignIn from "../screens/SignIn.svelte";
@@ -69,7 +81,7 @@ describe("Users", () => {
     await fireEvent.change(screen.getByLabelText("Status"), { target: { value: "disabled" } });
     await fireEvent.click(screen.getByRole("button", { name: /Roles/ }));
     await waitFor(() =>
-      expect(invoke).toHaveBeenLastCalledWith("list_members", { org: "acme", filter: { search: undefined, status: "disabled", role: undefined }, sort: "role", descending: false, page: 1, perPage: 25 }),
+      expect(invoke).toHaveBeenLastCalledWith("list_members", { org: "acme", filter: { search: undefined, status: "disabled", role: undefined }, sort: "role", descending: false, page: 1, perPage: 25, countLimit: 1000 }),
     );
   });
 
@@ -102,7 +114,69 @@ describe("Users", () => {
     expect(invoke).not.toHaveBeenCalledWith("set_members_enabled", expect.anything());
     await tick();
     await fireEvent.click(screen.getByRole("button", { name: "Disable 1" }));
-    await waitFor(() => expect(invoke).toHaveBeenCalledWith("set_members_enabled", { org: "acme", emails: [], allMatching: { search: undefined, status: undefined, role: undefined }, enabled: false }));
+    await waitFor(() => expect(invoke).toHaveBeenCalledWith("set_members_enabled", { org: "acme", emails: [], allMatching: { search: undefined, status: undefined, role: undefined }, enabled: false, job: expect.stringMatching(/^bulk-/) }));
+  });
+
+  it("shows a bulk disable's progress, and a cancel says nothing was changed", async () => {
+    setup({ is_owner: true, permissions: [] });
+    const list = invoke.getMockImplementation()!;
+    let answer: { reject: (e: unknown) => void } | null = null;
+    invoke.mockImplementation(async (cmd: string, args: unknown) => {
+      if (cmd === "preview_members_enabled") return { rows: [{ email: "a@x.io", result: "disabled", reason: null }], changed: 3312, skipped: 0, dry_run: true };
+      // The job runs until the test cancels it.
+      if (cmd === "set_members_enabled") return new Promise((_, reject) => (answer = { reject }));
+      if (cmd === "cancel_bulk") return null;
+      return list(cmd, args);
+    });
+    render(Users);
+    await waitFor(() => expect(screen.getByText("a@x.io")).toBeTruthy());
+    await fireEvent.click(screen.getByRole("button", { name: "Disable all matching" }));
+    await waitFor(() => expect(screen.getByRole("button", { name: "Disable 3,312" })).toBeTruthy());
+    await fireEvent.click(screen.getByRole("button", { name: "Disable 3,312" }));
+    await waitFor(() => expect(answer).not.toBeNull());
+    const job = invoke.mock.calls.find((c) => c[0] === "set_members_enabled")![1].job as string;
+    expect(screen.getByRole("dialog").textContent).toContain("Finding the matching members…");
+    emit("bulk-progress", { job, done: 0, total: 3313 });
+    emit("bulk-progress", { job: "another", done: 3000, total: 3313 });
+    emit("bulk-progress", { job, done: 1200, total: 3313 });
+    await tick();
+    const bar = screen.getByRole("dialog").querySelector("progress")!;
+    expect(Number(bar.value)).toBeCloseTo(1200 / 3313);
+    expect(screen.getByRole("dialog").textContent).toContain("Disabling: 1,200 of 3,313 members checked");
+    // Escape (closing the dialog) while it runs means Cancel.
+    await fireEvent.keyDown(screen.getByRole("dialog"), { key: "Escape" });
+    await waitFor(() => expect(invoke).toHaveBeenCalledWith("cancel_bulk", { job }));
+    expect(screen.getByRole("button", { name: "Cancelling…" })).toBeTruthy();
+    answer!.reject({ code: "conflict", reason: "cancelled", message: "cancelled; nothing was changed" });
+    await waitFor(() => expect(screen.getByRole("status").textContent).toBe("Cancelled. Nothing was changed: no member was disabled."));
+    expect(screen.queryByRole("alert")).toBeNull();
+    await fireEvent.click(document.querySelector('[role="dialog"] footer button.primary')!);
+    await waitFor(() => expect(screen.queryByRole("dialog")).toBeNull());
+  });
+
+  it("shows a count that stopped at the limit as 1,000+, says it is an estimate, and a click filters exactly", async () => {
+    setup({ is_owner: true, permissions: [] });
+    const list = invoke.getMockImplementation()!;
+    invoke.mockImplementation(async (cmd: string, args: unknown) => {
+      if (cmd !== "list_members") return list(cmd, args);
+      const base = await list(cmd, args);
+      return { ...base, total: 1000, counts: { ...base.counts, active: 1000, disabled: 12, total: 1012 }, estimated: ["active", "total"] };
+    });
+    render(Users);
+    await waitFor(() => expect(screen.getByText("a@x.io")).toBeTruthy());
+    const active = document.querySelector('[data-count="active"]') as HTMLButtonElement;
+    expect(active.textContent).toContain("1,000+");
+    expect(active.title).toContain("at least 1,000 (an estimate");
+    const disabled = document.querySelector('[data-count="disabled"]') as HTMLButtonElement;
+    expect(disabled.textContent).toContain("12");
+    expect(disabled.textContent).not.toContain("+");
+    expect(disabled.title).toContain("exactly 12");
+    expect(document.querySelector('[data-count="total"]')!.textContent).toContain("1,012+");
+    expect(document.querySelector("[data-estimate-note]")!.textContent).toContain("+ means at least");
+    await fireEvent.click(active);
+    await waitFor(() =>
+      expect(invoke).toHaveBeenLastCalledWith("list_members", expect.objectContaining({ filter: { search: undefined, status: "active", role: undefined }, countLimit: 1000 })),
+    );
   });
 
   it("offers no bulk actions without members.manage, and says why in words", async () => {
