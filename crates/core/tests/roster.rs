@@ -50,7 +50,7 @@ SELECT * FROM full";
 
 /// Every row of the oracle at `now` as (email_norm, sort_name, role sort key, row), in no order.
 fn oracle_rows(db: &Database, org_id: &str, now: i64) -> Vec<(String, String, String, MemberRow)> {
-    let conn = db.connection();
+    let conn = db.sqlite_connection().unwrap();
     let mut st = conn.prepare(ORACLE).unwrap();
     st.query_map(named_params! {":org": org_id, ":now": now}, |r| {
         let given: String = r.get("given_name")?;
@@ -159,7 +159,7 @@ fn check_query(db: &mut Database, who: &Principal, slug: &str, org_id: &str, q: 
 /// The roster table and its counters equal what the base tables say (the migration's backfill).
 #[track_caller]
 fn check_in_step(db: &Database) {
-    let conn = db.connection();
+    let conn = db.sqlite_connection().unwrap();
     let dump = |sql: &str| -> Vec<String> {
         let mut st = conn.prepare(sql).unwrap();
         let n = st.column_count();
@@ -421,7 +421,7 @@ fn migration_backfills_the_roster_of_an_existing_database() {
         // Back to what schema version 2 had: no roster, no triggers; then 0003 and 0004 (which
         // rewrote 0003's triggers) alone run again (the migrations after them changed other tables
         // and must not run twice).
-        let conn = db.connection();
+        let conn = db.sqlite_connection().unwrap();
         let triggers: Vec<String> = conn
             .prepare("SELECT name FROM sqlite_master WHERE type = 'trigger' AND name LIKE 'roster%'")
             .unwrap()
@@ -627,9 +627,18 @@ fn instructions(db: &mut Database, who: &Principal, q: &MemberQuery) -> u64 {
     STEPS.store(0, std::sync::atomic::Ordering::Relaxed);
     // SAFETY: the handle is valid while `db` lives; the handler is removed before it is dropped,
     // and `tick` touches only a static counter.
-    unsafe { rusqlite::ffi::sqlite3_progress_handler(db.connection().handle(), 10, Some(tick), std::ptr::null_mut()) };
+    unsafe {
+        rusqlite::ffi::sqlite3_progress_handler(
+            db.sqlite_connection().unwrap().handle(),
+            10,
+            Some(tick),
+            std::ptr::null_mut(),
+        )
+    };
     members::list(db, who, "demo", q, T0).unwrap();
-    unsafe { rusqlite::ffi::sqlite3_progress_handler(db.connection().handle(), 0, None, std::ptr::null_mut()) };
+    unsafe {
+        rusqlite::ffi::sqlite3_progress_handler(db.sqlite_connection().unwrap().handle(), 0, None, std::ptr::null_mut())
+    };
     STEPS.load(std::sync::atomic::Ordering::Relaxed)
 }
 
@@ -658,7 +667,8 @@ fn a_deep_page_by_cursor_costs_what_page_one_costs() {
 
 fn schema(db: &Database) -> Vec<(String, String, String)> {
     let mut st = db
-        .connection()
+        .sqlite_connection()
+        .unwrap()
         .prepare(
             "SELECT type, name, coalesce(sql, '') FROM sqlite_master WHERE type IN ('index', 'trigger') ORDER BY name",
         )
@@ -715,7 +725,9 @@ fn page_lookups(db: &Database) -> i64 {
     for op in [rusqlite::ffi::SQLITE_DBSTATUS_CACHE_HIT, rusqlite::ffi::SQLITE_DBSTATUS_CACHE_MISS] {
         let (mut current, mut high) = (0, 0);
         // SAFETY: a valid handle and two out-parameters; 1 resets the counter.
-        let rc = unsafe { rusqlite::ffi::sqlite3_db_status(db.connection().handle(), op, &mut current, &mut high, 1) };
+        let rc = unsafe {
+            rusqlite::ffi::sqlite3_db_status(db.sqlite_connection().unwrap().handle(), op, &mut current, &mut high, 1)
+        };
         assert_eq!(rc, 0);
         total += current as i64;
     }

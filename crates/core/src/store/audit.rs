@@ -4,8 +4,8 @@
 
 use crate::audit_actions::AuditAction;
 use crate::error::Result;
+use crate::sql::{params, Connection, OptionalExtension};
 use crate::time::Timestamp;
-use rusqlite::{params, Connection, OptionalExtension};
 use sha2::{Digest, Sha256};
 
 pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
@@ -139,12 +139,15 @@ impl Appender {
         let details = bounded_details(details).to_string();
         let org_id = self.org_id.as_str();
         let hash = event_hash(&id, org_id, actor, action, target, &details, at, &self.prev);
-        conn.prepare_cached(
-            "INSERT INTO audit_events (id, organization_id, actor, action, target, details, at, prev_hash, hash)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-        )?
-        .execute(params![id, org_id, actor, action, target, details, at, self.prev, hash])?;
-        self.last_seq = Some(conn.last_insert_rowid());
+        // RETURNING rather than last_insert_rowid(): on PostgreSQL that is lastval(), which a trigger
+        // inserting elsewhere would change.
+        let seq: i64 = conn
+            .prepare_cached(
+                "INSERT INTO audit_events (id, organization_id, actor, action, target, details, at, prev_hash, hash)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) RETURNING seq",
+            )?
+            .query_row(params![id, org_id, actor, action, target, details, at, self.prev, hash], |r| r.get(0))?;
+        self.last_seq = Some(seq);
         self.prev = hash;
         self.count += 1;
         Ok(())
@@ -171,7 +174,7 @@ pub struct Filter<'a> {
     pub limit: Option<i64>,
 }
 
-fn from_row(r: &rusqlite::Row) -> rusqlite::Result<Event> {
+fn from_row(r: &crate::sql::Row) -> crate::sql::Result<Event> {
     Ok(Event {
         seq: r.get(0)?,
         id: r.get(1)?,
@@ -201,7 +204,7 @@ pub fn list(conn: &Connection, org_id: &str, f: &Filter) -> Result<Vec<Event>> {
     ))?;
     let rows = st
         .query_map(params![org_id, f.actor, f.action, f.since, f.until, f.target, f.limit.unwrap_or(-1)], from_row)?
-        .collect::<rusqlite::Result<_>>()?;
+        .collect::<crate::sql::Result<_>>()?;
     Ok(rows)
 }
 

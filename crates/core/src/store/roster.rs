@@ -3,8 +3,8 @@
 //! invitations; `usecases::members` reads it. This module holds the bulk-load switches only.
 
 use crate::error::{Error, Result};
+use crate::sql::{Backend, Connection, OptionalExtension};
 use crate::time::Timestamp;
-use rusqlite::{Connection, OptionalExtension};
 
 /// Stop the insert triggers from writing an organization's roster rows one by one, for a bulk load
 /// in this transaction; `rebuild` must follow in the same transaction.
@@ -40,9 +40,14 @@ pub struct Suspended {
     sql: Vec<String>,
 }
 
-/// Drop the named indexes and triggers (all of them must exist), keeping their SQL.
+/// Drop the named indexes and triggers (all of them must exist), keeping their SQL. SQLite only:
+/// on PostgreSQL nothing is suspended (its roster triggers honour `defer`, and every row is kept
+/// as it is written).
 pub fn suspend(conn: &Connection, names: &[&str]) -> Result<Suspended> {
     let mut sql = Vec::with_capacity(names.len());
+    if conn.backend() == Backend::Postgres {
+        return Ok(Suspended { sql });
+    }
     for name in names {
         let (kind, text): (String, String) = conn
             .prepare_cached("SELECT type, sql FROM sqlite_master WHERE name = ?1 AND type IN ('index', 'trigger')")?
@@ -85,17 +90,17 @@ pub fn rebuild(conn: &Connection, org_id: &str) -> Result<()> {
          SELECT ?2, m.id, 0, a.email, a.email_norm, a.given_name, a.family_name,
                 CASE WHEN a.sort_name = '' THEN a.email_norm ELSE a.sort_name END, x.roles,
                 lower(coalesce(x.roles, '')), coalesce(x.timed, 0),
-                CASE WHEN m.enabled THEN 0 ELSE 1 END, m.access_expires_at, m.access_expires_at, a.email_confirmed,
+                CASE WHEN m.enabled <> 0 THEN 0 ELSE 1 END, m.access_expires_at, m.access_expires_at, a.email_confirmed,
                 m.enabled, a.created_at, a.last_login_at
          FROM memberships m JOIN accounts a ON a.id = m.account_id
               LEFT JOIN (SELECT g.membership_id AS mid,
                                 group_concat(r.name, ',' ORDER BY r.name COLLATE NOCASE) AS roles,
-                                max(g.valid_from IS NOT NULL OR g.expires_at IS NOT NULL) AS timed
+                                max(CASE WHEN g.valid_from IS NOT NULL OR g.expires_at IS NOT NULL THEN 1 ELSE 0 END) AS timed
                          FROM access_grants g JOIN roles r ON r.id = g.role_id
                          WHERE g.organization_id = ?1 AND g.membership_id IS NOT NULL AND g.workspace_id IS NULL
                          GROUP BY g.membership_id) x ON x.mid = m.id
          WHERE m.organization_id = ?1",
-        rusqlite::params![org_id, org],
+        crate::sql::params![org_id, org],
     )?;
     conn.execute(
         "INSERT INTO roster (org, entry_id, kind, email, email_norm, given_name, family_name, sort_name, roles, roles_key,
@@ -105,7 +110,7 @@ pub fn rebuild(conn: &Connection, org_id: &str) -> Result<()> {
                 i.access_expires_at, 0, 0, i.created_at, NULL
          FROM invitations i JOIN roles r ON r.id = i.role_id
          WHERE i.organization_id = ?1 AND i.status IN ('open', 'rejected')",
-        rusqlite::params![org_id, org],
+        crate::sql::params![org_id, org],
     )?;
     conn.execute("DELETE FROM roster_counts WHERE org = ?1", [org])?;
     conn.execute(
@@ -131,7 +136,7 @@ pub fn add_new_invitations(conn: &Connection, org_id: &str, valid_until: Timesta
          WHERE o.organization_id = ?1 AND i.status = 'open' AND i.valid_until = ?2
            AND NOT EXISTS (SELECT 1 FROM roster x WHERE x.entry_id = i.id)",
     )?
-    .execute(rusqlite::params![org_id, valid_until])?;
+    .execute(crate::sql::params![org_id, valid_until])?;
     conn.prepare_cached("UPDATE roster_orgs SET deferred = 0 WHERE organization_id = ?1")?.execute([org_id])?;
     Ok(())
 }

@@ -6,12 +6,12 @@ use crate::audit_actions::AuditAction;
 use crate::auth::{self, Principal};
 use crate::db::Database;
 use crate::error::{Error, Result};
+use crate::sql::params;
 use crate::store::organizations::WorkspaceAccessMode;
 use crate::store::{audit, new_id, permissions, roles, roster, workspaces};
 use crate::time::Timestamp;
 use crate::validate;
 use rand::{Rng, SeedableRng};
-use rusqlite::params;
 use serde::Serialize;
 use ts_rs::TS;
 
@@ -90,6 +90,8 @@ fn demo_rows(
         let bulk = roster::size_bound(tx)? <= n;
         // The roster is written once at the end, in bulk, not row by row by the triggers.
         let triggers = roster::suspend(tx, &roster::INSERT_TRIGGERS)?;
+        // Where triggers cannot be suspended (PostgreSQL), they skip a deferred organization.
+        roster::defer(tx, &org)?;
         let indexes = roster::suspend(tx, if bulk { &BASE_INDEXES } else { &[] })?;
         let mut rows: i64 = 8;
         permissions::insert(tx, &org, "billing.access", "Billing and subscription", now)?;

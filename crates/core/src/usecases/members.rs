@@ -7,11 +7,11 @@ use crate::auth::Principal;
 use crate::db::Database;
 use crate::error::{ConflictReason, Error, Result};
 use crate::policy::{Action, MemberChange, Target};
+use crate::sql::{Connection, OptionalExtension};
+use crate::sql::{FromSql, FromSqlError, FromSqlResult, ValueRef};
 use crate::store::{accounts, grants, memberships, rights, roles};
 use crate::time::{require_future, rfc3339, rfc3339_opt, Timestamp};
 use crate::validate;
-use rusqlite::types::{FromSql, FromSqlError, FromSqlResult, ValueRef};
-use rusqlite::{Connection, OptionalExtension};
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
@@ -368,8 +368,8 @@ struct Binds<'a> {
     rk: Option<String>,
 }
 
-fn bind(st: &mut rusqlite::Statement, b: &Binds, extra: &[(&str, &dyn rusqlite::ToSql)]) -> Result<()> {
-    let mut set = |name: &str, value: &dyn rusqlite::ToSql| -> Result<()> {
+fn bind(st: &mut crate::sql::Statement, b: &Binds, extra: &[(&str, &dyn crate::sql::ToSql)]) -> Result<()> {
+    let mut set = |name: &str, value: &dyn crate::sql::ToSql| -> Result<()> {
         if let Some(i) = st.parameter_index(name)? {
             st.raw_bind_parameter(i, value)?;
         }
@@ -409,7 +409,7 @@ fn row_columns() -> String {
     ROW_COLUMNS.replace("ROLES_NOW", ROLES_NOW).replace("STATUS_EXPR", STATUS_EXPR)
 }
 
-fn row_of(r: &rusqlite::Row) -> rusqlite::Result<MemberRow> {
+fn row_of(r: &crate::sql::Row) -> crate::sql::Result<MemberRow> {
     let given: String = r.get("given_name")?;
     let family: String = r.get("family_name")?;
     let roles: Option<String> = r.get("roles")?;
@@ -580,8 +580,8 @@ impl Cursor {
         Ok(hex::encode(serde_json::to_vec(self)?))
     }
 
-    fn decode(text: &str, sort: SortKey, desc: bool, columns: usize) -> Result<Vec<rusqlite::types::Value>> {
-        use rusqlite::types::Value;
+    fn decode(text: &str, sort: SortKey, desc: bool, columns: usize) -> Result<Vec<crate::sql::Value>> {
+        use crate::sql::Value;
         let bad = || Error::invalid("after", "is not a position this list gave for this sort and direction");
         let bytes = hex::decode(text.trim()).map_err(|_| bad())?;
         let c: Cursor = serde_json::from_slice(&bytes).map_err(|_| bad())?;
@@ -612,7 +612,7 @@ fn cursor_after(conn: &Connection, columns: &[&str], rid: i64, sort: SortKey, de
                     _ => serde_json::Value::Null,
                 })
             })
-            .collect::<rusqlite::Result<Vec<_>>>()
+            .collect::<crate::sql::Result<Vec<_>>>()
     })?;
     Cursor { sort: sort.as_str().to_string(), desc, key }.encode()
 }
@@ -628,10 +628,10 @@ fn walk_after(
     order: &[&str],
     where_: &str,
     desc: bool,
-    key: &[rusqlite::types::Value],
+    key: &[crate::sql::Value],
     limit: i64,
 ) -> Result<Vec<i64>> {
-    use rusqlite::types::Value;
+    use crate::sql::Value;
     let columns: Vec<&str> = order.iter().copied().chain(std::iter::once("rid")).collect();
     let param = |i: usize| format!(":k{i}");
     // Row r comes after the position when, for some column i, r equals it on the columns before i
@@ -667,7 +667,7 @@ fn walk_after(
         order_by.join(", ")
     ))?;
     let names: Vec<String> = (0..columns.len()).map(param).collect();
-    let mut extra: Vec<(&str, &dyn rusqlite::ToSql)> = vec![(":limit", &limit)];
+    let mut extra: Vec<(&str, &dyn crate::sql::ToSql)> = vec![(":limit", &limit)];
     for (name, value) in names.iter().zip(key) {
         extra.push((name.as_str(), value));
     }
@@ -764,7 +764,7 @@ fn with_workspace_roles(
              ORDER BY 1, 2 COLLATE NOCASE, 3 COLLATE NOCASE",
         )?;
         let list = serde_json::to_string(rids)?;
-        let mut rows = st.query(rusqlite::params![list, now])?;
+        let mut rows = st.query(crate::sql::params![list, now])?;
         while let Some(r) = rows.next()? {
             by_rid.entry(r.get(0)?).or_default().push(WorkspaceRole { workspace: r.get(1)?, role: r.get(2)? });
         }
