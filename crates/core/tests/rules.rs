@@ -57,28 +57,24 @@ fn count(db: &Database, table: &str) -> i64 {
     db.connection().query_row(&format!("SELECT count(*) FROM {table}"), [], |r| r.get(0)).unwrap()
 }
 
-/// Every row of every table, as text: equal snapshots mean nothing was written.
+/// Every row of every table, as text: equal snapshots mean nothing was written. Each table's rows
+/// are sorted, since PostgreSQL returns them in no fixed order.
 fn snapshot(db: &Database) -> Vec<String> {
-    let conn = db.sqlite_connection().unwrap();
-    let tables: Vec<String> = conn
-        .prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name")
-        .unwrap()
-        .query_map([], |r| r.get(0))
-        .unwrap()
-        .collect::<rusqlite::Result<Vec<String>>>()
-        .unwrap();
+    let conn = db.connection();
     let mut out = Vec::new();
-    for t in tables {
+    for t in common::tables(db) {
         let mut st = conn.prepare(&format!("SELECT * FROM {t}")).unwrap();
-        let n = st.column_count();
         let mut rows = st.query([]).unwrap();
+        let mut lines = Vec::new();
         while let Some(row) = rows.next().unwrap() {
             let mut line = format!("{t}:");
-            for i in 0..n {
+            for i in 0..row.column_count() {
                 line.push_str(&format!("{:?}|", row.get_ref(i).unwrap()));
             }
-            out.push(line);
+            lines.push(line);
         }
+        lines.sort();
+        out.extend(lines);
     }
     out
 }
@@ -763,7 +759,7 @@ fn rule10_bad_input_names_the_field_and_writes_nothing() {
     accept_new(&mut db, &token, T0).unwrap();
 
     // The first run too.
-    let mut fresh = Database::open_in_memory().unwrap();
+    let mut fresh = common::fresh_db();
     let empty = snapshot(&fresh);
     assert_eq!(invalid_field(orgs::init(&mut fresh, "Acme", "bad email", "A B", PW, T0)), "email");
     assert_eq!(invalid_field(orgs::init(&mut fresh, "", OWNER, "A B", PW, T0)), "org");
