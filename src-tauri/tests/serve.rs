@@ -767,7 +767,9 @@ fn questions_write_nothing_on_success() {
     let ada = s.session(OWNER, PW);
     // Let a sign-in's writes settle, then count commits from outside while asking.
     let probe = gatehouse_core::Database::open(&db).unwrap();
-    let version = || -> i64 { probe.connection().pragma_query_value(None, "data_version", |r| r.get(0)).unwrap() };
+    let version = || -> i64 {
+        probe.sqlite_connection().unwrap().pragma_query_value(None, "data_version", |r| r.get(0)).unwrap()
+    };
     let before = version();
     for _ in 0..20 {
         let r = s.post("/v1/check", &ada, json!({"org": "acme", "user": OWNER, "permission": "org.view"}));

@@ -10,8 +10,9 @@
 
 use crate::audit_actions::AuditAction;
 use crate::error::{Denial, Error, Result, CANNOT_OPEN_CAUSE, CANNOT_USE_DATABASE, LOCKED_CAUSE};
+use crate::sql::{self, Transaction};
 use crate::time::Timestamp;
-use rusqlite::{Connection, OpenFlags, Transaction, TransactionBehavior};
+use rusqlite::{Connection, OpenFlags, TransactionBehavior};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
 use std::sync::{Arc, Mutex};
@@ -192,13 +193,19 @@ impl LockWait {
 }
 
 pub struct Database {
-    pub(crate) conn: Connection,
+    pub(crate) conn: sql::Connection,
     path: Option<PathBuf>,
     lock: Arc<LockWait>,
 }
 
-fn is_busy(e: &rusqlite::Error) -> bool {
-    matches!(e.sqlite_error_code(), Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked))
+fn is_busy(e: &sql::Error) -> bool {
+    match e {
+        sql::Error::Sqlite(e) => matches!(
+            e.sqlite_error_code(),
+            Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked)
+        ),
+        _ => false,
+    }
 }
 
 /// Put the path (and, for a lock wait, the bound) into an `unavailable` message made without them.
@@ -395,7 +402,7 @@ fn user_version(conn: &Connection) -> Result<i64> {
 fn apply_migrations(conn: &Connection, upto: usize, mut step: impl FnMut(usize)) -> Result<()> {
     let current = user_version(conn)?;
     for (i, (_, sql)) in MIGRATIONS.iter().enumerate().take(upto).skip(current.max(0) as usize) {
-        let tx = Transaction::new_unchecked(conn, TransactionBehavior::Immediate)?;
+        let tx = rusqlite::Transaction::new_unchecked(conn, TransactionBehavior::Immediate)?;
         // Another process may have migrated while this one waited for the lock.
         if user_version(&tx)? > i as i64 {
             continue;
@@ -500,7 +507,7 @@ impl Database {
                     let mut db = Database::wrap(conn, Some(path.to_path_buf()), options)?;
                     db.identify(path, create)?;
                     make_private(path);
-                    configure(&db.conn)?;
+                    configure(db.sqlite())?;
                     db.upgrade()?;
                     Ok(db)
                 });
@@ -517,7 +524,7 @@ impl Database {
     pub fn open_in_memory() -> Result<Database> {
         let conn = Connection::open_in_memory()?;
         let mut db = Database::wrap(conn, None, OpenOptions::default())?;
-        configure(&db.conn)?;
+        configure(db.sqlite())?;
         db.upgrade()?;
         Ok(db)
     }
@@ -526,7 +533,16 @@ impl Database {
         let lock = Arc::new(LockWait::new(options.lock_wait, options.observer));
         let handler = Arc::clone(&lock);
         conn.busy_handler(Some(move |count| handler.on_busy(count)))?;
-        Ok(Database { conn, path, lock })
+        Ok(Database { conn: sql::Connection::sqlite(conn), path, lock })
+    }
+
+    /// The SQLite connection underneath: what only SQLite has (its file, pragmas, backup).
+    fn sqlite(&self) -> &Connection {
+        self.conn.as_sqlite().expect("a SQLite database")
+    }
+
+    fn sqlite_mut(&mut self) -> &mut Connection {
+        self.conn.as_sqlite_mut().expect("a SQLite database")
     }
 
     /// Is this a Gatehouse database this binary can use? Looked at before anything is written:
@@ -534,13 +550,13 @@ impl Database {
     fn identify(&self, path: &Path, create: bool) -> Result<()> {
         let not_ours =
             |why: &str| Error::invalid("db", format!("{} is not a Gatehouse database ({why})", path.display()));
-        let version = match self.conn.pragma_query_value(None, "user_version", |r| r.get::<_, i64>(0)) {
+        let version = match self.sqlite().pragma_query_value(None, "user_version", |r| r.get::<_, i64>(0)) {
             Err(e) if e.sqlite_error_code() == Some(rusqlite::ErrorCode::NotADatabase) => {
                 return Err(not_ours("not a SQLite file"))
             }
             other => other?,
         };
-        let (objects, ours): (i64, i64) = self.conn.query_row(
+        let (objects, ours): (i64, i64) = self.sqlite().query_row(
             &format!(
                 "SELECT count(*), coalesce(sum(type = 'table' AND name IN ('{}')), 0) FROM sqlite_master",
                 OUR_TABLES.join("', '")
@@ -572,7 +588,7 @@ impl Database {
     /// `WaitReason::Upgrade`, and find the work done when they get it. A new, empty database is
     /// just created, without announcements.
     fn upgrade(&mut self) -> Result<()> {
-        let from = user_version(&self.conn)?;
+        let from = user_version(self.sqlite())?;
         let to = MIGRATIONS.len() as i64;
         if from > to {
             return Err(newer_schema(from));
@@ -585,7 +601,7 @@ impl Database {
         self.lock.set_reason(WaitReason::Upgrade);
         if let Some(observer) = self.lock.observer.clone().filter(|_| announce) {
             let mut last = Instant::now();
-            self.conn.progress_handler(
+            self.sqlite_mut().progress_handler(
                 100_000,
                 Some(move || {
                     if last.elapsed() >= Duration::from_secs(1) {
@@ -598,7 +614,7 @@ impl Database {
         }
         let lock = Arc::clone(&self.lock);
         let mut first_step: Option<usize> = None;
-        let result = apply_migrations(&self.conn, MIGRATIONS.len(), |i| {
+        let result = apply_migrations(self.conn.as_sqlite().expect("a SQLite database"), MIGRATIONS.len(), |i| {
             lock.settle();
             if !announce {
                 return;
@@ -612,7 +628,7 @@ impl Database {
         self.lock.settle();
         self.lock.set_reason(WaitReason::Write);
         if announce {
-            self.conn.progress_handler(0, None::<fn() -> bool>)?;
+            self.sqlite_mut().progress_handler(0, None::<fn() -> bool>)?;
         }
         result?;
         if let Some(first) = first_step {
@@ -626,46 +642,48 @@ impl Database {
     }
 
     pub fn schema_version(&self) -> Result<i64> {
-        user_version(&self.conn)
+        user_version(self.sqlite())
     }
 
     fn locate(&self, e: Error) -> Error {
         locate(e, self.path.as_deref(), self.lock.bound)
     }
 
-    /// `BEGIN IMMEDIATE`, waiting for another process's write lock up to the bound (the busy
-    /// handler tells the observer once the wait grows long enough to mention).
-    fn begin_write(&self) -> Result<Transaction<'_>> {
-        let tx = Transaction::new_unchecked(&self.conn, TransactionBehavior::Immediate);
-        self.lock.settle();
-        Ok(tx?)
-    }
-
-    /// Run `f` in a `BEGIN IMMEDIATE` transaction: commit on success, roll back on error. A refusal
-    /// (`Forbidden` carrying a `Denial`) is audited in a transaction of its own after the rollback,
-    /// so the attempt leaves its trace and nothing else (rule 8).
+    /// Run `f` in a write transaction (`BEGIN IMMEDIATE`, waiting for another process's write lock
+    /// up to the bound; the busy handler tells the observer once the wait grows long enough to
+    /// mention): commit on success, roll back on error. A refusal (`Forbidden` carrying a `Denial`)
+    /// is audited in a transaction of its own after the rollback, so the attempt leaves its trace
+    /// and nothing else (rule 8). `f` may run again when the engine asks for a retry (a
+    /// serialization failure or deadlock on PostgreSQL; never on SQLite), so it is `FnMut` and
+    /// must not act outside the transaction.
     ///
     /// Every write first records the expiries that passed before `now` (rule 9): what a read
     /// command could not record, because another process held the lock, is recorded before any
     /// command acts on that state, in the same transaction as the change.
-    pub fn write<T>(&mut self, now: Timestamp, f: impl FnOnce(&Transaction) -> Result<T>) -> Result<T> {
+    pub fn write<T>(&mut self, now: Timestamp, f: impl FnMut(&Transaction) -> Result<T>) -> Result<T> {
         self.write_inner(now, true, f)
     }
 
     /// A write without the expiry sweep: the sweep itself.
-    pub(crate) fn write_unswept<T>(&mut self, now: Timestamp, f: impl FnOnce(&Transaction) -> Result<T>) -> Result<T> {
+    pub(crate) fn write_unswept<T>(&mut self, now: Timestamp, f: impl FnMut(&Transaction) -> Result<T>) -> Result<T> {
         self.write_inner(now, false, f)
     }
 
-    fn write_inner<T>(&mut self, now: Timestamp, sweep: bool, f: impl FnOnce(&Transaction) -> Result<T>) -> Result<T> {
-        let result = self.begin_write().and_then(|tx| {
+    fn write_inner<T>(
+        &mut self,
+        now: Timestamp,
+        sweep: bool,
+        mut f: impl FnMut(&Transaction) -> Result<T>,
+    ) -> Result<T> {
+        let lock = Arc::clone(&self.lock);
+        let result = self.conn.write(|tx| {
+            lock.settle();
             if sweep {
-                crate::usecases::audit::record_expiries_in(&tx, now)?;
+                crate::usecases::audit::record_expiries_in(tx, now)?;
             }
-            let value = f(&tx)?;
-            tx.commit()?;
-            Ok(value)
+            f(tx)
         });
+        self.lock.settle();
         self.finish(result, now)
     }
 
@@ -674,7 +692,7 @@ impl Database {
     /// holds it, never waited for.
     pub fn try_write<T>(&mut self, f: impl FnOnce(&Transaction) -> Result<T>) -> Result<Option<T>> {
         self.lock.no_wait.store(true, Ordering::Relaxed);
-        let begun = Transaction::new_unchecked(&self.conn, TransactionBehavior::Immediate);
+        let begun = self.conn.begin_write();
         self.lock.no_wait.store(false, Ordering::Relaxed);
         self.lock.settle();
         let result = match begun {
@@ -690,13 +708,8 @@ impl Database {
 
     /// Run `f` in a read transaction (a consistent snapshot; no write lock, so it never waits for
     /// a writer); refusals are audited as in `write`.
-    pub fn read<T>(&mut self, now: Timestamp, f: impl FnOnce(&Transaction) -> Result<T>) -> Result<T> {
-        let result =
-            Transaction::new_unchecked(&self.conn, TransactionBehavior::Deferred).map_err(Error::from).and_then(|tx| {
-                let value = f(&tx)?;
-                tx.commit()?;
-                Ok(value)
-            });
+    pub fn read<T>(&mut self, now: Timestamp, f: impl FnMut(&Transaction) -> Result<T>) -> Result<T> {
+        let result = self.conn.read(f);
         self.finish(result, now)
     }
 
@@ -714,7 +727,9 @@ impl Database {
     }
 
     fn record_denial(&mut self, denial: &Denial, reason: &str, now: Timestamp) -> Result<()> {
-        let tx = self.begin_write()?;
+        let tx = self.conn.begin_write();
+        self.lock.settle();
+        let tx = tx?;
         // An outsider's refusal goes to the system chain (rule 8): recorded, but not in the
         // organization's own chain, which outsiders could otherwise flood.
         let (chain, details) = if denial.outsider {
@@ -749,7 +764,7 @@ impl Database {
             OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NOFOLLOW | OpenFlags::SQLITE_OPEN_NO_MUTEX,
         )?;
         {
-            let backup = rusqlite::backup::Backup::new(&self.conn, &mut out)?;
+            let backup = rusqlite::backup::Backup::new(self.sqlite(), &mut out)?;
             backup.run_to_completion(256, Duration::from_millis(0), None)?;
         }
         // A backup is a plain single file: leave it out of WAL mode.
@@ -867,7 +882,7 @@ impl Database {
     /// database or the new one, never a mixture.
     pub(crate) fn replace_with(&mut self, staged: &Database) -> Result<()> {
         let copied = (|| {
-            let backup = rusqlite::backup::Backup::new(&staged.conn, &mut self.conn)?;
+            let backup = rusqlite::backup::Backup::new(staged.sqlite(), self.sqlite_mut())?;
             // All pages in one step: one transaction on this database.
             match backup.step(-1)? {
                 rusqlite::backup::StepResult::Done => Ok(()),
@@ -876,12 +891,18 @@ impl Database {
         })();
         self.lock.settle();
         copied.map_err(|e| self.locate(e))?;
-        configure(&self.conn)
+        configure(self.sqlite())
     }
 
-    /// The raw connection, for benchmarks and tests that inspect the file.
-    pub fn connection(&self) -> &Connection {
+    /// The connection, for benchmarks and tests that read the store directly.
+    pub fn connection(&self) -> &sql::Connection {
         &self.conn
+    }
+
+    /// The SQLite connection of a SQLite database (`None` on PostgreSQL), for tests and tools
+    /// that inspect the file itself.
+    pub fn sqlite_connection(&self) -> Option<&Connection> {
+        self.conn.as_sqlite()
     }
 }
 
@@ -896,7 +917,7 @@ mod tests {
         let mut conn = Connection::open_in_memory().unwrap();
         migrate(&mut conn).unwrap();
         migrate(&mut conn).unwrap();
-        let fk: i64 = db.conn.pragma_query_value(None, "foreign_keys", |r| r.get(0)).unwrap();
+        let fk: i64 = db.sqlite().pragma_query_value(None, "foreign_keys", |r| r.get(0)).unwrap();
         assert_eq!(fk, 1);
         // Every migration is valid SQL that leaves a sound schema.
         let check: String = conn.query_row("PRAGMA integrity_check", [], |r| r.get(0)).unwrap();
@@ -910,9 +931,9 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("g.db");
         let db = Database::open(&path).unwrap();
-        let mode: String = db.conn.pragma_query_value(None, "journal_mode", |r| r.get(0)).unwrap();
+        let mode: String = db.sqlite().pragma_query_value(None, "journal_mode", |r| r.get(0)).unwrap();
         assert_eq!(mode, "wal");
-        let sync: i64 = db.conn.pragma_query_value(None, "synchronous", |r| r.get(0)).unwrap();
+        let sync: i64 = db.sqlite().pragma_query_value(None, "synchronous", |r| r.get(0)).unwrap();
         assert_eq!(sync, 2);
         #[cfg(unix)]
         {

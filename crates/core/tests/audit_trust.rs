@@ -145,7 +145,11 @@ fn rehash(db: &Database, org: &str) {
     let mut prev = store_audit::GENESIS.to_string();
     for (seq, id, actor, action, target, details, at) in rows {
         let hash = store_audit::event_hash(&id, org, &actor, &action, &target, &details, at, &prev);
-        conn.execute("UPDATE audit_events SET prev_hash = ?1, hash = ?2 WHERE seq = ?3", (&prev, &hash, seq)).unwrap();
+        conn.execute(
+            "UPDATE audit_events SET prev_hash = ?1, hash = ?2 WHERE seq = ?3",
+            gatehouse_core::sql::params![&prev, &hash, seq],
+        )
+        .unwrap();
         prev = hash;
     }
     move_head(db, org);

@@ -24,7 +24,7 @@ fn status(db: &mut Database, who: &Principal, org: &str, email: &str) -> String 
 }
 
 fn data_version(db: &Database) -> i64 {
-    db.connection().pragma_query_value(None, "data_version", |r| r.get(0)).unwrap()
+    db.sqlite_connection().unwrap().pragma_query_value(None, "data_version", |r| r.get(0)).unwrap()
 }
 
 fn event_count(db: &Database) -> i64 {
@@ -51,9 +51,18 @@ fn instructions_per_row(n: i64) -> u64 {
     STEPS.store(0, Ordering::Relaxed);
     // SAFETY: the handle is valid while `db` lives; the handler is removed before it is dropped,
     // and `tick` touches only a static counter.
-    unsafe { rusqlite::ffi::sqlite3_progress_handler(db.connection().handle(), 10, Some(tick), std::ptr::null_mut()) };
+    unsafe {
+        rusqlite::ffi::sqlite3_progress_handler(
+            db.sqlite_connection().unwrap().handle(),
+            10,
+            Some(tick),
+            std::ptr::null_mut(),
+        )
+    };
     let r = members::set_enabled(&mut db, &who, "demo", &Selection::Emails(emails), false, T0 + 2).unwrap();
-    unsafe { rusqlite::ffi::sqlite3_progress_handler(db.connection().handle(), 0, None, std::ptr::null_mut()) };
+    unsafe {
+        rusqlite::ffi::sqlite3_progress_handler(db.sqlite_connection().unwrap().handle(), 0, None, std::ptr::null_mut())
+    };
     assert_eq!(r.changed, 50, "{:?}", r.rows);
     STEPS.load(Ordering::Relaxed) * 10 / 50
 }

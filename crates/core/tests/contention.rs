@@ -99,9 +99,9 @@ fn last_login_and_last_use_are_written_at_most_once_a_minute() {
     let (mut db, o) = world();
     let last_login = |db: &mut Database| accounts::by_email(db.connection(), OWNER).unwrap().unwrap().last_login_at;
     assert_eq!(last_login(&mut db), Some(T0));
-    let writes = db.connection().total_changes();
+    let writes = db.sqlite_connection().unwrap().total_changes();
     sign_in(&mut db, OWNER, PW, T0 + 30).unwrap();
-    assert_eq!(db.connection().total_changes(), writes, "a sign-in within the minute wrote something");
+    assert_eq!(db.sqlite_connection().unwrap().total_changes(), writes, "a sign-in within the minute wrote something");
     assert_eq!(last_login(&mut db), Some(T0));
     sign_in(&mut db, OWNER, PW, T0 + 61).unwrap();
     assert_eq!(last_login(&mut db), Some(T0 + 61));
@@ -115,9 +115,13 @@ fn last_login_and_last_use_are_written_at_most_once_a_minute() {
     };
     authenticate_token(&mut db, &token, T0 + 100).unwrap();
     assert_eq!(last_use(&mut db), Some(T0 + 100));
-    let writes = db.connection().total_changes();
+    let writes = db.sqlite_connection().unwrap().total_changes();
     authenticate_token(&mut db, &token, T0 + 130).unwrap();
-    assert_eq!(db.connection().total_changes(), writes, "a token use within the minute wrote something");
+    assert_eq!(
+        db.sqlite_connection().unwrap().total_changes(),
+        writes,
+        "a token use within the minute wrote something"
+    );
     authenticate_token(&mut db, &token, T0 + 161).unwrap();
     assert_eq!(last_use(&mut db), Some(T0 + 161));
 }

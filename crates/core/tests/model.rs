@@ -1764,7 +1764,7 @@ fn fresh_database() -> (Database, tempfile::TempDir) {
 /// write a refused step should not have made still shows, in the model's answers or in the
 /// member list). Another backend returns None until it has its own, and every step asks them all.
 fn rights_state(db: &Database) -> Option<String> {
-    let conn = db.connection();
+    let conn = db.sqlite_connection()?;
     let mut out = String::new();
     for sql in [
         "SELECT * FROM organizations ORDER BY 1",

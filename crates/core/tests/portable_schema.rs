@@ -38,7 +38,7 @@ fn the_system_sqlite3_reads_every_table_of_a_demo_database() {
         orgs::init(&mut db, "Acme", "owner@acme.test", "Olivia Owner", PW, T0).unwrap();
         let o = sign_in(&mut db, "owner@acme.test", PW, T0).unwrap();
         demo::demo(&mut db, &o, "demo", 300, T0).unwrap();
-        let conn = db.connection();
+        let conn = db.sqlite_connection().unwrap();
         let names = conn
             .prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name")
             .unwrap()

@@ -14,7 +14,7 @@ use gatehouse_core::Database;
 
 /// The re-prepares of every statement the connection holds (the cached ones included).
 fn reprepares(db: &Database) -> i64 {
-    let conn = db.connection();
+    let conn = db.sqlite_connection().unwrap();
     let mut total = 0;
     // SAFETY: the handle is valid while `conn` is borrowed; sqlite3_next_stmt and
     // sqlite3_stmt_status only read the connection's list of statements and their counters.

@@ -49,7 +49,7 @@ fn restore_as(s: &mut Setup, backup: &Path, email: &str, password: &str) -> Resu
 
 /// Every row of every table, to show that a refused restore changed nothing.
 fn contents(db: &Database) -> String {
-    let conn = db.connection();
+    let conn = db.sqlite_connection().unwrap();
     let tables: Vec<String> = conn
         .prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")
         .unwrap()

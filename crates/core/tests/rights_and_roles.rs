@@ -345,7 +345,7 @@ fn the_invitations_rebuild_keeps_every_row_index_and_trigger() {
         objects(&conn)
     };
     let db = Database::open(&path).unwrap();
-    let conn = db.connection();
+    let conn = db.sqlite_connection().unwrap();
     assert_eq!(objects(conn), before, "the same indexes and triggers");
     let rows: Vec<(String, Option<String>, String)> = conn
         .prepare("SELECT id, role_id, status FROM invitations ORDER BY id")

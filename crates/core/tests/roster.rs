@@ -50,7 +50,7 @@ SELECT * FROM full";
 
 /// Every row of the oracle at `now` as (email_norm, sort_name, role sort key, row), in no order.
 fn oracle_rows(db: &Database, org_id: &str, now: i64) -> Vec<(String, String, String, MemberRow)> {
-    let conn = db.connection();
+    let conn = db.sqlite_connection().unwrap();
     let mut st = conn.prepare(ORACLE).unwrap();
     st.query_map(named_params! {":org": org_id, ":now": now}, |r| {
         let given: String = r.get("given_name")?;
@@ -159,7 +159,7 @@ fn check_query(db: &mut Database, who: &Principal, slug: &str, org_id: &str, q: 
 /// The roster table and its counters equal what the base tables say (the migration's backfill).
 #[track_caller]
 fn check_in_step(db: &Database) {
-    let conn = db.connection();
+    let conn = db.sqlite_connection().unwrap();
     let dump = |sql: &str| -> Vec<String> {
         let mut st = conn.prepare(sql).unwrap();
         let n = st.column_count();
@@ -420,7 +420,7 @@ fn migration_backfills_the_roster_of_an_existing_database() {
         // Back to what schema version 2 had: no roster, no triggers; then 0003 and 0004 (which
         // rewrote 0003's triggers) alone run again (the migrations after them changed other tables
         // and must not run twice).
-        let conn = db.connection();
+        let conn = db.sqlite_connection().unwrap();
         let triggers: Vec<String> = conn
             .prepare("SELECT name FROM sqlite_master WHERE type = 'trigger' AND name LIKE 'roster%'")
             .unwrap()

@@ -59,7 +59,7 @@ fn count(db: &Database, table: &str) -> i64 {
 
 /// Every row of every table, as text: equal snapshots mean nothing was written.
 fn snapshot(db: &Database) -> Vec<String> {
-    let conn = db.connection();
+    let conn = db.sqlite_connection().unwrap();
     let tables: Vec<String> = conn
         .prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name")
         .unwrap()

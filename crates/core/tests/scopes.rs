@@ -348,7 +348,7 @@ fn existing_organizations_are_migrated_to_inherit_and_service_accounts_to_their_
         .unwrap()
         .query_map([], |r| r.get(0))
         .unwrap()
-        .collect::<rusqlite::Result<_>>()
+        .collect::<gatehouse_core::sql::Result<_>>()
         .unwrap();
     assert_eq!(creators, vec![Some("a1".to_string()), Some("a1".to_string())]);
     // A fresh database migrates twice without harm.

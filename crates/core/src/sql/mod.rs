@@ -37,7 +37,7 @@ mod translate;
 
 pub use pgconfig::{is_postgres_url, password_from_file, PgOptions, Tls};
 pub use postgres::{migrate_postgres, schema_version as pg_schema_version, PG_MIGRATIONS};
-pub use rusqlite::types::{FromSql, ToSqlOutput, Value, ValueRef};
+pub use rusqlite::types::{FromSql, FromSqlError, FromSqlResult, ToSqlOutput, Value, ValueRef};
 pub use rusqlite::{named_params, params, ToSql};
 pub use translate::{translate, Translation};
 
@@ -490,6 +490,13 @@ impl Connection {
     /// The SQLite connection, for what only SQLite has (backup, pragmas read back).
     pub fn as_sqlite(&self) -> Option<&rusqlite::Connection> {
         match &self.inner {
+            Inner::Sqlite(c) => Some(c),
+            Inner::Postgres(_) => None,
+        }
+    }
+
+    pub fn as_sqlite_mut(&mut self) -> Option<&mut rusqlite::Connection> {
+        match &mut self.inner {
             Inner::Sqlite(c) => Some(c),
             Inner::Postgres(_) => None,
         }

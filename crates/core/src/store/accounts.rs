@@ -1,8 +1,8 @@
 //! `accounts` and `signin_attempts`.
 
 use crate::error::Result;
+use crate::sql::{params, Connection, OptionalExtension, Row};
 use crate::time::Timestamp;
-use rusqlite::{params, Connection, OptionalExtension, Row};
 
 #[derive(Debug, Clone)]
 pub struct Account {
@@ -32,7 +32,7 @@ pub fn full_name(given: &str, family: &str) -> String {
 
 const COLUMNS: &str = "id, email, given_name, family_name, password_hash, email_confirmed, created_at, last_login_at";
 
-fn from_row(r: &Row) -> rusqlite::Result<Account> {
+fn from_row(r: &Row) -> crate::sql::Result<Account> {
     Ok(Account {
         id: r.get(0)?,
         email: r.get(1)?,

@@ -4,8 +4,8 @@
 
 use crate::audit_actions::AuditAction;
 use crate::error::Result;
+use crate::sql::{params, Connection, OptionalExtension};
 use crate::time::Timestamp;
-use rusqlite::{params, Connection, OptionalExtension};
 use sha2::{Digest, Sha256};
 
 pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
@@ -106,12 +106,14 @@ pub fn append(
         .optional()?
         .unwrap_or_else(|| (GENESIS.to_string(), 0));
     let hash = event_hash(&id, org_id, actor, action, target, &details, at, &prev);
-    conn.prepare_cached(
-        "INSERT INTO audit_events (id, organization_id, actor, action, target, details, at, prev_hash, hash)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-    )?
-    .execute(params![id, org_id, actor, action, target, details, at, prev, hash])?;
-    let seq = conn.last_insert_rowid();
+    // RETURNING rather than last_insert_rowid(): on PostgreSQL that is lastval(), which a trigger
+    // inserting elsewhere would change.
+    let seq: i64 = conn
+        .prepare_cached(
+            "INSERT INTO audit_events (id, organization_id, actor, action, target, details, at, prev_hash, hash)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) RETURNING seq",
+        )?
+        .query_row(params![id, org_id, actor, action, target, details, at, prev, hash], |r| r.get(0))?;
     conn.prepare_cached(
         "INSERT INTO audit_heads (organization_id, last_seq, last_hash, events) VALUES (?1, ?2, ?3, ?4)
          ON CONFLICT (organization_id) DO UPDATE SET last_seq = ?2, last_hash = ?3, events = ?4",
@@ -129,7 +131,7 @@ pub struct Filter<'a> {
     pub limit: Option<i64>,
 }
 
-fn from_row(r: &rusqlite::Row) -> rusqlite::Result<Event> {
+fn from_row(r: &crate::sql::Row) -> crate::sql::Result<Event> {
     Ok(Event {
         seq: r.get(0)?,
         id: r.get(1)?,
@@ -159,7 +161,7 @@ pub fn list(conn: &Connection, org_id: &str, f: &Filter) -> Result<Vec<Event>> {
     ))?;
     let rows = st
         .query_map(params![org_id, f.actor, f.action, f.since, f.until, f.target, f.limit.unwrap_or(-1)], from_row)?
-        .collect::<rusqlite::Result<_>>()?;
+        .collect::<crate::sql::Result<_>>()?;
     Ok(rows)
 }
 

@@ -1,8 +1,8 @@
 //! `access_grants`: roles given to members and service accounts, at organization or workspace scope.
 
 use crate::error::Result;
+use crate::sql::{params, Connection};
 use crate::time::Timestamp;
-use rusqlite::{params, Connection};
 
 /// Who a grant is for.
 #[derive(Debug, Clone, Copy)]
@@ -97,12 +97,12 @@ pub fn of_subject(conn: &Connection, subject: Subject) -> Result<Vec<Grant>> {
          FROM access_grants g JOIN roles r ON r.id = g.role_id LEFT JOIN workspaces w ON w.id = g.workspace_id
          WHERE g.{column} = ?1 ORDER BY g.workspace_id IS NOT NULL, w.name, r.name"
     ))?;
-    let rows = st.query_map([id], |r| grant_at(r, 0))?.collect::<rusqlite::Result<_>>()?;
+    let rows = st.query_map([id], |r| grant_at(r, 0))?.collect::<crate::sql::Result<_>>()?;
     Ok(rows)
 }
 
 /// The grant in the columns `GRANT_COLUMNS` starting at column `at` of a row.
-fn grant_at(r: &rusqlite::Row, at: usize) -> rusqlite::Result<Grant> {
+fn grant_at(r: &crate::sql::Row, at: usize) -> crate::sql::Result<Grant> {
     Ok(Grant {
         id: r.get(at)?,
         role_id: r.get(at + 1)?,
@@ -128,7 +128,7 @@ pub fn of_memberships(conn: &Connection, org_id: &str) -> Result<Vec<(String, Op
          WHERE m.organization_id = ?1 ORDER BY m.id, g.workspace_id IS NOT NULL, w.name, r.name",
     )?;
     let rows =
-        st.query_map([org_id], |r| Ok((r.get(0)?, r.get(1)?, grant_at(r, 2)?)))?.collect::<rusqlite::Result<_>>()?;
+        st.query_map([org_id], |r| Ok((r.get(0)?, r.get(1)?, grant_at(r, 2)?)))?.collect::<crate::sql::Result<_>>()?;
     Ok(rows)
 }
 
@@ -161,7 +161,7 @@ pub fn unrecorded_expiries(
     )?;
     let rows = st
         .query_map([now], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?)))?
-        .collect::<rusqlite::Result<_>>()?;
+        .collect::<crate::sql::Result<_>>()?;
     Ok(rows)
 }
 

@@ -1,9 +1,9 @@
 //! `invitations`. Only the SHA-256 of a token is stored; the token is shown once.
 
 use crate::error::{Error, Result};
+use crate::sql::{params, Connection, OptionalExtension, Row};
+use crate::sql::{FromSql, FromSqlError, FromSqlResult, ToSql, ToSqlOutput, ValueRef};
 use crate::time::Timestamp;
-use rusqlite::types::{FromSql, FromSqlError, FromSqlResult, ToSql, ToSqlOutput, ValueRef};
-use rusqlite::{params, Connection, OptionalExtension, Row};
 use serde::Serialize;
 use ts_rs::TS;
 
@@ -139,7 +139,7 @@ const COLUMNS: &str =
 const FROM: &str =
     "invitations i LEFT JOIN roles r ON r.id = i.role_id LEFT JOIN workspaces w ON w.id = i.workspace_id";
 
-fn from_row(r: &Row) -> rusqlite::Result<Invitation> {
+fn from_row(r: &Row) -> crate::sql::Result<Invitation> {
     Ok(Invitation {
         id: r.get(0)?,
         organization_id: r.get(1)?,
@@ -191,7 +191,7 @@ pub fn list(conn: &Connection, org_id: &str, status: Option<InvitationState>) ->
         "SELECT {COLUMNS} FROM {FROM}
          WHERE i.organization_id = ?1 AND (?2 IS NULL OR i.status = ?2) ORDER BY i.created_at DESC, i.email_norm"
     ))?;
-    let rows = st.query_map(params![org_id, status], from_row)?.collect::<rusqlite::Result<_>>()?;
+    let rows = st.query_map(params![org_id, status], from_row)?.collect::<crate::sql::Result<_>>()?;
     Ok(rows)
 }
 
@@ -280,6 +280,6 @@ pub fn open_addressed_to(conn: &Connection, email_norm: &str) -> Result<Vec<Invi
         "SELECT {COLUMNS} FROM {FROM}
          WHERE i.email_norm = ?1 AND i.status = 'open' ORDER BY i.created_at DESC, i.id"
     ))?;
-    let rows = st.query_map([email_norm], from_row)?.collect::<rusqlite::Result<_>>()?;
+    let rows = st.query_map([email_norm], from_row)?.collect::<crate::sql::Result<_>>()?;
     Ok(rows)
 }

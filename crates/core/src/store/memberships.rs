@@ -1,8 +1,8 @@
 //! `memberships`.
 
 use crate::error::Result;
+use crate::sql::{params, Connection, OptionalExtension};
 use crate::time::Timestamp;
-use rusqlite::{params, Connection, OptionalExtension};
 
 #[derive(Debug, Clone)]
 pub struct Membership {
@@ -80,8 +80,9 @@ pub fn unrecorded_expiries(conn: &Connection, now: Timestamp) -> Result<Vec<(Str
          WHERE m.access_expires_at IS NOT NULL AND m.expiry_recorded = 0 AND m.access_expires_at <= ?1
          ORDER BY m.access_expires_at",
     )?;
-    let rows =
-        st.query_map([now], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?.collect::<rusqlite::Result<_>>()?;
+    let rows = st
+        .query_map([now], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?
+        .collect::<crate::sql::Result<_>>()?;
     Ok(rows)
 }
 

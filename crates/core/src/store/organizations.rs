@@ -1,9 +1,9 @@
 //! `organizations`.
 
 use crate::error::{Error, Result};
+use crate::sql::{params, Connection, OptionalExtension, Row};
+use crate::sql::{FromSql, FromSqlError, FromSqlResult, ToSql, ToSqlOutput, ValueRef};
 use crate::time::Timestamp;
-use rusqlite::types::{FromSql, FromSqlError, FromSqlResult, ToSql, ToSqlOutput, ValueRef};
-use rusqlite::{params, Connection, OptionalExtension, Row};
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
@@ -65,7 +65,7 @@ pub struct Organization {
 
 const COLUMNS: &str = "o.id, o.name, o.slug, o.created_at, o.workspace_access";
 
-fn from_row(r: &Row) -> rusqlite::Result<Organization> {
+fn from_row(r: &Row) -> crate::sql::Result<Organization> {
     Ok(Organization {
         id: r.get(0)?,
         name: r.get(1)?,
@@ -116,6 +116,6 @@ pub fn of_account(conn: &Connection, account_id: &str) -> Result<Vec<Organizatio
         "SELECT {COLUMNS} FROM organizations o
          JOIN memberships m ON m.organization_id = o.id WHERE m.account_id = ?1 ORDER BY lower(o.name), o.slug"
     ))?;
-    let rows = st.query_map([account_id], from_row)?.collect::<rusqlite::Result<Vec<_>>>()?;
+    let rows = st.query_map([account_id], from_row)?.collect::<crate::sql::Result<Vec<_>>>()?;
     Ok(rows)
 }

@@ -1,13 +1,13 @@
 //! `custom_permissions`; the built-in ones are in `catalogue`.
 
 use crate::error::Result;
+use crate::sql::{params, Connection};
 use crate::time::Timestamp;
-use rusqlite::{params, Connection};
 
 pub fn custom(conn: &Connection, org_id: &str) -> Result<Vec<(String, String)>> {
     let mut st = conn
         .prepare_cached("SELECT name, description FROM custom_permissions WHERE organization_id = ?1 ORDER BY name")?;
-    let rows = st.query_map([org_id], |r| Ok((r.get(0)?, r.get(1)?)))?.collect::<rusqlite::Result<Vec<_>>>()?;
+    let rows = st.query_map([org_id], |r| Ok((r.get(0)?, r.get(1)?)))?.collect::<crate::sql::Result<Vec<_>>>()?;
     Ok(rows)
 }
 

@@ -8,10 +8,10 @@
 
 use crate::error::Result;
 use crate::policy::Rights;
+use crate::sql::{params, Connection};
 use crate::time::Timestamp;
-use rusqlite::{params, Connection};
 
-fn collect(rows: impl Iterator<Item = rusqlite::Result<(bool, Option<String>)>>) -> Result<Rights> {
+fn collect(rows: impl Iterator<Item = crate::sql::Result<(bool, Option<String>)>>) -> Result<Rights> {
     let mut rights = Rights::none();
     for row in rows {
         let (is_owner, permission) = row?;

@@ -2,8 +2,8 @@
 
 use crate::error::Result;
 use crate::policy::RoleRights;
+use crate::sql::{params, Connection, OptionalExtension};
 use crate::time::Timestamp;
-use rusqlite::{params, Connection, OptionalExtension};
 use std::collections::BTreeSet;
 
 #[derive(Debug, Clone)]
@@ -23,7 +23,7 @@ impl Role {
 
 fn permissions_of(conn: &Connection, role_id: &str) -> Result<BTreeSet<String>> {
     let mut st = conn.prepare_cached("SELECT permission FROM role_permissions WHERE role_id = ?1")?;
-    let set = st.query_map([role_id], |r| r.get(0))?.collect::<rusqlite::Result<BTreeSet<String>>>()?;
+    let set = st.query_map([role_id], |r| r.get(0))?.collect::<crate::sql::Result<BTreeSet<String>>>()?;
     Ok(set)
 }
 
@@ -64,7 +64,7 @@ pub fn list(conn: &Connection, org_id: &str) -> Result<Vec<Role>> {
              ORDER BY is_owner DESC, created_at, name COLLATE NOCASE",
         )?
         .query_map([org_id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?
-        .collect::<rusqlite::Result<_>>()?;
+        .collect::<crate::sql::Result<_>>()?;
     rows.into_iter().map(|row| with_permissions(conn, row)).collect()
 }
 

@@ -3,8 +3,8 @@
 //! invitations; `usecases::members` reads it. This module holds the bulk-load switch only.
 
 use crate::error::Result;
+use crate::sql::Connection;
 use crate::time::Timestamp;
-use rusqlite::Connection;
 
 /// Stop the insert triggers from writing an organization's roster rows one by one, for a bulk load
 /// in this transaction; `rebuild` must follow in the same transaction.
@@ -26,9 +26,9 @@ pub fn rebuild(conn: &Connection, org_id: &str) -> Result<()> {
              SELECT o.org, m.id, 0, a.email, a.email_norm, a.given_name, a.family_name,
                     CASE WHEN a.sort_name = '' THEN a.email_norm ELSE a.sort_name END, {roles},
                     lower(coalesce({roles}, '')),
-                    EXISTS (SELECT 1 FROM access_grants g WHERE g.membership_id = m.id AND g.workspace_id IS NULL
-                              AND (g.valid_from IS NOT NULL OR g.expires_at IS NOT NULL)),
-                    CASE WHEN m.enabled THEN 0 ELSE 1 END, m.access_expires_at, m.access_expires_at, a.email_confirmed,
+                    CASE WHEN EXISTS (SELECT 1 FROM access_grants g WHERE g.membership_id = m.id AND g.workspace_id IS NULL
+                                        AND (g.valid_from IS NOT NULL OR g.expires_at IS NOT NULL)) THEN 1 ELSE 0 END,
+                    CASE WHEN m.enabled <> 0 THEN 0 ELSE 1 END, m.access_expires_at, m.access_expires_at, a.email_confirmed,
                     m.enabled, a.created_at, a.last_login_at
              FROM roster_orgs o JOIN memberships m ON m.organization_id = o.organization_id JOIN accounts a ON a.id = m.account_id
              WHERE o.organization_id = ?1"
@@ -62,7 +62,7 @@ pub fn add_new_invitations(conn: &Connection, org_id: &str, valid_until: Timesta
          WHERE o.organization_id = ?1 AND i.status = 'open' AND i.valid_until = ?2
            AND NOT EXISTS (SELECT 1 FROM roster x WHERE x.entry_id = i.id)",
     )?
-    .execute(rusqlite::params![org_id, valid_until])?;
+    .execute(crate::sql::params![org_id, valid_until])?;
     conn.prepare_cached("UPDATE roster_orgs SET deferred = 0 WHERE organization_id = ?1")?.execute([org_id])?;
     Ok(())
 }

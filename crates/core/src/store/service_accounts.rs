@@ -1,8 +1,8 @@
 //! `service_accounts`: non-human principals; their role is an access grant like a member's.
 
 use crate::error::Result;
+use crate::sql::{params, Connection, OptionalExtension, Row};
 use crate::time::Timestamp;
-use rusqlite::{params, Connection, OptionalExtension, Row};
 
 #[derive(Debug, Clone)]
 pub struct ServiceAccount {
@@ -24,7 +24,7 @@ const COLUMNS: &str =
     "id, organization_id, name, token_prefix, expires_at, created_by, created_at, last_used_at, revoked_at,
      created_by_account";
 
-fn from_row(r: &Row) -> rusqlite::Result<ServiceAccount> {
+fn from_row(r: &Row) -> crate::sql::Result<ServiceAccount> {
     Ok(ServiceAccount {
         id: r.get(0)?,
         organization_id: r.get(1)?,
@@ -65,7 +65,7 @@ pub fn list(conn: &Connection, org_id: &str) -> Result<Vec<ServiceAccount>> {
     let mut st = conn.prepare_cached(&format!(
         "SELECT {COLUMNS} FROM service_accounts WHERE organization_id = ?1 ORDER BY name COLLATE NOCASE"
     ))?;
-    let rows = st.query_map([org_id], from_row)?.collect::<rusqlite::Result<_>>()?;
+    let rows = st.query_map([org_id], from_row)?.collect::<crate::sql::Result<_>>()?;
     Ok(rows)
 }
 

@@ -1,8 +1,8 @@
 //! `sessions`: people signed in to the local service. Only the SHA-256 of a token is stored.
 
 use crate::error::Result;
+use crate::sql::{params, Connection, OptionalExtension};
 use crate::time::Timestamp;
-use rusqlite::{params, Connection, OptionalExtension};
 
 #[derive(Debug, Clone)]
 pub struct Session {

@@ -1,8 +1,8 @@
 //! `workspaces`.
 
 use crate::error::Result;
+use crate::sql::{params, Connection, OptionalExtension};
 use crate::time::Timestamp;
-use rusqlite::{params, Connection, OptionalExtension};
 
 #[derive(Debug, Clone)]
 pub struct Workspace {
@@ -26,7 +26,7 @@ pub fn list(conn: &Connection, org_id: &str) -> Result<Vec<Workspace>> {
     )?;
     let rows = st
         .query_map([org_id], |r| Ok(Workspace { id: r.get(0)?, name: r.get(1)?, created_at: r.get(2)? }))?
-        .collect::<rusqlite::Result<Vec<_>>>()?;
+        .collect::<crate::sql::Result<Vec<_>>>()?;
     Ok(rows)
 }
 

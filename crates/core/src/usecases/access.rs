@@ -6,9 +6,9 @@ use crate::audit_actions::AuditAction;
 use crate::auth::Principal;
 use crate::error::{Denial, Error, Result};
 use crate::policy::{decide, Action, Decision, Rights};
+use crate::sql::Connection;
 use crate::store::{audit, memberships, organizations, organizations::Organization, rights, service_accounts};
 use crate::time::Timestamp;
-use rusqlite::Connection;
 
 pub struct OrgAccess {
     pub org: Organization,

@@ -7,9 +7,9 @@ use crate::auth::Principal;
 use crate::db::Database;
 use crate::error::{ConflictReason, Denial, Error, Result};
 use crate::policy::Action;
+use crate::sql::Transaction;
 use crate::store::{audit, grants, memberships};
 use crate::time::{rfc3339, Timestamp};
-use rusqlite::Transaction;
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
@@ -81,7 +81,7 @@ fn filter(q: &AuditQuery) -> Result<audit::Filter<'_>> {
 /// The system chain: events of no organization (failed and refused sign-ins, unknown tokens,
 /// outsiders' refused attempts on an organization). Any person who owns at least one
 /// organization may read and verify it; anyone else is refused, and the refusal is recorded there.
-fn require_system_reader(conn: &rusqlite::Connection, who: &Principal, now: Timestamp) -> Result<()> {
+fn require_system_reader(conn: &crate::sql::Connection, who: &Principal, now: Timestamp) -> Result<()> {
     if let Principal::Account { id, .. } = who {
         for org in crate::store::organizations::of_account(conn, id)? {
             if crate::store::rights::of_account(conn, &org.id, id, None, now)?.is_owner {

@@ -6,12 +6,12 @@ use crate::audit_actions::AuditAction;
 use crate::auth::{self, Principal};
 use crate::db::Database;
 use crate::error::{Error, Result};
+use crate::sql::params;
 use crate::store::organizations::WorkspaceAccessMode;
 use crate::store::{audit, new_id, permissions, roles, roster, workspaces};
 use crate::time::Timestamp;
 use crate::validate;
 use rand::{Rng, SeedableRng};
-use rusqlite::params;
 use serde::Serialize;
 use ts_rs::TS;
 

@@ -337,7 +337,7 @@ pub fn revoke(db: &mut Database, who: &Principal, org: &str, email: &str, now: T
 }
 
 /// The open, unexpired invitation a token belongs to, or why it cannot be used.
-fn usable(conn: &rusqlite::Connection, token: &str, now: Timestamp) -> Result<invitations::Invitation> {
+fn usable(conn: &crate::sql::Connection, token: &str, now: Timestamp) -> Result<invitations::Invitation> {
     let token = token.trim();
     if !token.starts_with(TOKEN_PREFIX) || token.len() != TOKEN_PREFIX.len() + 64 {
         return Err(Error::invalid("token", "this is not an invitation token"));
@@ -505,7 +505,7 @@ enum Held<'a> {
 }
 
 impl Held<'_> {
-    fn usable(&self, conn: &rusqlite::Connection, now: Timestamp) -> Result<invitations::Invitation> {
+    fn usable(&self, conn: &crate::sql::Connection, now: Timestamp) -> Result<invitations::Invitation> {
         match self {
             Held::Token(token) => usable(conn, token, now),
             Held::Addressed { who, invitation_id } => still_open(addressed(conn, who, invitation_id)?, now),
@@ -515,7 +515,7 @@ impl Held<'_> {
 
 /// The invitation `invitation_id` if it is addressed to the signed-in account's confirmed email.
 /// Anyone else's invitation is "not found", so ids reveal nothing.
-fn addressed(conn: &rusqlite::Connection, who: &Principal, invitation_id: &str) -> Result<invitations::Invitation> {
+fn addressed(conn: &crate::sql::Connection, who: &Principal, invitation_id: &str) -> Result<invitations::Invitation> {
     let not_found = || Error::not_found("no invitation to you has this id");
     let account = match who.account_id() {
         Some(id) => accounts::by_id(conn, id)?.ok_or_else(not_found)?,

@@ -7,11 +7,11 @@ use crate::auth::Principal;
 use crate::db::Database;
 use crate::error::{ConflictReason, Error, Result};
 use crate::policy::{Action, MemberChange, Target};
+use crate::sql::{Connection, OptionalExtension};
+use crate::sql::{FromSql, FromSqlError, FromSqlResult, ValueRef};
 use crate::store::{accounts, grants, memberships, rights, roles};
 use crate::time::{require_future, rfc3339, rfc3339_opt, Timestamp};
 use crate::validate;
-use rusqlite::types::{FromSql, FromSqlError, FromSqlResult, ValueRef};
-use rusqlite::{Connection, OptionalExtension};
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
@@ -356,8 +356,8 @@ struct Binds<'a> {
     rk: Option<String>,
 }
 
-fn bind(st: &mut rusqlite::Statement, b: &Binds, extra: &[(&str, &dyn rusqlite::ToSql)]) -> Result<()> {
-    let mut set = |name: &str, value: &dyn rusqlite::ToSql| -> Result<()> {
+fn bind(st: &mut crate::sql::Statement, b: &Binds, extra: &[(&str, &dyn crate::sql::ToSql)]) -> Result<()> {
+    let mut set = |name: &str, value: &dyn crate::sql::ToSql| -> Result<()> {
         if let Some(i) = st.parameter_index(name)? {
             st.raw_bind_parameter(i, value)?;
         }
@@ -397,7 +397,7 @@ fn row_columns() -> String {
     ROW_COLUMNS.replace("ROLES_NOW", ROLES_NOW).replace("STATUS_EXPR", STATUS_EXPR)
 }
 
-fn row_of(r: &rusqlite::Row) -> rusqlite::Result<MemberRow> {
+fn row_of(r: &crate::sql::Row) -> crate::sql::Result<MemberRow> {
     let given: String = r.get("given_name")?;
     let family: String = r.get("family_name")?;
     let roles: Option<String> = r.get("roles")?;
@@ -632,7 +632,7 @@ fn with_workspace_roles(
              ORDER BY 1, 2 COLLATE NOCASE, 3 COLLATE NOCASE",
         )?;
         let list = serde_json::to_string(rids)?;
-        let mut rows = st.query(rusqlite::params![list, now])?;
+        let mut rows = st.query(crate::sql::params![list, now])?;
         while let Some(r) = rows.next()? {
             by_rid.entry(r.get(0)?).or_default().push(WorkspaceRole { workspace: r.get(1)?, role: r.get(2)? });
         }

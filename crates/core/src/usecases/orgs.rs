@@ -7,11 +7,11 @@ use crate::catalogue::default_roles;
 use crate::db::Database;
 use crate::error::{ConflictReason, Error, Result};
 use crate::policy::Action;
+use crate::sql::Connection;
 use crate::store::organizations::{Organization, WorkspaceAccessMode};
 use crate::store::{accounts, audit, grants, memberships, organizations, roles};
 use crate::time::Timestamp;
 use crate::validate;
-use rusqlite::Connection;
 use serde::Serialize;
 use ts_rs::TS;
 

@@ -71,7 +71,7 @@ pub fn stage(source: &Path, folder: &Path, email: &str, password: &str, now: Tim
     let organizations: Vec<(String, String)> = db.read(now, |tx| {
         let mut st = tx.prepare("SELECT id, slug FROM organizations ORDER BY slug")?;
         let rows = st.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
-        Ok(rows.collect::<rusqlite::Result<_>>()?)
+        Ok(rows.collect::<crate::sql::Result<_>>()?)
     })?;
     if organizations.is_empty() {
         return Err(Error::invalid("file", format!("{} holds no organization", source.display())));

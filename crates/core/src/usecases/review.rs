@@ -123,12 +123,12 @@ pub fn export_members_each(
     who: &Principal,
     org: &str,
     now: Timestamp,
-    each: impl FnMut(MemberRow) -> Result<()>,
+    mut each: impl FnMut(MemberRow) -> Result<()>,
 ) -> Result<u64> {
     db.read(now, |tx| {
         let access = OrgAccess::load(tx, who, org, now)?;
         access.require(&Action::ViewOrganization, "members")?;
-        crate::usecases::members::each_in_email_order(tx, &access.org.id, now, each)
+        crate::usecases::members::each_in_email_order(tx, &access.org.id, now, &mut each)
     })
 }
 

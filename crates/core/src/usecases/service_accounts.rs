@@ -40,7 +40,7 @@ pub struct CreatedServiceAccount {
 }
 
 fn view(
-    tx: &rusqlite::Connection,
+    tx: &crate::sql::Connection,
     sa: &service_accounts::ServiceAccount,
     now: Timestamp,
 ) -> Result<ServiceAccountView> {

@@ -46,7 +46,7 @@ pub fn create(db: &mut Database, email: &str, password: &str, lifetime: i64, now
             &serde_json::json!({"expires_at": rfc3339(expires_at)}),
             now,
         )?;
-        Ok(NewSession { token, email: email.clone(), expires_at: rfc3339(expires_at) })
+        Ok(NewSession { token: token.clone(), email: email.clone(), expires_at: rfc3339(expires_at) })
     })
 }
 

@@ -64,7 +64,7 @@ pub struct WorkspaceGrantView {
 /// The person a workspace command is aimed at, their membership if they have one, and the facts
 /// the policy needs.
 fn person(
-    tx: &rusqlite::Connection,
+    tx: &crate::sql::Connection,
     access: &OrgAccess,
     email: &str,
 ) -> Result<(accounts::Account, Option<memberships::Membership>, Target)> {
@@ -87,7 +87,11 @@ fn person(
 }
 
 /// Whether a membership holds the owner role in a workspace.
-fn holds_owner_in(tx: &rusqlite::Connection, m: &memberships::Membership, ws: &workspaces::Workspace) -> Result<bool> {
+fn holds_owner_in(
+    tx: &crate::sql::Connection,
+    m: &memberships::Membership,
+    ws: &workspaces::Workspace,
+) -> Result<bool> {
     Ok(grants::of_subject(tx, grants::Subject::Membership(&m.id))?
         .iter()
         .any(|g| g.role_is_owner && g.workspace.as_deref() == Some(ws.name.as_str())))
