@@ -81,3 +81,66 @@ fn backup_and_restore_are_refused_on_postgres_naming_db() {
     }
     assert!(!dest.exists(), "a refused backup left a file");
 }
+
+/// The server goes away in the middle of a bulk invite (its session is ended from outside, as a
+/// restart or a network cut would): the command fails `unavailable` (exit 7), none of its
+/// invitations is kept, and the next command on the same `Database` reconnects and works.
+#[test]
+fn the_server_gone_mid_bulk_invite_leaves_nothing_and_the_next_command_works() {
+    use gatehouse_core::usecases::invitations::{self, Invitee};
+    let Some(server) = pg_url() else { return };
+    let url = fresh_pg_url(&server);
+    let name = url.rsplit('/').next().unwrap().split('?').next().unwrap().to_string();
+    let mut db = Database::open(&url).unwrap();
+    orgs::init(&mut db, "Acme", OWNER, "Olivia Owner", PW, T0).unwrap();
+    let o = sign_in(&mut db, OWNER, PW, T0).unwrap();
+    let invitations_now = |url: &str| -> i64 {
+        let c = gatehouse_core::sql::Connection::postgres(url).unwrap();
+        c.query_row("SELECT count(*) FROM invitations", [], |r| r.get(0)).unwrap()
+    };
+    let invitees: Vec<Invitee> = (0..5_000)
+        .map(|i| Invitee {
+            email: format!("p{i}@acme.test"),
+            role: "member".into(),
+            access_expires_at: None,
+            workspace: None,
+        })
+        .collect();
+
+    // Watch for the bulk's transaction to have written, then end its session.
+    let done = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let killer = {
+        let (server, name, done) = (server.clone(), name.clone(), done.clone());
+        std::thread::spawn(move || {
+            let admin = gatehouse_core::sql::Connection::postgres(&server).unwrap();
+            while !done.load(std::sync::atomic::Ordering::Relaxed) {
+                let ended: i64 = admin
+                    .query_row(
+                        "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
+                         WHERE datname = ?1 AND backend_xid IS NOT NULL AND pid <> pg_backend_pid()",
+                        [&name],
+                        |r| r.get(0),
+                    )
+                    .unwrap();
+                if ended > 0 {
+                    return true;
+                }
+                std::thread::sleep(std::time::Duration::from_millis(1));
+            }
+            false
+        })
+    };
+    let result = invitations::create(&mut db, &o, ORG, &invitees, None, T0 + 1);
+    done.store(true, std::sync::atomic::Ordering::Relaxed);
+    let ended = killer.join().unwrap();
+    assert!(ended, "the bulk invite finished before its session could be ended (result {:?})", result.is_ok());
+    let err = result.err().expect("a bulk invite whose session was ended succeeded");
+    assert_eq!(err.code(), ErrorCode::Unavailable, "{err:?}");
+    assert_eq!(err.code().exit_code(), 7);
+    assert_eq!(invitations_now(&url), 0, "part of the bulk invite was kept");
+
+    // The next command reconnects and works.
+    let again = invitations::create(&mut db, &o, ORG, &invitees[..3], None, T0 + 2).unwrap();
+    assert_eq!(again.invitations.len(), 3);
+    assert_eq!(invitations_now(&url), 3);
+}
