@@ -5,6 +5,7 @@
 //! brute-force answer of the query the roster replaced.
 
 use gatehouse_core::auth::sign_in;
+use gatehouse_core::sql::named_params;
 use gatehouse_core::store::{accounts, grants, memberships, organizations, roles as role_store};
 use gatehouse_core::usecases::invitations::{self, Acceptor, Invitee};
 use gatehouse_core::usecases::members::{
@@ -12,7 +13,8 @@ use gatehouse_core::usecases::members::{
 };
 use gatehouse_core::usecases::{demo, orgs, review, roles, workspaces};
 use gatehouse_core::{Database, Principal};
-use rusqlite::named_params;
+
+mod common;
 
 const T0: i64 = 1_800_000_000;
 const DAY: i64 = 86_400;
@@ -38,19 +40,19 @@ WITH roster AS (
          0, 0, i.created_at, NULL, i.access_expires_at
   FROM invitations i JOIN roles r ON r.id = i.role_id
   WHERE i.organization_id = :org AND i.status IN ('open', 'rejected')
-), full AS (
+), everything AS (
   SELECT roster.*, CASE WHEN membership_id IS NULL THEN invite_role ELSE
     (SELECT group_concat(name, ',') FROM (SELECT r.name AS name FROM access_grants g JOIN roles r ON r.id = g.role_id
        WHERE g.membership_id = roster.membership_id AND g.workspace_id IS NULL
          AND (g.valid_from IS NULL OR g.valid_from <= :now) AND (g.expires_at IS NULL OR g.expires_at > :now)
-       ORDER BY r.name COLLATE NOCASE)) END AS roles
+       ORDER BY r.name COLLATE NOCASE) AS named) END AS roles
   FROM roster
 )
-SELECT * FROM full";
+SELECT * FROM everything";
 
 /// Every row of the oracle at `now` as (email_norm, sort_name, role sort key, row), in no order.
 fn oracle_rows(db: &Database, org_id: &str, now: i64) -> Vec<(String, String, String, MemberRow)> {
-    let conn = db.sqlite_connection().unwrap();
+    let conn = db.connection();
     let mut st = conn.prepare(ORACLE).unwrap();
     st.query_map(named_params! {":org": org_id, ":now": now}, |r| {
         let given: String = r.get("given_name")?;
@@ -70,7 +72,7 @@ fn oracle_rows(db: &Database, org_id: &str, now: i64) -> Vec<(String, String, St
         Ok((r.get("email_norm")?, r.get("sort_name")?, roles.unwrap_or_default().to_ascii_lowercase(), row))
     })
     .unwrap()
-    .collect::<rusqlite::Result<Vec<_>>>()
+    .collect::<gatehouse_core::sql::Result<Vec<_>>>()
     .unwrap()
 }
 
@@ -159,14 +161,15 @@ fn check_query(db: &mut Database, who: &Principal, slug: &str, org_id: &str, q: 
 /// The roster table and its counters equal what the base tables say (the migration's backfill).
 #[track_caller]
 fn check_in_step(db: &Database) {
-    let conn = db.sqlite_connection().unwrap();
+    let conn = db.connection();
     let dump = |sql: &str| -> Vec<String> {
         let mut st = conn.prepare(sql).unwrap();
-        let n = st.column_count();
-        st.query_map([], |r| Ok((0..n).map(|i| format!("{:?}", r.get_ref(i).unwrap())).collect::<Vec<_>>().join("|")))
-            .unwrap()
-            .collect::<rusqlite::Result<Vec<_>>>()
-            .unwrap()
+        st.query_map([], |r| {
+            Ok((0..r.column_count()).map(|i| format!("{:?}", r.get_ref(i).unwrap())).collect::<Vec<_>>().join("|"))
+        })
+        .unwrap()
+        .collect::<gatehouse_core::sql::Result<Vec<_>>>()
+        .unwrap()
     };
     const COLS: &str = "org, entry_id, kind, email, email_norm, given_name, family_name, sort_name, roles, roles_key, roles_timed, cls, until, expires, confirmed, enabled, created_at, last_login_at";
     let stored = dump(&format!("SELECT {COLS} FROM roster ORDER BY entry_id"));
@@ -178,8 +181,8 @@ fn check_in_step(db: &Database) {
            SELECT o.org, m.id AS entry_id, 0 AS kind, a.email, a.email_norm, a.given_name, a.family_name,
                   CASE WHEN a.sort_name = '' THEN a.email_norm ELSE a.sort_name END AS sort_name, {r} AS roles,
                   lower(coalesce({r}, '')) AS roles_key,
-                  EXISTS (SELECT 1 FROM access_grants g WHERE g.membership_id = m.id AND g.workspace_id IS NULL AND (g.valid_from IS NOT NULL OR g.expires_at IS NOT NULL)) AS roles_timed,
-                  CASE WHEN m.enabled THEN 0 ELSE 1 END AS cls, m.access_expires_at AS until, m.access_expires_at AS expires,
+                  CASE WHEN EXISTS (SELECT 1 FROM access_grants g WHERE g.membership_id = m.id AND g.workspace_id IS NULL AND (g.valid_from IS NOT NULL OR g.expires_at IS NOT NULL)) THEN 1 ELSE 0 END AS roles_timed,
+                  CASE WHEN m.enabled <> 0 THEN 0 ELSE 1 END AS cls, m.access_expires_at AS until, m.access_expires_at AS expires,
                   a.email_confirmed AS confirmed, m.enabled, a.created_at, a.last_login_at
            FROM memberships m JOIN accounts a ON a.id = m.account_id JOIN roster_orgs o ON o.organization_id = m.organization_id
            UNION ALL
@@ -187,7 +190,7 @@ fn check_in_step(db: &Database) {
                   CASE WHEN i.status = 'open' THEN 2 ELSE 3 END, CASE WHEN i.status = 'open' THEN i.valid_until END,
                   i.access_expires_at, 0, 0, i.created_at, NULL
            FROM invitations i JOIN roles r ON r.id = i.role_id JOIN roster_orgs o ON o.organization_id = i.organization_id
-           WHERE i.status IN ('open', 'rejected')) ORDER BY entry_id",
+           WHERE i.status IN ('open', 'rejected')) AS recomputed ORDER BY entry_id",
         r = roles("m.id")
     ));
     assert_eq!(stored, expected, "roster rows");
@@ -264,7 +267,7 @@ fn email(i: i64) -> String {
 
 #[test]
 fn roster_stays_in_step_with_every_change() {
-    let mut db = Database::open_in_memory().unwrap();
+    let mut db = common::fresh_db();
     orgs::init(&mut db, "Acme", OWNER, "Olivia Owner", PW, T0).unwrap();
     let o = sign_in(&mut db, OWNER, PW, T0).unwrap();
     demo::demo(&mut db, &o, "demo", 400, T0).unwrap();

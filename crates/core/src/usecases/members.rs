@@ -750,17 +750,19 @@ fn with_workspace_roles(
     }
     let mut by_rid: std::collections::HashMap<i64, Vec<WorkspaceRole>> = Default::default();
     if !rids.is_empty() {
+        // The ids go as one JSON array; PostgreSQL's json_each gives json values, hence the casts
+        // (through text, which both engines convert to an integer).
         let mut st = conn.prepare_cached(
             "SELECT ro.rid, w.name, r.name FROM roster ro
                JOIN access_grants g ON g.membership_id = ro.entry_id AND g.workspace_id IS NOT NULL
                JOIN workspaces w ON w.id = g.workspace_id JOIN roles r ON r.id = g.role_id
-             WHERE ro.rid IN (SELECT value FROM json_each(?1)) AND ro.kind = 0
+             WHERE ro.rid IN (SELECT CAST(CAST(value AS TEXT) AS INTEGER) FROM json_each(?1)) AND ro.kind = 0
                AND (g.valid_from IS NULL OR g.valid_from <= ?2) AND (g.expires_at IS NULL OR g.expires_at > ?2)
              UNION ALL
              SELECT ro.rid, w.name, r.name FROM roster ro
                JOIN invitations i ON i.id = ro.entry_id JOIN workspaces w ON w.id = i.workspace_id
                JOIN roles r ON r.id = i.role_id
-             WHERE ro.rid IN (SELECT value FROM json_each(?1)) AND ro.kind = 1
+             WHERE ro.rid IN (SELECT CAST(CAST(value AS TEXT) AS INTEGER) FROM json_each(?1)) AND ro.kind = 1
              ORDER BY 1, 2 COLLATE NOCASE, 3 COLLATE NOCASE",
         )?;
         let list = serde_json::to_string(rids)?;
