@@ -163,3 +163,36 @@ t("A bulk disable that runs to the end refreshes the list", async () => {
     timeoutMsg: "the list did not refresh after the bulk disable",
   });
 });
+
+t("Selected rows are enabled with the same confirmation, and the selection clears", async () => {
+  await click("button.clear-filters");
+  await type('input[aria-label="Search"]', "Varga");
+  await (await waitFor('select[aria-label="Status"]')).selectByAttribute("value", "disabled");
+  // The list of exactly those: every row a disabled Varga (the search waits for more typing first).
+  await b.waitUntil(
+    async () =>
+      b.execute(() => {
+        const rows = [...document.querySelectorAll("table.members tbody tr[data-email]")];
+        const busy = document.querySelector(".members-wrap")?.getAttribute("aria-busy") === "true";
+        return !busy && rows.length >= 2 && rows.every((r) => r.dataset.status === "disabled" && /Varga/.test(r.textContent));
+      }),
+    { timeout: 20000, timeoutMsg: "no list of disabled Vargas to select from" },
+  );
+  const emails = await b.execute(() => [...document.querySelectorAll('table.members tbody tr[data-status="disabled"]')].slice(0, 2).map((r) => r.dataset.email));
+  for (const email of emails) await click(`tr[data-email="${email}"] input.pick`);
+  assert.match(await (await waitFor(".selection-count")).getText(), /^2 selected$/);
+  await shot("24-users-selected");
+  await click("button=Enable selected");
+  const confirm = await waitFor(dialogButtonStarting("Enable "), 20000);
+  await b.waitUntil(async () => (await confirm.getText()) === "Enable 2" && (await confirm.isEnabled()), { timeout: 20000 });
+  assert.match(await (await $('[role="dialog"]')).getText(), /The 2 selected members\./);
+  await confirm.click();
+  await waitFor('[role="dialog"] .bulk-result', 20000);
+  await click(dialogButton("Close"));
+  for (const email of emails) {
+    const shown = cli(["members", "show", "--org", "bulk", email], { as: OWNER });
+    assert.equal(shown.enabled, true, JSON.stringify(shown));
+  }
+  assert.ok(!(await (await $(".selection-count")).isExisting()), "the selection is cleared after the run");
+  await click("button.clear-filters");
+});

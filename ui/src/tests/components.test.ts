@@ -154,6 +154,37 @@ describe("Users", () => {
     await waitFor(() => expect(screen.queryByRole("dialog")).toBeNull());
   });
 
+  it("disables the selected rows with the same confirmation and progress, then clears the selection", async () => {
+    setup({ is_owner: true, permissions: [] });
+    const list = invoke.getMockImplementation()!;
+    invoke.mockImplementation(async (cmd: string, args: unknown) => {
+      if (cmd === "preview_members_enabled") return { rows: [{ email: "a@x.io", result: "disabled", reason: null }], changed: 1, skipped: 0, dry_run: true };
+      return list(cmd, args);
+    });
+    render(Users);
+    await waitFor(() => expect(screen.getByText("a@x.io")).toBeTruthy());
+    expect(screen.queryByRole("button", { name: "Disable selected" })).toBeNull();
+    await fireEvent.click(screen.getByRole("checkbox", { name: "Select a@x.io" }));
+    expect(screen.getByText("selected").textContent).toContain("selected");
+    expect((screen.getByRole("checkbox", { name: "Select every member on this page" }) as HTMLInputElement).checked).toBe(true);
+    await fireEvent.click(screen.getByRole("button", { name: "Disable selected" }));
+    await waitFor(() => expect(screen.getByRole("dialog").textContent).toContain("This will disable 1 member."));
+    expect(screen.getByRole("dialog").textContent).toContain("The 1 selected member.");
+    expect(invoke).toHaveBeenCalledWith("preview_members_enabled", { org: "acme", emails: ["a@x.io"], allMatching: null, enabled: false });
+    await fireEvent.click(screen.getByRole("button", { name: "Disable 1" }));
+    await waitFor(() => expect(invoke).toHaveBeenCalledWith("set_members_enabled", { org: "acme", emails: ["a@x.io"], allMatching: null, enabled: false, job: expect.stringMatching(/^bulk-/) }));
+    await waitFor(() => expect(screen.getByText(/1 member changed/)).toBeTruthy());
+    expect(screen.queryByRole("button", { name: "Disable selected" })).toBeNull();
+    expect((screen.getByRole("checkbox", { name: "Select a@x.io" }) as HTMLInputElement).checked).toBe(false);
+  });
+
+  it("offers no selection without members.manage", async () => {
+    setup({ is_owner: false, permissions: ["org.view"] });
+    render(Users);
+    await waitFor(() => expect(screen.getByText("a@x.io")).toBeTruthy());
+    expect(screen.queryByRole("checkbox")).toBeNull();
+  });
+
   it("shows a count that stopped at the limit as 1,000+, says it is an estimate, and a click filters exactly", async () => {
     setup({ is_owner: true, permissions: [] });
     const list = invoke.getMockImplementation()!;
