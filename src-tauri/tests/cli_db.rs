@@ -155,6 +155,30 @@ fn a_mistyped_db_path_is_not_found_and_creates_nothing() {
     assert_eq!(run(&fresh, Some(OWNER), &["orgs", "list"], &[]).0, 0);
 }
 
+/// `--db` and `$GATEHOUSE_DB` take a PostgreSQL URL: a server that cannot be reached is exit 7
+/// `unavailable` naming the server (without the password), for reads and writes alike.
+#[test]
+fn a_postgres_server_that_cannot_be_reached_is_unavailable_exit_7() {
+    // Port 1 on loopback: nothing listens there, the connection is refused at once.
+    let url = Path::new("postgres://gh:secret@127.0.0.1:1/gatehouse");
+    for args in [&["orgs", "list"][..], &["members", "disable", "--org", ORG, "x@acme.io"]] {
+        let e = error_of(run(url, Some(OWNER), args, &[]), 7, "unavailable");
+        assert!(message(&e).contains("127.0.0.1:1"), "{e}");
+        assert!(!message(&e).contains("secret"), "the password is shown: {e}");
+    }
+    // The same URL from $GATEHOUSE_DB, without --db.
+    let out = Command::new(bin())
+        .env_remove("GATEHOUSE_TOKEN")
+        .env("GATEHOUSE_PASSWORD", PW)
+        .env("GATEHOUSE_DB", url)
+        .args(["--json", "--as", OWNER, "orgs", "list"])
+        .output()
+        .unwrap();
+    let got = (out.status.code().unwrap_or(-1), parse(&out.stdout), parse(&out.stderr), Duration::ZERO);
+    let e = error_of(got, 7, "unavailable");
+    assert!(message(&e).contains("127.0.0.1:1"), "{e}");
+}
+
 /// A pre-existing empty file (made by `touch` or `mktemp`, mode 0644) used to keep its mode after
 /// it held password hashes. Every file Gatehouse writes ends up 0600: the database, its -wal and
 /// its -shm, whoever made them.

@@ -331,6 +331,7 @@ fn pages(db: &mut Database, who: &Principal, now: Timestamp, quick: bool, figure
         page,
         per_page: 50,
         count_limit,
+        after: None,
     };
     let total = members::list(db, who, "demo", &query(1, None), now).unwrap().total;
     let deep = (total / 50).clamp(1, 10_000);
@@ -345,6 +346,14 @@ fn pages(db: &mut Database, who: &Principal, now: Timestamp, quick: bool, figure
     figures.put(
         "page_deep_capped_ms",
         millis(samples, || members::list(db, who, "demo", &query(deep, Some(1000)), now).unwrap()),
+    );
+    // The same deep page asked after the last row of the page before (`MemberPage::next`, keyset
+    // paging: what a window paging onwards asks); that position comes from one numbered page.
+    let after = members::list(db, who, "demo", &query(deep - 1, Some(1000)), now).unwrap().next;
+    let by_cursor = members::MemberQuery { after, ..query(deep, Some(1000)) };
+    figures.put(
+        "page_deep_capped_cursor_ms",
+        millis(samples, || members::list(db, who, "demo", &by_cursor, now).unwrap()),
     );
     // What the CLI and the service ask: exact counts.
     figures.put("page_1_exact_ms", millis(samples, || members::list(db, who, "demo", &query(1, None), now).unwrap()));

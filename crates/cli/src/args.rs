@@ -23,7 +23,8 @@ WHEN is RFC 3339 (2027-01-31T17:00:00Z), a duration from now (90d, 12h, 30m, 45s
     after_help = "Start: GATEHOUSE_PASSWORD=… gatehouse init --org \"Acme\" --email you@acme.io --name \"Ada Lovelace\""
 )]
 pub struct Cli {
-    /// The database file [default: $GATEHOUSE_DB, else the platform's app-data folder]
+    /// The database file, or a PostgreSQL server as postgres://USER@HOST:PORT/DATABASE [default: $GATEHOUSE_DB,
+    /// else a file in the platform's app-data folder]
     #[arg(long, global = true, value_name = "PATH")]
     pub db: Option<PathBuf>,
     /// Print one JSON document on stdout; errors as {"error":{"code","message"}} on stderr

@@ -568,8 +568,10 @@ fn members_command(cli: &Cli, out: &Out, cmd: &MembersCommand) -> Result<()> {
                 page: *page,
                 per_page: *per_page,
                 count_limit: None,
+                after: None,
             };
-            let p = members::list(&mut db, &who, org, &q, now)?;
+            // `--page` pages; the JSON keeps the shape of PRODUCT.md §3 (no position of the next page).
+            let p = members::MemberPage { next: None, ..members::list(&mut db, &who, org, &q, now)? };
             out.value(&p, || output::members_page(&p))
         }
         MembersCommand::Show { org, email } => {

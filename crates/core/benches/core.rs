@@ -38,6 +38,7 @@ fn benches(c: &mut Criterion) {
         page,
         per_page: 50,
         count_limit: None,
+        after: None,
     };
     let total = members::list(&mut db, &who, "demo", &query(1), NOW).unwrap().total;
     let deep = (total / 50).clamp(1, 10_000);
@@ -55,6 +56,13 @@ fn benches(c: &mut Criterion) {
     });
     g.bench_function(format!("page_{deep}_search_sort_filter_capped_counts"), |b| {
         b.iter(|| members::list(&mut db, &who, "demo", &capped(deep), NOW).unwrap())
+    });
+    // The same deep page asked after the previous page's last row (keyset paging, as the window
+    // pages): the position comes from the page before, asked once by number.
+    let after = members::list(&mut db, &who, "demo", &capped(deep - 1), NOW).unwrap().next;
+    let by_cursor = members::MemberQuery { after, ..capped(deep) };
+    g.bench_function(format!("page_{deep}_search_sort_filter_capped_counts_by_cursor"), |b| {
+        b.iter(|| members::list(&mut db, &who, "demo", &by_cursor, NOW).unwrap())
     });
     let plain = |page| members::MemberQuery { page, ..Default::default() };
     g.bench_function("page_1_by_email", |b| b.iter(|| members::list(&mut db, &who, "demo", &plain(1), NOW).unwrap()));

@@ -468,8 +468,13 @@ impl Database {
         Database::open_with(path, OpenOptions::default())
     }
 
+    /// Open the database at `path`: a SQLite file, or a PostgreSQL server when `path` is a
+    /// `postgres://` (or `postgresql://`) URL, completed by the standard `PG*` variables.
     pub fn open_with(path: impl AsRef<Path>, options: OpenOptions) -> Result<Database> {
         let path = path.as_ref();
+        if let Some(url) = path.to_str().filter(|p| sql::is_postgres_url(p)) {
+            return Database::open_postgres(url, options);
+        }
         let bound = options.lock_wait;
         Database::open_file(path, options).map_err(|e| locate(e, Some(path), bound))
     }
@@ -518,6 +523,51 @@ impl Database {
             },
             e => e,
         })
+    }
+
+    /// Open a Gatehouse database on a PostgreSQL server, migrated to the current schema (each
+    /// migration in one transaction with its version, under an advisory lock, so two processes
+    /// starting at once apply it once). A server that cannot be reached, refuses the login or has
+    /// no such database is `unavailable` (exit 7); a database that holds no Gatehouse schema yet
+    /// is `not_found` unless `options.create` (`init`).
+    fn open_postgres(url: &str, options: OpenOptions) -> Result<Database> {
+        let pg = sql::PgOptions::from_url(url).map_err(|e| Error::invalid("db", e.to_string()))?;
+        let shown = pg.shown.clone();
+        let conn = sql::Connection::postgres_with(pg)?;
+        let version = sql::pg_schema_version(&conn)?;
+        if version > sql::PG_MIGRATIONS.len() as i64 {
+            return Err(Error::Unavailable(format!(
+                "cannot use the database {shown}: it has schema version {version}, newer than this Gatehouse knows \
+                 ({}); upgrade Gatehouse, or use the version that wrote it",
+                sql::PG_MIGRATIONS.len()
+            )));
+        }
+        if version == 0 && !options.create {
+            return Err(Error::not_found(format!(
+                "no Gatehouse database at {shown} (`gatehouse init --db URL` makes one there)"
+            )));
+        }
+        sql::migrate_postgres(&conn)?;
+        let lock = Arc::new(LockWait::new(options.lock_wait, options.observer));
+        Ok(Database { conn, path: None, lock })
+    }
+
+    /// Which engine holds this database.
+    pub fn backend(&self) -> sql::Backend {
+        self.conn.backend()
+    }
+
+    /// Refuse what only a SQLite file can do (backup, restore) on PostgreSQL.
+    fn require_sqlite(&self, what: &str) -> Result<()> {
+        match self.conn.backend() {
+            sql::Backend::Sqlite => Ok(()),
+            sql::Backend::Postgres => Err(Error::invalid(
+                "db",
+                format!(
+                    "{what} works on a SQLite database file only; on PostgreSQL use the server's own tools (pg_dump)"
+                ),
+            )),
+        }
     }
 
     /// A private in-memory database, for tests and benchmarks.
@@ -642,7 +692,10 @@ impl Database {
     }
 
     pub fn schema_version(&self) -> Result<i64> {
-        user_version(self.sqlite())
+        match self.conn.backend() {
+            sql::Backend::Sqlite => user_version(self.sqlite()),
+            sql::Backend::Postgres => Ok(sql::pg_schema_version(&self.conn)?),
+        }
     }
 
     fn locate(&self, e: Error) -> Error {
@@ -757,6 +810,7 @@ impl Database {
     /// other processes write). The file must not exist (not even as a symbolic link, rule 12); it
     /// is made owner-only, and removed again if the copy fails.
     pub fn backup_to(&self, dest: &Path) -> Result<()> {
+        self.require_sqlite("backup")?;
         let file = crate::files::NewFile::create(dest, "file")?;
         // SQLite opens the file just created, and refuses if it has become a symbolic link since.
         let mut out = Connection::open_with_flags(
@@ -881,6 +935,7 @@ impl Database {
     /// `usecases::restore`), in one write transaction on this side: other processes see the old
     /// database or the new one, never a mixture.
     pub(crate) fn replace_with(&mut self, staged: &Database) -> Result<()> {
+        self.require_sqlite("restore")?;
         let copied = (|| {
             let backup = rusqlite::backup::Backup::new(staged.sqlite(), self.sqlite_mut())?;
             // All pages in one step: one transaction on this database.

@@ -11,6 +11,8 @@ use gatehouse_core::usecases::members::{self, MemberQuery, Selection};
 use gatehouse_core::usecases::{orgs, roles};
 use gatehouse_core::{Database, ErrorCode, Principal};
 
+mod common;
+
 const T0: i64 = 1_800_000_000;
 const T1: i64 = T0 + 1_000; // when the table is read: the expired memberships have expired
 const PW: &str = "correct horse battery";
@@ -41,7 +43,7 @@ struct Cell {
 }
 
 fn table() -> (Database, Principal, Vec<Cell>) {
-    let mut db = Database::open_in_memory().unwrap();
+    let mut db = common::fresh_db();
     orgs::init(&mut db, "Acme", "boss@acme.test", "Big Boss", PW, T0).unwrap();
     let o = sign_in(&mut db, "boss@acme.test", PW, T0).unwrap();
     roles::create_permission(&mut db, &o, ORG, CUSTOM, "pay the bills", T0).unwrap();

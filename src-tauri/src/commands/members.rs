@@ -40,9 +40,11 @@ pub async fn list_members(
     per_page: i64,
     // Status counts that walk the matching rows stop here ("1,000+"); absent: all exact.
     count_limit: Option<i64>,
+    // `next` of the page before (same filter, sort and direction): a deep page by a seek, not a skip.
+    after: Option<String>,
 ) -> Reply<members::MemberPage> {
     state.call(|db, who, now| {
-        let q = members::MemberQuery { filter: filter.filter(), sort, descending, page, per_page, count_limit };
+        let q = members::MemberQuery { filter: filter.filter(), sort, descending, page, per_page, count_limit, after };
         members::list(db, who, &org, &q, now)
     })
 }

@@ -100,10 +100,15 @@ pub fn token_fails(db: &Path, token: &str, args: &[&str], exit: i32, code: &str)
     contract_error(args, gh_token(db, token, args), exit, code)
 }
 
-/// A fresh database with organization "Acme" (slug acme) owned by Ada.
+/// A fresh database with organization "Acme" (slug acme) owned by Ada: a file in a temporary
+/// folder, or, when `$GATEHOUSE_TEST_PG` names a PostgreSQL server, a new database of its own on
+/// that server (its URL as the "path" `--db` takes).
 pub fn setup() -> (TempDir, PathBuf) {
     let dir = TempDir::new().unwrap();
-    let db = dir.path().join("gatehouse.db");
+    let db = match std::env::var("GATEHOUSE_TEST_PG").ok().filter(|s| !s.trim().is_empty()) {
+        Some(server) => PathBuf::from(fresh_pg_url(&server)),
+        None => dir.path().join("gatehouse.db"),
+    };
     let (code, _, err) = gh(&db, None, PW, &["init", "--org", "Acme", "--email", OWNER, "--name", "Ada Lovelace"]);
     assert_eq!(code, 0, "init: {err}");
     (dir, db)
@@ -119,4 +124,34 @@ pub fn set(ks: &[&str]) -> BTreeSet<String> {
 
 pub fn is_rfc3339_utc(s: &str) -> bool {
     chrono::DateTime::parse_from_rfc3339(s).is_ok() && s.ends_with('Z')
+}
+
+/// The URL of a new, empty database (`gh_c_PID_N`) on the server at `url`. Those of test
+/// processes that have ended are dropped when the next one is made.
+pub fn fresh_pg_url(url: &str) -> String {
+    use gatehouse_core::sql::Connection;
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static N: AtomicU32 = AtomicU32::new(0);
+    let admin = Connection::postgres(url).unwrap();
+    let names: Vec<String> = admin
+        .prepare("SELECT datname FROM pg_database WHERE datname LIKE 'gh\\_c\\_%'")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .collect::<gatehouse_core::sql::Result<_>>()
+        .unwrap();
+    for name in names {
+        let pid = name.split('_').nth(2).and_then(|p| p.parse::<u32>().ok());
+        if pid.is_some_and(|p| p != std::process::id() && !Path::new(&format!("/proc/{p}")).exists()) {
+            let _ = admin.execute_batch(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"));
+        }
+    }
+    let name = format!("gh_c_{}_{}", std::process::id(), N.fetch_add(1, Ordering::Relaxed));
+    admin.execute_batch(&format!("CREATE DATABASE {name}")).unwrap();
+    let (base, query) = url.split_once('?').map_or((url, None), |(b, q)| (b, Some(q)));
+    let server = base.rsplit_once('/').map_or(base, |(s, _)| s);
+    match query {
+        Some(q) => format!("{server}/{name}?{q}"),
+        None => format!("{server}/{name}"),
+    }
 }

@@ -7,4 +7,10 @@ export type MemberPage = { items: Array<MemberListRow>, page: number, per_page: 
  * The counts that are lower bounds (`MemberQuery::count_limit` reached): status names, and
  * `total` when the total is one. Absent when every count is exact.
  */
-estimated?: Array<string>, };
+estimated?: Array<string>, 
+/**
+ * Where the next page starts (`MemberQuery::after`): the sort key of this page's last row, when
+ * the page is full and its sort walks an index (every sort but `status`, and `role` while
+ * some roles start or end). Absent otherwise.
+ */
+next?: string, };

@@ -13,6 +13,9 @@
 //!   literal negative limit becomes `LIMIT ALL`.
 //! - `a IS b` and `a IS NOT b` with anything but NULL/TRUE/FALSE on the right become
 //!   `IS [NOT] DISTINCT FROM`; `X'hex'` blob literals become `'\xhex'::bytea`.
+//! - `CROSS JOIN t ON …` (SQLite's inner join in a fixed order) becomes `INNER JOIN`; `json_each(…)`,
+//!   which the store gives arrays only, becomes `json_array_elements(…)` (its `value` is json there);
+//!   a unary `+column` (SQLite's way to keep an index out of a plan) becomes the column.
 //!
 //! It also records which parameters are first used as `?n IS [NOT] NULL`: PostgreSQL infers a
 //! parameter's type from its first use and cannot from that one, so the backend asks the server for
@@ -361,6 +364,17 @@ pub fn translate(sql: &str) -> Translation {
                     _ => emit!(t.text),
                 }
             }
+            // SQLite's `CROSS JOIN t ON …` (an inner join whose order the planner keeps) is an error
+            // on PostgreSQL, where CROSS JOIN takes no ON: it becomes INNER JOIN there.
+            // SQLite's unary `+column` (which keeps the planner off that column's index) has no
+            // meaning for text on PostgreSQL: the column alone.
+            Kind::Punct if t.text == "+" && unary_plus(&tokens, i, &next_sig) => {}
+            Kind::Word if t.is("CROSS") && cross_join_with_on(&tokens, i, &next_sig) => emit!("INNER"),
+            // `json_each(array)`: PostgreSQL's json_each takes objects only; its array walker gives
+            // the same `value` column (as json: cast it through text to compare it).
+            Kind::Word if t.is("json_each") && next_sig(i + 1).is_some_and(|j| tokens[j].text == "(") => {
+                emit!("json_array_elements")
+            }
             Kind::Word if t.is("ORDER") && next_sig(i + 1).is_some_and(|j| tokens[j].is("BY")) => {
                 let by = next_sig(i + 1).unwrap_or(i);
                 for tok in &tokens[i..=by] {
@@ -430,9 +444,60 @@ pub fn translate(sql: &str) -> Translation {
     }
 }
 
+/// Whether the `+` at `i` is a unary plus before a column name.
+fn unary_plus(tokens: &[Token<'_>], i: usize, next_sig: &dyn Fn(usize) -> Option<usize>) -> bool {
+    let before_operand = match tokens[..i].iter().rev().find(|t| t.significant()) {
+        None => true,
+        Some(p) if p.kind == Kind::Punct => p.text != ")",
+        Some(p) => ["AND", "OR", "NOT", "WHERE", "ON", "WHEN", "THEN", "ELSE", "SELECT", "BY", "IN", "IS"]
+            .iter()
+            .any(|w| p.is(w)),
+    };
+    before_operand && next_sig(i + 1).is_some_and(|j| tokens[j].kind == Kind::Word)
+}
+
+/// Whether the `CROSS` at `i` starts `CROSS JOIN table [[AS] alias] ON`.
+fn cross_join_with_on(tokens: &[Token<'_>], i: usize, next_sig: &dyn Fn(usize) -> Option<usize>) -> bool {
+    let Some(join) = next_sig(i + 1).filter(|&j| tokens[j].is("JOIN")) else { return false };
+    let Some(table) = next_sig(join + 1).filter(|&j| tokens[j].kind == Kind::Word) else { return false };
+    let mut k = next_sig(table + 1);
+    if let Some(j) = k.filter(|&j| tokens[j].is("AS")) {
+        k = next_sig(j + 1);
+    }
+    if let Some(j) = k.filter(|&j| tokens[j].kind == Kind::Word && !tokens[j].is("ON")) {
+        k = next_sig(j + 1);
+    }
+    k.is_some_and(|j| tokens[j].is("ON"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::translate;
+
+    #[test]
+    fn a_unary_plus_goes_and_an_addition_stays() {
+        assert_eq!(
+            pg("SELECT a + b FROM t WHERE (+roles_key = ?1 OR x = +y) AND n = m + 1"),
+            "SELECT a + b FROM t WHERE (roles_key = $1 OR x = y) AND n = m + 1"
+        );
+    }
+
+    #[test]
+    fn json_each_walks_an_array() {
+        assert_eq!(
+            pg("SELECT x FROM t WHERE id IN (SELECT CAST(CAST(value AS TEXT) AS INTEGER) FROM json_each(?1))"),
+            "SELECT x FROM t WHERE id IN (SELECT CAST(CAST(value AS TEXT) AS INTEGER) FROM json_array_elements($1))"
+        );
+    }
+
+    #[test]
+    fn a_cross_join_with_on_is_an_inner_join_and_one_without_stays() {
+        assert_eq!(
+            pg("SELECT 1 FROM roles r CROSS JOIN access_grants g ON g.role_id = r.id CROSS JOIN memberships AS m ON m.id = g.m"),
+            "SELECT 1 FROM roles r INNER JOIN access_grants g ON g.role_id = r.id INNER JOIN memberships AS m ON m.id = g.m"
+        );
+        assert_eq!(pg("SELECT 1 FROM a CROSS JOIN b WHERE a.x = b.x"), "SELECT 1 FROM a CROSS JOIN b WHERE a.x = b.x");
+    }
 
     fn pg(sql: &str) -> String {
         translate(sql).sql

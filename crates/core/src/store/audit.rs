@@ -96,30 +96,73 @@ pub fn append(
     details: &serde_json::Value,
     at: Timestamp,
 ) -> Result<()> {
-    let action = action.as_str();
-    let id = super::new_id();
-    let (actor, target) = (&bounded(actor, MAX_TEXT_CHARS), &bounded(target, MAX_TEXT_CHARS));
-    let details = bounded_details(details).to_string();
-    let (prev, count): (String, i64) = conn
-        .prepare_cached("SELECT last_hash, events FROM audit_heads WHERE organization_id = ?1")?
-        .query_row([org_id], |r| Ok((r.get(0)?, r.get(1)?)))
-        .optional()?
-        .unwrap_or_else(|| (GENESIS.to_string(), 0));
-    let hash = event_hash(&id, org_id, actor, action, target, &details, at, &prev);
-    // RETURNING rather than last_insert_rowid(): on PostgreSQL that is lastval(), which a trigger
-    // inserting elsewhere would change.
-    let seq: i64 = conn
-        .prepare_cached(
-            "INSERT INTO audit_events (id, organization_id, actor, action, target, details, at, prev_hash, hash)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) RETURNING seq",
+    let mut chain = Appender::start(conn, org_id)?;
+    chain.append(conn, actor, action, target, details, at)?;
+    chain.finish(conn)
+}
+
+/// Many events appended to one organization's chain in one transaction (a bulk invite): the head
+/// is read once and written once at `finish`, instead of read and written for every event. Each
+/// event is linked and hashed exactly as `append` does it. Nothing else may append to the same
+/// chain between `start` and `finish`; if `finish` is not reached the transaction must not commit
+/// (its head would be stale, and `verify_chain` would say so).
+pub struct Appender {
+    org_id: String,
+    prev: String,
+    count: i64,
+    last_seq: Option<i64>,
+}
+
+impl Appender {
+    pub fn start(conn: &Connection, org_id: &str) -> Result<Appender> {
+        let (prev, count): (String, i64) = conn
+            .prepare_cached("SELECT last_hash, events FROM audit_heads WHERE organization_id = ?1")?
+            .query_row([org_id], |r| Ok((r.get(0)?, r.get(1)?)))
+            .optional()?
+            .unwrap_or_else(|| (GENESIS.to_string(), 0));
+        Ok(Appender { org_id: org_id.to_string(), prev, count, last_seq: None })
+    }
+
+    /// Append one event (actor, target and details bounded as `append` bounds them).
+    pub fn append(
+        &mut self,
+        conn: &Connection,
+        actor: &str,
+        action: AuditAction,
+        target: &str,
+        details: &serde_json::Value,
+        at: Timestamp,
+    ) -> Result<()> {
+        let action = action.as_str();
+        let id = super::new_id();
+        let (actor, target) = (&bounded(actor, MAX_TEXT_CHARS), &bounded(target, MAX_TEXT_CHARS));
+        let details = bounded_details(details).to_string();
+        let org_id = self.org_id.as_str();
+        let hash = event_hash(&id, org_id, actor, action, target, &details, at, &self.prev);
+        // RETURNING rather than last_insert_rowid(): on PostgreSQL that is lastval(), which a trigger
+        // inserting elsewhere would change.
+        let seq: i64 = conn
+            .prepare_cached(
+                "INSERT INTO audit_events (id, organization_id, actor, action, target, details, at, prev_hash, hash)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) RETURNING seq",
+            )?
+            .query_row(params![id, org_id, actor, action, target, details, at, self.prev, hash], |r| r.get(0))?;
+        self.last_seq = Some(seq);
+        self.prev = hash;
+        self.count += 1;
+        Ok(())
+    }
+
+    /// Write the chain's head: its last event and how many it holds.
+    pub fn finish(self, conn: &Connection) -> Result<()> {
+        let Some(seq) = self.last_seq else { return Ok(()) };
+        conn.prepare_cached(
+            "INSERT INTO audit_heads (organization_id, last_seq, last_hash, events) VALUES (?1, ?2, ?3, ?4)
+             ON CONFLICT (organization_id) DO UPDATE SET last_seq = ?2, last_hash = ?3, events = ?4",
         )?
-        .query_row(params![id, org_id, actor, action, target, details, at, prev, hash], |r| r.get(0))?;
-    conn.prepare_cached(
-        "INSERT INTO audit_heads (organization_id, last_seq, last_hash, events) VALUES (?1, ?2, ?3, ?4)
-         ON CONFLICT (organization_id) DO UPDATE SET last_seq = ?2, last_hash = ?3, events = ?4",
-    )?
-    .execute(params![org_id, seq, hash, count + 1])?;
-    Ok(())
+        .execute(params![self.org_id, seq, self.prev, self.count])?;
+        Ok(())
+    }
 }
 
 pub struct Filter<'a> {

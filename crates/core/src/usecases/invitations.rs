@@ -90,6 +90,8 @@ pub fn create(
         // The new invitations' roster rows are written in one statement at the end, not one by one
         // by the triggers (a refusal rolls everything back, this switch included).
         roster::defer(tx, &access.org.id)?;
+        // Every invitation is audited; the chain's head is read and written once for all of them.
+        let mut chain = crate::store::audit::Appender::start(tx, &access.org.id)?;
         let mut issued = Vec::with_capacity(invitees.len());
         let mut errors: Vec<(usize, String, Error)> = Vec::new();
         let mut seen = std::collections::HashSet::new();
@@ -157,7 +159,7 @@ pub fn create(
                     now,
                 )?;
                 let workspace = workspace.map(|w| w.name.clone());
-                access.audit(tx, AuditAction::InvitesCreated, &email, serde_json::json!({"role": role.name, "workspace": workspace, "access_expires_at": rfc3339_opt(access_expires_at), "valid_until": rfc3339(valid_until)}))?;
+                chain.append(tx, &access.actor(), AuditAction::InvitesCreated, &email, &serde_json::json!({"role": role.name, "workspace": workspace, "access_expires_at": rfc3339_opt(access_expires_at), "valid_until": rfc3339(valid_until)}), now)?;
                 Ok(IssuedInvitation { email, role: role.name.clone(), token, valid_until: rfc3339(valid_until), access_expires_at: rfc3339_opt(access_expires_at), workspace })
             })();
             match row {
@@ -166,6 +168,7 @@ pub fn create(
             }
         }
         if errors.is_empty() {
+            chain.finish(tx)?;
             roster::add_new_invitations(tx, &access.org.id, now + valid_for)?;
             return Ok(IssuedInvitations { invitations: issued });
         }

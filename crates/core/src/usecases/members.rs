@@ -172,6 +172,11 @@ pub struct MemberQuery {
     /// (a search, or roles that start or end): a count that reaches it is reported as the limit
     /// and named in `MemberPage::estimated` (shown as "1,000+"). `None`: every count exact.
     pub count_limit: Option<i64>,
+    /// `MemberPage::next` of the page before, asked with the same filter, sort and direction: this
+    /// page starts after that row by a seek in the sort's index instead of skipping
+    /// `(page - 1) * per_page` rows, so a deep page costs what page 1 costs. `page` is then only
+    /// echoed. `None`: the page number says where the page starts.
+    pub after: Option<String>,
 }
 
 impl Default for MemberQuery {
@@ -183,6 +188,7 @@ impl Default for MemberQuery {
             page: 1,
             per_page: 50,
             count_limit: None,
+            after: None,
         }
     }
 }
@@ -268,6 +274,12 @@ pub struct MemberPage {
     #[serde(skip_serializing_if = "Option::is_none")]
     #[ts(optional)]
     pub estimated: Option<Vec<String>>,
+    /// Where the next page starts (`MemberQuery::after`): the sort key of this page's last row, when
+    /// the page is full and its sort walks an index (every sort but `status`, and `role` while
+    /// some roles start or end). Absent otherwise.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub next: Option<String>,
 }
 
 // The roster table (migration 0003) holds one row per membership and per invitation shown, kept in
@@ -553,6 +565,126 @@ fn count_of(c: &StatusCounts, status: Option<MemberStatus>) -> i64 {
     }
 }
 
+/// A position in a sort index: the sort, the direction, and the index columns' values (after
+/// `org`, then the row id) of the row the position is after. Written as hex of its JSON, so that it
+/// reads as one opaque word.
+#[derive(Debug, Serialize, Deserialize)]
+struct Cursor {
+    sort: String,
+    desc: bool,
+    key: Vec<serde_json::Value>,
+}
+
+impl Cursor {
+    fn encode(&self) -> Result<String> {
+        Ok(hex::encode(serde_json::to_vec(self)?))
+    }
+
+    fn decode(text: &str, sort: SortKey, desc: bool, columns: usize) -> Result<Vec<crate::sql::Value>> {
+        use crate::sql::Value;
+        let bad = || Error::invalid("after", "is not a position this list gave for this sort and direction");
+        let bytes = hex::decode(text.trim()).map_err(|_| bad())?;
+        let c: Cursor = serde_json::from_slice(&bytes).map_err(|_| bad())?;
+        if c.sort != sort.as_str() || c.desc != desc || c.key.len() != columns {
+            return Err(bad());
+        }
+        c.key
+            .into_iter()
+            .map(|v| match v {
+                serde_json::Value::Null => Ok(Value::Null),
+                serde_json::Value::String(s) => Ok(Value::Text(s)),
+                serde_json::Value::Number(n) => n.as_i64().map(Value::Integer).ok_or_else(bad),
+                _ => Err(bad()),
+            })
+            .collect()
+    }
+}
+
+/// The cursor after roster row `rid` in the order of `index` (`columns` after `org`, then `rid`).
+fn cursor_after(conn: &Connection, columns: &[&str], rid: i64, sort: SortKey, desc: bool) -> Result<String> {
+    let mut st = conn.prepare_cached(&format!("SELECT {}, rid FROM roster WHERE rid = ?1", columns.join(", ")))?;
+    let key = st.query_row([rid], |r| {
+        (0..=columns.len())
+            .map(|i| {
+                Ok(match r.get_ref(i)? {
+                    ValueRef::Integer(n) => serde_json::Value::from(n),
+                    ValueRef::Text(t) => serde_json::Value::from(String::from_utf8_lossy(t).into_owned()),
+                    _ => serde_json::Value::Null,
+                })
+            })
+            .collect::<crate::sql::Result<Vec<_>>>()
+    })?;
+    Cursor { sort: sort.as_str().to_string(), desc, key }.encode()
+}
+
+/// Up to `limit` rows matching `where_` after the position `key` (values of `order`, then `rid`)
+/// in index order, ascending or descending. NULL sorts first, as in the index. The first column
+/// bounds the index range (a seek); the rest of the position is compared row by row among ties.
+#[allow(clippy::too_many_arguments)]
+fn walk_after(
+    conn: &Connection,
+    b: &Binds,
+    index: &str,
+    order: &[&str],
+    where_: &str,
+    desc: bool,
+    key: &[crate::sql::Value],
+    limit: i64,
+) -> Result<Vec<i64>> {
+    use crate::sql::Value;
+    let columns: Vec<&str> = order.iter().copied().chain(std::iter::once("rid")).collect();
+    let param = |i: usize| format!(":k{i}");
+    // Row r comes after the position when, for some column i, r equals it on the columns before i
+    // and comes after it on column i.
+    let mut after = Vec::new();
+    for (i, (column, value)) in columns.iter().zip(key).enumerate() {
+        let later = match (desc, value) {
+            (false, Value::Null) => format!("{column} IS NOT NULL"),
+            (false, _) => format!("{column} > {}", param(i)),
+            (true, Value::Null) => continue,
+            (true, _) => format!("({column} < {} OR {column} IS NULL)", param(i)),
+        };
+        let same: Vec<String> = (0..i).map(|j| format!("{} IS {}", columns[j], param(j))).collect();
+        after.push(same.into_iter().chain(std::iter::once(later)).collect::<Vec<_>>().join(" AND "));
+    }
+    if after.is_empty() {
+        return Ok(vec![]);
+    }
+    // The seek: the first column of the position bounds where the walk starts.
+    let seek = match (desc, &key[0]) {
+        (false, Value::Null) => None,
+        (false, _) => Some(format!("{} >= :k0", columns[0])),
+        (true, Value::Null) => Some(format!("{} IS NULL", columns[0])),
+        (true, _) if !nullable(columns[0]) => Some(format!("{} <= :k0", columns[0])),
+        (true, _) => None,
+    };
+    let dir = if desc { "DESC" } else { "ASC" };
+    let order_by: Vec<String> = columns.iter().map(|c| format!("{c} {dir}")).collect();
+    let mut st = conn.prepare_cached(&format!(
+        "SELECT rid FROM roster INDEXED BY {index} WHERE {where_}{} AND ({}) ORDER BY {} LIMIT :limit",
+        seek.map(|s| format!(" AND {s}")).unwrap_or_default(),
+        after.join(" OR "),
+        order_by.join(", ")
+    ))?;
+    let names: Vec<String> = (0..columns.len()).map(param).collect();
+    let mut extra: Vec<(&str, &dyn crate::sql::ToSql)> = vec![(":limit", &limit)];
+    for (name, value) in names.iter().zip(key) {
+        extra.push((name.as_str(), value));
+    }
+    bind(&mut st, b, &extra)?;
+    let mut rows = st.raw_query();
+    let mut out = Vec::with_capacity(limit.max(0) as usize);
+    while let Some(r) = rows.next()? {
+        out.push(r.get(0)?);
+    }
+    Ok(out)
+}
+
+/// Roster columns that may hold NULL (the others are NOT NULL in migration 0003).
+fn nullable(column: &str) -> bool {
+    matches!(column, "until" | "last_login_at" | "expires")
+}
+
 /// Rows `offset..offset+limit` of the `total` rows matching `where_`, in index order: walked from
 /// whichever end is nearer, so the deepest page costs no more than the middle one.
 #[allow(clippy::too_many_arguments)]
@@ -618,17 +750,19 @@ fn with_workspace_roles(
     }
     let mut by_rid: std::collections::HashMap<i64, Vec<WorkspaceRole>> = Default::default();
     if !rids.is_empty() {
+        // The ids go as one JSON array; PostgreSQL's json_each gives json values, hence the casts
+        // (through text, which both engines convert to an integer).
         let mut st = conn.prepare_cached(
             "SELECT ro.rid, w.name, r.name FROM roster ro
                JOIN access_grants g ON g.membership_id = ro.entry_id AND g.workspace_id IS NOT NULL
                JOIN workspaces w ON w.id = g.workspace_id JOIN roles r ON r.id = g.role_id
-             WHERE ro.rid IN (SELECT value FROM json_each(?1)) AND ro.kind = 0
+             WHERE ro.rid IN (SELECT CAST(CAST(value AS TEXT) AS INTEGER) FROM json_each(?1)) AND ro.kind = 0
                AND (g.valid_from IS NULL OR g.valid_from <= ?2) AND (g.expires_at IS NULL OR g.expires_at > ?2)
              UNION ALL
              SELECT ro.rid, w.name, r.name FROM roster ro
                JOIN invitations i ON i.id = ro.entry_id JOIN workspaces w ON w.id = i.workspace_id
                JOIN roles r ON r.id = i.role_id
-             WHERE ro.rid IN (SELECT value FROM json_each(?1)) AND ro.kind = 1
+             WHERE ro.rid IN (SELECT CAST(CAST(value AS TEXT) AS INTEGER) FROM json_each(?1)) AND ro.kind = 1
              ORDER BY 1, 2 COLLATE NOCASE, 3 COLLATE NOCASE",
         )?;
         let list = serde_json::to_string(rids)?;
@@ -661,6 +795,7 @@ pub(crate) fn query_roster(conn: &Connection, org_id: &str, q: &MemberQuery, now
             total: 0,
             counts: StatusCounts::default(),
             estimated: None,
+            next: None,
         });
     };
     let b = Binds {
@@ -691,7 +826,14 @@ pub(crate) fn query_roster(conn: &Connection, org_id: &str, q: &MemberQuery, now
     let total = if exact_total { count_of(&counts, status) } else { i64::MAX / 2 };
     let offset = (q.page - 1).saturating_mul(q.per_page);
     let limit = q.per_page;
-    let rids = if offset >= total {
+    // Sorts that walk one index can start a page after a position in it.
+    let keyset = q.sort != SortKey::Status && !(q.sort == SortKey::Role && timed);
+    let after = match &q.after {
+        Some(text) if keyset => Some(Cursor::decode(text, q.sort, q.descending, sort_index(q.sort).1.len() + 1)?),
+        // The status sort, and the role sort while roles start or end, page by number only.
+        _ => None,
+    };
+    let rids = if after.is_none() && offset >= total {
         vec![]
     } else if q.sort == SortKey::Status {
         // One segment per status, in the order of the names, each in email order.
@@ -745,12 +887,22 @@ pub(crate) fn query_roster(conn: &Connection, org_id: &str, q: &MemberQuery, now
         out
     } else {
         let (index, order) = sort_index(q.sort);
-        walk(conn, &b, index, order, &where_clause(&f, timed, status), q.descending, offset, limit, total)?
+        let where_ = where_clause(&f, timed, status);
+        match &after {
+            Some(key) => walk_after(conn, &b, index, order, &where_, q.descending, key, limit)?,
+            None => walk(conn, &b, index, order, &where_, q.descending, offset, limit, total)?,
+        }
+    };
+    let next = match rids.last() {
+        Some(&last) if keyset && rids.len() as i64 == limit => {
+            Some(cursor_after(conn, sort_index(q.sort).1, last, q.sort, q.descending)?)
+        }
+        _ => None,
     };
     let items = with_workspace_roles(conn, &rids, rows_by_id(conn, &b, &rids)?, now)?;
     let total = if exact_total { total } else { count_of(&counts, status) };
     let estimated = (!estimated.is_empty()).then_some(estimated);
-    Ok(MemberPage { items, page: q.page, per_page: q.per_page, total, counts, estimated })
+    Ok(MemberPage { items, page: q.page, per_page: q.per_page, total, counts, estimated, next })
 }
 
 pub fn list(db: &mut Database, who: &Principal, org: &str, q: &MemberQuery, now: Timestamp) -> Result<MemberPage> {

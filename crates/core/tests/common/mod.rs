@@ -14,8 +14,76 @@ pub const PW: &str = "correct horse battery";
 pub const ORG: &str = "acme";
 pub const OWNER: &str = "owner@acme.test";
 
+/// The PostgreSQL server the suites run on instead of SQLite, when `$GATEHOUSE_TEST_PG` names one
+/// (`export GATEHOUSE_TEST_PG=$(scripts/pg start)`).
+pub fn pg_url() -> Option<String> {
+    std::env::var("GATEHOUSE_TEST_PG").ok().filter(|s| !s.trim().is_empty())
+}
+
+/// A fresh, empty Gatehouse database: in memory on SQLite, or, when `$GATEHOUSE_TEST_PG` is set, a
+/// database of its own on that server (`gh_t_PID_N`). One test body, two stores. The databases of
+/// test processes that have ended are dropped when the next one is made (nextest runs each test
+/// in a process of its own, and a `Database` has no hook at exit).
+pub fn fresh_db() -> Database {
+    match pg_url() {
+        None => Database::open_in_memory().unwrap(),
+        Some(url) => Database::open(fresh_pg_url(&url)).unwrap(),
+    }
+}
+
+/// The URL of a new, empty database on the server at `url`.
+pub fn fresh_pg_url(url: &str) -> String {
+    use gatehouse_core::sql::Connection;
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static N: AtomicU32 = AtomicU32::new(0);
+    let admin = Connection::postgres(url).unwrap();
+    let names: Vec<String> = admin
+        .prepare("SELECT datname FROM pg_database WHERE datname LIKE 'gh\\_t\\_%'")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .collect::<gatehouse_core::sql::Result<_>>()
+        .unwrap();
+    for name in names {
+        let pid = name.split('_').nth(2).and_then(|p| p.parse::<u32>().ok());
+        if pid.is_some_and(|p| p != std::process::id() && !std::path::Path::new(&format!("/proc/{p}")).exists()) {
+            let _ = admin.execute_batch(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"));
+        }
+    }
+    let name = format!("gh_t_{}_{}", std::process::id(), N.fetch_add(1, Ordering::Relaxed));
+    admin.execute_batch(&format!("CREATE DATABASE {name}")).unwrap();
+    let (base, _) = url.split_once('?').unwrap_or((url, ""));
+    let server = base.rsplit_once('/').map(|(s, _)| s).unwrap_or(base);
+    match url.split_once('?') {
+        Some((_, query)) => format!("{server}/{name}?{query}"),
+        None => format!("{server}/{name}"),
+    }
+}
+
+/// Whether the suites run on PostgreSQL (`$GATEHOUSE_TEST_PG`).
+pub fn on_postgres() -> bool {
+    pg_url().is_some()
+}
+
+/// The tables of the store (SQLite's own and the schema's bookkeeping left out), by name.
+pub fn tables(db: &Database) -> Vec<String> {
+    let sql = if on_postgres() {
+        "SELECT table_name FROM information_schema.tables WHERE table_schema = 'public' AND table_type = 'BASE TABLE'
+           AND table_name <> 'gatehouse_schema' ORDER BY 1"
+    } else {
+        "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name"
+    };
+    db.connection()
+        .prepare(sql)
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .collect::<gatehouse_core::sql::Result<_>>()
+        .unwrap()
+}
+
 pub fn world() -> (Database, Principal) {
-    let mut db = Database::open_in_memory().unwrap();
+    let mut db = fresh_db();
     orgs::init(&mut db, "Acme", OWNER, "Olivia Owner", PW, T0).unwrap();
     let o = sign_in(&mut db, OWNER, PW, T0).unwrap();
     (db, o)

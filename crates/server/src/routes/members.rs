@@ -88,8 +88,10 @@ pub async fn list(
                 page: q.page.unwrap_or(1),
                 per_page: q.per_page.unwrap_or(50),
                 count_limit: None,
+                after: None,
             };
-            members::list(db, who, &org, &query, now)
+            // The service pages by number, in the shape of PRODUCT.md §3: no position of the next page.
+            members::list(db, who, &org, &query, now).map(|p| members::MemberPage { next: None, ..p })
         })
         .await?,
     ))

@@ -1,0 +1,146 @@
+//! `Database` on a `postgres://` URL (issue 12): what opening one does, on any machine (an
+//! unreachable server, a URL that does not parse) and, when `$GATEHOUSE_TEST_PG` names a server, on
+//! a fresh database of that server.
+
+use gatehouse_core::auth::sign_in;
+use gatehouse_core::catalogue::ORG_VIEW;
+use gatehouse_core::db::OpenOptions;
+use gatehouse_core::sql::Backend;
+use gatehouse_core::usecases::check::check;
+use gatehouse_core::usecases::{members, orgs};
+use gatehouse_core::{Database, Error, ErrorCode};
+
+mod common;
+use common::*;
+
+#[test]
+fn an_unreachable_server_is_unavailable_exit_7() {
+    // Port 1 on loopback: nothing listens there, the connection is refused at once.
+    let err = Database::open_existing("postgres://gh@127.0.0.1:1/gatehouse?connect_timeout=5").err().unwrap();
+    assert_eq!(err.code(), ErrorCode::Unavailable, "{err:?}");
+    assert_eq!(err.code().exit_code(), 7);
+    assert!(err.to_string().contains("127.0.0.1:1"), "the message names the server: {err}");
+}
+
+#[test]
+fn a_url_that_does_not_parse_names_the_db_field() {
+    let err = Database::open_existing("postgres://gh@127.0.0.1:notaport/gatehouse").err().unwrap();
+    match err {
+        Error::InvalidInput { field, .. } => assert_eq!(field, "db"),
+        other => panic!("expected invalid input on db, got {other:?}"),
+    }
+}
+
+#[test]
+fn an_empty_postgres_database_is_not_found_unless_created_and_nothing_is_made_in_it() {
+    let Some(server) = pg_url() else { return };
+    let url = fresh_pg_url(&server);
+    let err = Database::open_existing(&url).err().unwrap();
+    assert_eq!(err.code(), ErrorCode::NotFound, "{err:?}");
+    assert!(err.to_string().contains("gatehouse init"), "{err}");
+    let admin = gatehouse_core::sql::Connection::postgres(&url).unwrap();
+    let tables: i64 = admin
+        .query_row("SELECT count(*) FROM information_schema.tables WHERE table_schema = 'public'", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(tables, 0, "a refused open created tables");
+    // `init` (create) makes the schema, once: a second open finds it at the current version.
+    let db = Database::open_with(&url, OpenOptions { create: true, ..OpenOptions::default() }).unwrap();
+    assert_eq!(db.backend(), Backend::Postgres);
+    assert_eq!(db.schema_version().unwrap(), gatehouse_core::sql::PG_MIGRATIONS.len() as i64);
+    drop(db);
+    let again = Database::open_existing(&url).unwrap();
+    assert_eq!(again.schema_version().unwrap(), gatehouse_core::sql::PG_MIGRATIONS.len() as i64);
+}
+
+#[test]
+fn two_processes_on_one_server_see_each_others_writes() {
+    let Some(server) = pg_url() else { return };
+    let url = fresh_pg_url(&server);
+    let mut a = Database::open(&url).unwrap();
+    orgs::init(&mut a, "Acme", OWNER, "Olivia Owner", PW, T0).unwrap();
+    let o = sign_in(&mut a, OWNER, PW, T0).unwrap();
+    let mut b = Database::open_existing(&url).unwrap();
+    let ob = sign_in(&mut b, OWNER, PW, T0).unwrap();
+    add(&mut a, &o, "m@acme.test", "member", None, T0);
+    assert!(check(&mut b, &ob, ORG, "m@acme.test", ORG_VIEW, None, T0).unwrap().allowed);
+    let page = members::list(&mut b, &ob, ORG, &members::MemberQuery::default(), T0).unwrap();
+    assert_eq!(page.total, 2);
+    members::remove(&mut b, &ob, ORG, "m@acme.test", T0).unwrap();
+    assert!(!check(&mut a, &o, ORG, "m@acme.test", ORG_VIEW, None, T0).unwrap().allowed);
+}
+
+#[test]
+fn backup_and_restore_are_refused_on_postgres_naming_db() {
+    let Some(server) = pg_url() else { return };
+    let db = Database::open(fresh_pg_url(&server)).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let dest = dir.path().join("b.db");
+    match db.backup_to(&dest) {
+        Err(Error::InvalidInput { field, .. }) => assert_eq!(field, "db"),
+        other => panic!("expected invalid input on db, got {other:?}"),
+    }
+    assert!(!dest.exists(), "a refused backup left a file");
+}
+
+/// The server goes away in the middle of a bulk invite (its session is ended from outside, as a
+/// restart or a network cut would): the command fails `unavailable` (exit 7), none of its
+/// invitations is kept, and the next command on the same `Database` reconnects and works.
+#[test]
+fn the_server_gone_mid_bulk_invite_leaves_nothing_and_the_next_command_works() {
+    use gatehouse_core::usecases::invitations::{self, Invitee};
+    let Some(server) = pg_url() else { return };
+    let url = fresh_pg_url(&server);
+    let name = url.rsplit('/').next().unwrap().split('?').next().unwrap().to_string();
+    let mut db = Database::open(&url).unwrap();
+    orgs::init(&mut db, "Acme", OWNER, "Olivia Owner", PW, T0).unwrap();
+    let o = sign_in(&mut db, OWNER, PW, T0).unwrap();
+    let invitations_now = |url: &str| -> i64 {
+        let c = gatehouse_core::sql::Connection::postgres(url).unwrap();
+        c.query_row("SELECT count(*) FROM invitations", [], |r| r.get(0)).unwrap()
+    };
+    let invitees: Vec<Invitee> = (0..5_000)
+        .map(|i| Invitee {
+            email: format!("p{i}@acme.test"),
+            role: "member".into(),
+            access_expires_at: None,
+            workspace: None,
+        })
+        .collect();
+
+    // Watch for the bulk's transaction to have written, then end its session.
+    let done = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let killer = {
+        let (server, name, done) = (server.clone(), name.clone(), done.clone());
+        std::thread::spawn(move || {
+            let admin = gatehouse_core::sql::Connection::postgres(&server).unwrap();
+            while !done.load(std::sync::atomic::Ordering::Relaxed) {
+                let ended: i64 = admin
+                    .query_row(
+                        "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
+                         WHERE datname = ?1 AND backend_xid IS NOT NULL AND pid <> pg_backend_pid()",
+                        [&name],
+                        |r| r.get(0),
+                    )
+                    .unwrap();
+                if ended > 0 {
+                    return true;
+                }
+                std::thread::sleep(std::time::Duration::from_millis(1));
+            }
+            false
+        })
+    };
+    let result = invitations::create(&mut db, &o, ORG, &invitees, None, T0 + 1);
+    done.store(true, std::sync::atomic::Ordering::Relaxed);
+    let ended = killer.join().unwrap();
+    assert!(ended, "the bulk invite finished before its session could be ended (result {:?})", result.is_ok());
+    let err = result.err().expect("a bulk invite whose session was ended succeeded");
+    assert_eq!(err.code(), ErrorCode::Unavailable, "{err:?}");
+    assert_eq!(err.code().exit_code(), 7);
+    assert_eq!(invitations_now(&url), 0, "part of the bulk invite was kept");
+
+    // The next command reconnects and works.
+    let again = invitations::create(&mut db, &o, ORG, &invitees[..3], None, T0 + 2).unwrap();
+    assert_eq!(again.invitations.len(), 3);
+    assert_eq!(invitations_now(&url), 3);
+}
