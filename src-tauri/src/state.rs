@@ -94,16 +94,18 @@ pub struct AppState {
     session: Mutex<Option<Principal>>,
     /// The token of a `gatehouse://invite/…` link the app was opened with, until the page takes it.
     pending_invite: Mutex<Option<String>>,
-    /// The cancel flags of the long commands running now (a bulk enable/disable), by the name the
-    /// page gave the job.
-    jobs: Arc<Mutex<HashMap<String, Arc<AtomicBool>>>>,
+    /// The cancel flags of the long commands running now (a bulk enable/disable).
+    jobs: JobFlags,
 }
+
+/// Cancel flags by the name the page gave each job.
+type JobFlags = Arc<Mutex<HashMap<String, Arc<AtomicBool>>>>;
 
 /// A long command the page may cancel, registered under its name while it runs.
 pub struct RunningJob {
     name: String,
     cancelled: Arc<AtomicBool>,
-    jobs: Arc<Mutex<HashMap<String, Arc<AtomicBool>>>>,
+    jobs: JobFlags,
 }
 
 impl RunningJob {
