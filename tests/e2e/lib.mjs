@@ -237,7 +237,12 @@ export async function rowMenu(email) {
 /** Run the CLI on the test database; returns its JSON answer. */
 export function cli(args, { as, password = PW, env = {} } = {}) {
   const full = ["--db", DB, "--json", ...(as ? ["--as", as] : []), ...args];
-  const out = execFileSync(BINARY, full, { env: { ...process.env, GATEHOUSE_PASSWORD: password, ...env } });
+  // maxBuffer: an audit list of a large organization is tens of megabytes of JSON (the default 1 MiB
+  // failed with ENOBUFS).
+  const out = execFileSync(BINARY, full, {
+    env: { ...process.env, GATEHOUSE_PASSWORD: password, ...env },
+    maxBuffer: 1 << 30,
+  });
   const text = out.toString().trim();
   return text ? JSON.parse(text) : null;
 }
