@@ -43,6 +43,8 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
+mod common;
+
 // ---------------------------------------------------------------- switches
 
 /// Work that PRODUCT.md already describes but that is not on main yet. While a switch is off, a
@@ -1698,9 +1700,26 @@ const MAX_STEPS: usize = 24;
 /// The starting database, made once through the use cases (argon2 sign-ins included) and copied
 /// for every sequence; and the principals that act in it.
 struct Template {
+    /// SQLite: the file's bytes.
     bytes: Vec<u8>,
+    /// PostgreSQL: the database holding the template's state, with a copy of every table in the
+    /// schema `gh_template` (see `PgTemplate`).
+    pg: Option<PgTemplate>,
     people: Vec<Principal>,
     observer: Principal,
+}
+
+/// On PostgreSQL a sequence does not get a database of its own (`CREATE DATABASE` and a new
+/// connection per sequence were most of a sequence's time): each test thread makes one database
+/// from the template database, once, and every sequence starts by `reset`, one round trip that
+/// empties every table and copies the template's rows back from `gh_template`.
+struct PgTemplate {
+    /// The server's URL (`$GATEHOUSE_TEST_PG`).
+    server: String,
+    /// The name of the template database.
+    name: String,
+    /// The statements that put a database copied from the template back to the template's state.
+    reset: String,
 }
 
 fn scratch_dir() -> PathBuf {
@@ -1713,58 +1732,160 @@ fn scratch_dir() -> PathBuf {
     }
 }
 
+/// Build the template's state in `db` through the use cases: the principals that act in it.
+fn build_template(db: &mut Database) -> (Vec<Principal>, Principal) {
+    orgs::init(db, "Acme", &P::P0.email(), "Olivia Owner", PW, T0).unwrap();
+    let p0 = sign_in(db, &P::P0.email(), PW, T0).unwrap();
+    // P1–P3 get their accounts in another organization.
+    orgs::create(db, &p0, "Lobby", None, T0).unwrap();
+    let mut people = vec![p0.clone()];
+    for p in [P::P1, P::P2, P::P3] {
+        let invitee = Invitee { email: p.email(), role: "member".into(), access_expires_at: None, workspace: None };
+        let token = invitations::create(db, &p0, "lobby", &[invitee], None, T0).unwrap().invitations.remove(0).token;
+        let acceptor = CoreAcceptor::NewAccount { full_name: "Test Person", password: PW };
+        invitations::accept(db, &token, acceptor, T0).unwrap();
+        people.push(sign_in(db, &p.email(), PW, T0).unwrap());
+    }
+    // P1 and P2 join this organization through real invitations, as admin and member.
+    for (p, role) in [(P::P1, "admin"), (P::P2, "member")] {
+        let invitee = Invitee { email: p.email(), role: role.into(), access_expires_at: None, workspace: None };
+        let token = invitations::create(db, &p0, ORG, &[invitee], None, T0).unwrap().invitations.remove(0).token;
+        invitations::accept(db, &token, CoreAcceptor::SignedIn(&people[p.idx()]), T0).unwrap();
+    }
+    for w in WORKSPACES {
+        workspaces::create(db, &p0, ORG, w.name(), T0).unwrap();
+    }
+    let created = service_accounts::create(db, &p0, ORG, "observer", "owner", None, T0).unwrap();
+    let observer = authenticate_token(db, &created.token, T0).unwrap();
+    (people, observer)
+}
+
+/// The first column of a query's rows, as text.
+fn strings(conn: &gatehouse_core::sql::Connection, sql: &str) -> Vec<String> {
+    conn.prepare(sql).unwrap().query_map([], |r| r.get(0)).unwrap().collect::<gatehouse_core::sql::Result<_>>().unwrap()
+}
+
+/// Keep the template's state, made in the database at `url` (named `name`) on `server`: a copy of
+/// every table in the schema `gh_template`, and the statements that restore it.
+fn pg_template(server: &str, url: &str, name: &str) -> PgTemplate {
+    let conn = gatehouse_core::sql::Connection::postgres(url).unwrap();
+    let tables = strings(
+        &conn,
+        "SELECT table_name::text FROM information_schema.tables WHERE table_schema = 'public'
+           AND table_type = 'BASE TABLE' AND table_name <> 'gatehouse_schema' ORDER BY 1",
+    );
+    assert!(tables.iter().any(|t| t == "roster"), "the template's tables: {tables:?}");
+    let mut copy = "CREATE SCHEMA gh_template;".to_string();
+    for t in &tables {
+        copy.push_str(&format!("CREATE TABLE gh_template.{t} AS TABLE public.{t};"));
+    }
+    conn.execute_batch(&copy).unwrap();
+    // The identity columns' sequences, where the template left them.
+    let sequences: Vec<(String, i64, bool)> = strings(
+        &conn,
+        "SELECT pg_get_serial_sequence(format('public.%I', table_name), column_name::text)::text
+           FROM information_schema.columns WHERE table_schema = 'public' AND is_identity = 'YES'",
+    )
+    .into_iter()
+    .map(|seq| {
+        let (last, called): (i64, bool) = conn
+            .query_row(&format!("SELECT last_value, is_called FROM {seq}"), [], |r| Ok((r.get(0)?, r.get(1)?)))
+            .unwrap();
+        (seq, last, called)
+    })
+    .collect();
+    // Triggers and foreign keys off while the rows go back (the copies are consistent already).
+    // DELETE, not TRUNCATE: these tables hold a few rows each, and TRUNCATE makes every table and
+    // index anew (it took ~300 ms of a sequence; DELETE a few).
+    let mut reset = "SET session_replication_role = replica;".to_string();
+    for t in &tables {
+        reset.push_str(&format!("DELETE FROM public.{t};"));
+    }
+    for t in &tables {
+        reset.push_str(&format!("INSERT INTO public.{t} SELECT * FROM gh_template.{t};"));
+    }
+    for (seq, last, called) in sequences {
+        reset.push_str(&format!("SELECT setval('{seq}', {last}, {called});"));
+    }
+    reset.push_str("SET session_replication_role = origin;");
+    PgTemplate { server: server.to_string(), name: name.to_string(), reset }
+}
+
 fn template() -> &'static Template {
     static TEMPLATE: OnceLock<Template> = OnceLock::new();
     TEMPLATE.get_or_init(|| {
+        if let Some(server) = common::pg_url() {
+            let url = common::fresh_pg_url(&server);
+            let name = url.split('?').next().unwrap().rsplit('/').next().unwrap().to_string();
+            let mut db = Database::open(&url).unwrap();
+            let (people, observer) = build_template(&mut db);
+            drop(db);
+            let pg = pg_template(&server, &url, &name);
+            return Template { bytes: vec![], pg: Some(pg), people, observer };
+        }
         let dir = tempfile::Builder::new().prefix("gatehouse-model-").tempdir_in(scratch_dir()).unwrap();
         let file = dir.path().join("template.db");
         let mut db = Database::open(&file).unwrap();
-        orgs::init(&mut db, "Acme", &P::P0.email(), "Olivia Owner", PW, T0).unwrap();
-        let p0 = sign_in(&mut db, &P::P0.email(), PW, T0).unwrap();
-        // P1–P3 get their accounts in another organization.
-        orgs::create(&mut db, &p0, "Lobby", None, T0).unwrap();
-        let mut people = vec![p0.clone()];
-        for p in [P::P1, P::P2, P::P3] {
-            let invitee = Invitee { email: p.email(), role: "member".into(), access_expires_at: None, workspace: None };
-            let token =
-                invitations::create(&mut db, &p0, "lobby", &[invitee], None, T0).unwrap().invitations.remove(0).token;
-            let acceptor = CoreAcceptor::NewAccount { full_name: "Test Person", password: PW };
-            invitations::accept(&mut db, &token, acceptor, T0).unwrap();
-            people.push(sign_in(&mut db, &p.email(), PW, T0).unwrap());
-        }
-        // P1 and P2 join this organization through real invitations, as admin and member.
-        for (p, role) in [(P::P1, "admin"), (P::P2, "member")] {
-            let invitee = Invitee { email: p.email(), role: role.into(), access_expires_at: None, workspace: None };
-            let token =
-                invitations::create(&mut db, &p0, ORG, &[invitee], None, T0).unwrap().invitations.remove(0).token;
-            invitations::accept(&mut db, &token, CoreAcceptor::SignedIn(&people[p.idx()]), T0).unwrap();
-        }
-        for w in WORKSPACES {
-            workspaces::create(&mut db, &p0, ORG, w.name(), T0).unwrap();
-        }
-        let created = service_accounts::create(&mut db, &p0, ORG, "observer", "owner", None, T0).unwrap();
-        let observer = authenticate_token(&mut db, &created.token, T0).unwrap();
+        let (people, observer) = build_template(&mut db);
         drop(db);
-        Template { bytes: std::fs::read(&file).unwrap(), people, observer }
+        Template { bytes: std::fs::read(&file).unwrap(), pg: None, people, observer }
     })
 }
 
-/// A new database holding the template's state, open. The one place that makes a database: a
-/// second backend (PostgreSQL) plugs in here, e.g. as a database created from a template database.
-fn fresh_database() -> (Database, tempfile::TempDir) {
-    let dir = tempfile::Builder::new().prefix("gatehouse-model-").tempdir_in(scratch_dir()).unwrap();
-    let file = dir.path().join("model.db");
-    std::fs::write(&file, &template().bytes).unwrap();
-    (Database::open(&file).unwrap(), dir)
+/// Where a sequence's time goes, in µs, printed at the end under `GATEHOUSE_MODEL_TIMING`:
+/// [making the database, the steps, the member list and owner count, the checks, the state read].
+static SPENT: [std::sync::atomic::AtomicU64; 7] = [const { std::sync::atomic::AtomicU64::new(0) }; 7];
+
+fn spent(i: usize, since: std::time::Instant) {
+    SPENT[i].fetch_add(since.elapsed().as_micros() as u64, std::sync::atomic::Ordering::Relaxed);
 }
 
-/// Everything `check` reads, as text (SQLite): when it is the same after a step as after the
-/// step before, at the same moment, every answer of `check` is the same as the one already
-/// compared, so the test does not ask all of them again (it cuts the run's cost by about 3×; a
-/// write a refused step should not have made still shows, in the model's answers or in the
-/// member list). Another backend returns None until it has its own, and every step asks them all.
+/// Where a sequence's database lives: a directory on SQLite (removed with it), nothing on
+/// PostgreSQL (the thread's database stays for the next sequence).
+type Place = Option<tempfile::TempDir>;
+
+/// A new database holding the template's state, open. The one place that makes a database.
+fn fresh_database() -> (Database, Place) {
+    let t = template();
+    if let Some(pg) = &t.pg {
+        thread_local! {
+            static MINE: std::cell::RefCell<Option<String>> = const { std::cell::RefCell::new(None) };
+        }
+        let url = MINE.with(|mine| {
+            mine.borrow_mut()
+                .get_or_insert_with(|| {
+                    use std::sync::atomic::{AtomicU32, Ordering};
+                    static N: AtomicU32 = AtomicU32::new(0);
+                    // gh_t_PID_…: the common helper drops it once this process has ended.
+                    let name = format!("gh_t_{}_m{}", std::process::id(), N.fetch_add(1, Ordering::Relaxed));
+                    let admin = gatehouse_core::sql::Connection::postgres(&pg.server).unwrap();
+                    admin.execute_batch(&format!("CREATE DATABASE {name} TEMPLATE {}", pg.name)).unwrap();
+                    let (base, query) = pg.server.split_once('?').unwrap_or((&pg.server, ""));
+                    let server = base.rsplit_once('/').map(|(s, _)| s).unwrap_or(base);
+                    if query.is_empty() {
+                        format!("{server}/{name}")
+                    } else {
+                        format!("{server}/{name}?{query}")
+                    }
+                })
+                .clone()
+        });
+        let db = Database::open(&url).unwrap();
+        db.connection().execute_batch(&pg.reset).unwrap();
+        return (db, None);
+    }
+    let dir = tempfile::Builder::new().prefix("gatehouse-model-").tempdir_in(scratch_dir()).unwrap();
+    let file = dir.path().join("model.db");
+    std::fs::write(&file, &t.bytes).unwrap();
+    (Database::open(&file).unwrap(), Some(dir))
+}
+
+/// Everything `check` reads, as text: when it is the same after a step as after the step before,
+/// at the same moment, every answer of `check` is the same as the one already compared, so the
+/// test does not ask all of them again (it cuts the run's cost by about 3× on SQLite; a write a
+/// refused step should not have made still shows, in the model's answers or in the member list).
 fn rights_state(db: &Database) -> Option<String> {
-    let conn = db.sqlite_connection()?;
+    let conn = db.connection();
     let mut out = String::new();
     for sql in [
         "SELECT * FROM organizations ORDER BY 1",
@@ -1779,7 +1900,7 @@ fn rights_state(db: &Database) -> Option<String> {
          FROM access_grants ORDER BY 1",
     ] {
         let mut st = conn.prepare(sql).ok()?;
-        let n = st.column_count();
+        let n = st.column_count().ok()?;
         let mut rows = st.query([]).ok()?;
         while let Some(row) = rows.next().ok()? {
             for i in 0..n {
@@ -1790,6 +1911,26 @@ fn rights_state(db: &Database) -> Option<String> {
         out.push('\n');
     }
     Some(out)
+}
+
+/// Whether a moment `check` compares the clock with (an access expiry, a grant's start or end, a
+/// service account's expiry or revocation) lies between `from` and `to`, both included. When none
+/// does and the rows `check` reads are the same, every comparison with the clock comes out as it
+/// did at `from`, and so does every answer.
+fn passes_a_moment(db: &Database, from: i64, to: i64) -> bool {
+    let (from, to) = (from.min(to), from.max(to));
+    let n: i64 = db
+        .connection()
+        .query_row(
+            "SELECT count(*) FROM (SELECT access_expires_at AS t FROM memberships UNION ALL
+               SELECT expires_at FROM service_accounts UNION ALL SELECT revoked_at FROM service_accounts UNION ALL
+               SELECT valid_from FROM access_grants UNION ALL SELECT expires_at FROM access_grants) AS moments
+             WHERE t >= ?1 AND t <= ?2",
+            [from, to],
+            |r| r.get(0),
+        )
+        .expect("the moments check compares with");
+    n > 0
 }
 
 /// Ask every check after every step, even where the state `check` reads has not changed.
@@ -1832,10 +1973,13 @@ fn refusal(e: Error) -> Refusal {
     }
 }
 
+/// A comparison of every check: (now, the state `check` reads, the answers).
+type Compared = (i64, String, Vec<bool>);
+
 /// The real core for one sequence.
 struct World {
     db: Database,
-    _dir: tempfile::TempDir,
+    _dir: Place,
     now: i64,
     people: [Option<Principal>; 5],
     /// Who has an account, as the core reported it.
@@ -1845,18 +1989,20 @@ struct World {
     /// Each service account's token and the principal held since it was made.
     service_accounts: BTreeMap<S, (String, Principal)>,
     observer: Principal,
-    /// The last comparison of every check: (now, the state `check` reads, the answers).
-    compared: Option<(i64, String, Vec<bool>)>,
+    /// The last comparison of every check.
+    compared: Option<Compared>,
 }
 
 impl World {
     /// A fresh database with the organization's scopes in `mode` (the template's are `separate`).
     fn new(mode: Mode) -> World {
         let t = template();
+        let started = std::time::Instant::now();
         let (mut db, dir) = fresh_database();
         if mode == Mode::Inherit {
             orgs::update(&mut db, &t.people[0], ORG, WorkspaceAccessMode::Inherit, START).unwrap();
         }
+        spent(0, started);
         let mut people: [Option<Principal>; 5] = Default::default();
         for (slot, p) in people.iter_mut().zip(&t.people) {
             *slot = Some(p.clone());
@@ -2044,6 +2190,7 @@ impl World {
     fn compare(&mut self, model: &Model) -> Result<(), String> {
         let now = self.now;
         assert_eq!(now, model.now);
+        let started = std::time::Instant::now();
         // The member list, each row's status and organization roles, and the status counts.
         let query = MemberQuery { per_page: 100, ..MemberQuery::default() };
         let page = members::list(&mut self.db, &self.observer, ORG, &query, now)
@@ -2109,9 +2256,14 @@ impl World {
             .flat_map(|(p, w)| PERMS.into_iter().map(move |perm| (p, w, perm)))
             .collect();
         let answers: Vec<bool> = questions.iter().map(|(p, w, perm)| model.check(*p, perm, *w)).collect();
+        spent(2, started);
+        SPENT[5].fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let started = std::time::Instant::now();
         let state = rights_state(&self.db);
+        spent(4, started);
+        let started = std::time::Instant::now();
         if let (Some(state), Some((at, before, answered)), false) = (&state, &self.compared, every_check()) {
-            if *at == now && state == before && *answered == answers {
+            if state == before && *answered == answers && (*at == now || !passes_a_moment(&self.db, *at, now)) {
                 return Ok(());
             }
         }
@@ -2127,6 +2279,8 @@ impl World {
                 ));
             }
         }
+        spent(3, started);
+        SPENT[6].fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         self.compared = state.map(|state| (now, state, answers));
         Ok(())
     }
@@ -2149,6 +2303,12 @@ fn run_sequence(ops: &[Op<Who>], mode: Mode) -> Result<(), String> {
     let mut model = Model::new(START, mode);
     let mut trace: Vec<String> = vec![];
     let fail = |trace: &[String], why: String| format!("{why}\nsteps:\n{}", trace.join("\n"));
+    // Every sequence starts from the same rows: the answers at the start are compared once per
+    // mode and process, and each sequence starts from them (a first step that changes nothing
+    // `check` reads then asks no check again).
+    static STARTS: [OnceLock<Result<Compared, String>>; 2] = [OnceLock::new(), OnceLock::new()];
+    let start = STARTS[mode as usize].get_or_init(|| world.compare(&model).map(|()| world.compared.clone().unwrap()));
+    world.compared = Some(start.clone().map_err(|e| fail(&trace, format!("at the start: {e}")))?);
     for (n, generated) in ops.iter().enumerate() {
         let op = &generated.map(&|w| model.resolve(w));
         let mut next = model.clone();
@@ -2167,7 +2327,9 @@ fn run_sequence(ops: &[Op<Who>], mode: Mode) -> Result<(), String> {
         };
         // The front doors record passed expiries before every command (rule 9).
         audit::record_expiries(&mut world.db, world.now).map_err(|e| fail(&trace, format!("record_expiries: {e}")))?;
+        let started = std::time::Instant::now();
         let actual = world.run(op);
+        spent(1, started);
         trace.push(format!("{}. {op:?} → {}", n + 1, describe(&actual)));
         let agree = match (&expected, &actual) {
             (Ok(want), Ok(got)) => want == got,
@@ -2208,6 +2370,10 @@ fn total_cases() -> u32 {
     }
 }
 
+fn config_cases() -> u32 {
+    total_cases().div_ceil(2)
+}
+
 /// Run half of the sequences with the organization in `mode`.
 fn run_model(mode: Mode) {
     let config = Config {
@@ -2218,7 +2384,20 @@ fn run_model(mode: Mode) {
     };
     let mut runner = TestRunner::new(config);
     let sequences = proptest::collection::vec(op(), 1..=MAX_STEPS);
-    match runner.run(&sequences, |ops| run_sequence(&ops, mode).map_err(TestCaseError::fail)) {
+    let started = std::time::Instant::now();
+    let outcome = runner.run(&sequences, |ops| run_sequence(&ops, mode).map_err(TestCaseError::fail));
+    if std::env::var_os("GATEHOUSE_MODEL_TIMING").is_some() {
+        let ms = |i: usize| SPENT[i].load(std::sync::atomic::Ordering::Relaxed) / 1000;
+        eprintln!(
+            "{mode:?}: {} sequences in {:.1} s; ms in making databases {}, steps {}, member lists {}, checks {}, state reads {}; {} comparisons, {} with every check",
+            config_cases(),
+            started.elapsed().as_secs_f64(),
+            ms(0), ms(1), ms(2), ms(3), ms(4),
+            SPENT[5].load(std::sync::atomic::Ordering::Relaxed),
+            SPENT[6].load(std::sync::atomic::Ordering::Relaxed),
+        );
+    }
+    match outcome {
         Ok(()) => {}
         Err(TestError::Fail(why, ops)) => {
             let steps: Vec<String> = ops.iter().enumerate().map(|(n, op)| format!("{}. {op:?}", n + 1)).collect();
