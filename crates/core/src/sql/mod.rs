@@ -577,7 +577,7 @@ impl Connection {
             Inner::Postgres(c) => c.begin(write)?,
         }
         self.in_transaction.set(true);
-        Ok(Transaction { conn: self, open: true })
+        Ok(Transaction { conn: self, open: true, attempt_open: Cell::new(false) })
     }
 
     /// Run `f` in a write transaction and commit; on error roll back. A serialization failure or
@@ -624,6 +624,14 @@ impl Connection {
         }
     }
 
+    /// Savepoint statements of `Transaction::attempt`, in one round trip.
+    fn savepoint(&self, sql: &str) -> Result<()> {
+        match &self.inner {
+            Inner::Sqlite(c) => Ok(c.execute_batch(sql)?),
+            Inner::Postgres(c) => c.savepoint(sql),
+        }
+    }
+
     fn end(&self, commit: bool) -> Result<()> {
         self.in_transaction.set(false);
         match &self.inner {
@@ -638,9 +646,41 @@ impl Connection {
 pub struct Transaction<'c> {
     conn: &'c Connection,
     open: bool,
+    /// The savepoint of the last `attempt` that succeeded, released by the next one (or the commit).
+    attempt_open: Cell<bool>,
 }
 
 impl Transaction<'_> {
+    /// Run `f`, one row of a command that reports an outcome per row, so that it fails alone: when
+    /// it returns an error, whatever it wrote is undone and the transaction goes on. On PostgreSQL a
+    /// failed statement aborts the whole transaction (every later statement would fail with
+    /// "current transaction is aborted"); a savepoint around the row keeps the rest usable. One
+    /// round trip per row (the previous row's savepoint is released in the same one); one more for
+    /// a row that fails.
+    pub fn attempt<T, E: From<Error>>(
+        &self,
+        f: impl FnOnce() -> std::result::Result<T, E>,
+    ) -> std::result::Result<T, E> {
+        let sql = if self.attempt_open.replace(false) {
+            "RELEASE SAVEPOINT gh_attempt; SAVEPOINT gh_attempt"
+        } else {
+            "SAVEPOINT gh_attempt"
+        };
+        self.conn.savepoint(sql)?;
+        match f() {
+            Ok(value) => {
+                self.attempt_open.set(true);
+                Ok(value)
+            }
+            Err(e) => {
+                // If even this fails (the connection is gone), the transaction stays failed and
+                // its commit is refused: nothing is saved.
+                let _ = self.conn.savepoint("ROLLBACK TO SAVEPOINT gh_attempt; RELEASE SAVEPOINT gh_attempt");
+                Err(e)
+            }
+        }
+    }
+
     pub fn commit(mut self) -> Result<()> {
         self.open = false;
         self.conn.end(true)

@@ -236,6 +236,16 @@ impl PgConnection {
         Ok(())
     }
 
+    /// Savepoint statements (`Transaction::attempt`): unlike `batch`, they change no schema, so the
+    /// prepared statements stay. After `ROLLBACK TO SAVEPOINT` the transaction works again.
+    pub fn savepoint(&self, sql: &str) -> Result<()> {
+        self.with_client(|c| c.batch_execute(sql))?;
+        if sql.starts_with("ROLLBACK TO") {
+            self.failed.set(false);
+        }
+        Ok(())
+    }
+
     pub fn begin(&self, write: bool) -> Result<()> {
         let sql = if write {
             // The lock first: READ COMMITTED then gives every later statement a snapshot taken

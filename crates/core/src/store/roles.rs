@@ -34,6 +34,11 @@ fn with_permissions(conn: &Connection, row: (String, String, String, bool)) -> R
 
 /// A role by name, compared case-insensitively.
 pub fn by_name(conn: &Connection, org_id: &str, name: &str) -> Result<Option<Role>> {
+    // No name holds a NUL (names are validated when made, and PostgreSQL's text cannot hold one,
+    // so the lookup would fail there instead of finding nothing).
+    if name.contains('\0') {
+        return Ok(None);
+    }
     let row = conn
         .prepare_cached(
             "SELECT id, name, description, is_owner FROM roles WHERE organization_id = ?1 AND name = ?2 COLLATE NOCASE",

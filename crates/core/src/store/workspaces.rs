@@ -12,6 +12,11 @@ pub struct Workspace {
 }
 
 pub fn by_name(conn: &Connection, org_id: &str, name: &str) -> Result<Option<Workspace>> {
+    // No name holds a NUL (names are validated when made, and PostgreSQL's text cannot hold one,
+    // so the lookup would fail there instead of finding nothing).
+    if name.contains('\0') {
+        return Ok(None);
+    }
     let mut st = conn.prepare_cached(
         "SELECT id, name, created_at FROM workspaces WHERE organization_id = ?1 AND name = ?2 COLLATE NOCASE",
     )?;

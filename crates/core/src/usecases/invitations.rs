@@ -98,7 +98,8 @@ pub fn create(
         let mut role_cache: std::collections::HashMap<String, roles::Role> = Default::default();
         let mut workspace_cache: std::collections::HashMap<String, workspaces::Workspace> = Default::default();
         for (i, inv) in invitees.iter().enumerate() {
-            let row = (|| -> Result<IssuedInvitation> {
+            // A row that fails fails alone (a savepoint), so every later row reports its own outcome.
+            let row = tx.attempt(|| -> Result<IssuedInvitation> {
                 let (email, email_norm) = validate::email("email", &inv.email)?;
                 if !seen.insert(email_norm.clone()) {
                     return Err(Error::invalid("email", format!("{email} is listed twice")));
@@ -161,7 +162,7 @@ pub fn create(
                 let workspace = workspace.map(|w| w.name.clone());
                 chain.append(tx, &access.actor(), AuditAction::InvitesCreated, &email, &serde_json::json!({"role": role.name, "workspace": workspace, "access_expires_at": rfc3339_opt(access_expires_at), "valid_until": rfc3339(valid_until)}), now)?;
                 Ok(IssuedInvitation { email, role: role.name.clone(), token, valid_until: rfc3339(valid_until), access_expires_at: rfc3339_opt(access_expires_at), workspace })
-            })();
+            });
             match row {
                 Ok(ok) => issued.push(ok),
                 Err(e) => errors.push((i + 1, inv.email.clone(), e)),

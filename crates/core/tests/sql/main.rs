@@ -415,3 +415,34 @@ fn store_shaped_code_runs_on_both_engines() {
         assert_eq!(dup.code(), ErrorCode::Conflict, "{}", e.name());
     }
 }
+
+/// `Transaction::attempt`: a row whose statement fails fails alone; what it wrote before is undone;
+/// the transaction goes on and commits the other rows (on PostgreSQL a failed statement would
+/// otherwise abort the transaction, and every later statement fail with it).
+#[test]
+fn a_failed_attempt_undoes_itself_and_the_transaction_goes_on() {
+    for e in engines(ITEMS) {
+        let conn = e.open();
+        conn.execute("INSERT INTO parents (id) VALUES (1)", []).unwrap();
+        let tx = conn.begin_write().unwrap();
+        let mut outcomes = vec![];
+        for (id, parent) in [(10, 1), (11, 42), (12, 1)] {
+            let r = tx.attempt(|| -> gatehouse_core::sql::Result<()> {
+                tx.execute("INSERT INTO items (id, name) VALUES (?1, 'written before the failure')", [id])?;
+                tx.execute("INSERT INTO children (id, parent, n) VALUES (?1, ?2, 1)", [id, parent])?;
+                Ok(())
+            });
+            outcomes.push(r.map_err(|err| err.kind()));
+        }
+        assert_eq!(outcomes, vec![Ok(()), Err(ErrorKind::Constraint), Ok(())], "{}", e.name());
+        // A refusal decided without a failed statement undoes the row's writes as well.
+        let refused = tx.attempt(|| -> gatehouse_core::sql::Result<()> {
+            tx.execute("INSERT INTO items (id, name) VALUES (13, 'refused')", [])?;
+            Err(gatehouse_core::sql::Error::Invalid("refused".into()))
+        });
+        assert!(refused.is_err());
+        tx.commit().unwrap();
+        assert_eq!(dump(&conn, "SELECT id FROM items ORDER BY id"), ["10", "12"], "{}", e.name());
+        assert_eq!(dump(&conn, "SELECT id FROM children ORDER BY id"), ["10", "12"], "{}", e.name());
+    }
+}
