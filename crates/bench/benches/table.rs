@@ -7,7 +7,10 @@
 //! - `GATEHOUSE_BENCH_QUICK=1`: fewer samples (the whole run in about a minute at 100k);
 //! - `GATEHOUSE_BENCH_DB`: build the database at this path (must not exist) and keep it, so the
 //!   script asks the `gatehouse` process questions on the same data; else a temporary file;
-//! - `GATEHOUSE_BENCH_OUT`: write the figures as one JSON object to this file.
+//! - `GATEHOUSE_BENCH_OUT`: write the figures as one JSON object to this file;
+//! - `GATEHOUSE_BENCH_PG`: a PostgreSQL server (`postgres://…`, e.g. `scripts/pg start`): the same
+//!   `demo`, `check`, members page and bulk invite again on a new database there (dropped at the
+//!   end), over loopback, in the same run; those figures are named `pg_…`.
 //!
 //! The casbin side: after `demo`, the roles, memberships and grants are read back out of the
 //! Gatehouse database with plain SQL: one `p` line (role, organization, permission) per permission
@@ -58,13 +61,15 @@ m = r.dom == p.dom && r.obj == p.obj && g(r.sub, p.sub, r.dom)
 const ASKED: [&str; 6] =
     ["org.view", "members.invite", "billing.access", "roles.manage", "audit.view", "owners.manage"];
 
-struct Figures(Map<String, Value>);
+/// Every figure by name; `prefix` goes before the names (`pg_` for the PostgreSQL pass).
+struct Figures(Map<String, Value>, &'static str);
 
 impl Figures {
     fn put(&mut self, key: &str, value: impl Into<Value>) {
         let value = value.into();
+        let key = format!("{}{key}", self.1);
         println!("{key:44} {value}");
-        self.0.insert(key.to_string(), value);
+        self.0.insert(key, value);
     }
 }
 
@@ -103,7 +108,7 @@ fn main() {
     let tmp = tempfile::tempdir().unwrap();
     let path = std::env::var_os("GATEHOUSE_BENCH_DB").map(PathBuf::from).unwrap_or_else(|| tmp.path().join("bench.db"));
     let now = gatehouse_core::time::now();
-    let mut figures = Figures(Map::new());
+    let mut figures = Figures(Map::new(), "");
     figures.put("members", members);
     figures.put("quick", quick);
 
@@ -120,6 +125,13 @@ fn main() {
     check_beside_casbin(&mut db, &who, &path, now, quick, &mut figures);
     pages(&mut db, &who, now, quick, &mut figures);
     bulk(&mut db, &who, now, quick, &mut figures);
+    drop(db);
+
+    if let Some(server) = std::env::var("GATEHOUSE_BENCH_PG").ok().filter(|s| !s.trim().is_empty()) {
+        figures.1 = "pg_";
+        on_postgres(&server, members, now, quick, &mut figures);
+        figures.1 = "";
+    }
 
     if let Some(out) = std::env::var_os("GATEHOUSE_BENCH_OUT") {
         std::fs::write(out, Value::Object(figures.0).to_string()).unwrap();
@@ -363,6 +375,86 @@ fn pages(db: &mut Database, who: &Principal, now: Timestamp, quick: bool, figure
     );
 }
 
+/// The side-by-side rows of issue 12 on a new database of the server at `server`: `demo`, `check`,
+/// the members page, a bulk invite of 10,000.
+fn on_postgres(server: &str, members: i64, now: Timestamp, quick: bool, figures: &mut Figures) {
+    use gatehouse_core::sql::Connection;
+    let name = format!("gh_bench_{}", std::process::id());
+    let admin = Connection::postgres(server).unwrap();
+    admin.execute_batch(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).unwrap();
+    admin.execute_batch(&format!("CREATE DATABASE {name}")).unwrap();
+    let (base, query) = server.split_once('?').unwrap_or((server, ""));
+    let host = base.rsplit_once('/').map(|(h, _)| h).unwrap_or(base);
+    let url = if query.is_empty() { format!("{host}/{name}") } else { format!("{host}/{name}?{query}") };
+    {
+        let mut db = Database::open(&url).unwrap();
+        orgs::init(&mut db, "Bench", OWNER, "Bench Owner", PASSWORD, now).unwrap();
+        let who = gatehouse_core::auth::sign_in(&mut db, OWNER, PASSWORD, now).unwrap();
+        let started = Instant::now();
+        let report = demo::demo(&mut db, &who, "demo", members, now).unwrap();
+        let secs = started.elapsed().as_secs_f64();
+        figures.put("demo_rows", report.rows);
+        figures.put("demo_seconds", secs);
+        figures.put("demo_rows_per_s", report.rows as f64 / secs);
+        // The planner's statistics, as autovacuum would gather them soon after a load this size.
+        db.connection().execute_batch("ANALYZE").unwrap();
+
+        // `check` over loopback: people of every status, invitees and strangers; held and not held.
+        let mut rng = rand::rngs::SmallRng::seed_from_u64(12);
+        let mut emails: Vec<String> = db
+            .connection()
+            .prepare("SELECT email_norm FROM accounts ORDER BY email_norm")
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .collect::<gatehouse_core::sql::Result<_>>()
+            .unwrap();
+        emails.shuffle(&mut rng);
+        emails.truncate(if quick { 500 } else { 2_000 });
+        emails.extend((0..50).map(|i| format!("stranger{i}@nowhere.example")));
+        let mut times = vec![];
+        for round in 0..if quick { 2 } else { 4 } {
+            for email in &emails {
+                let permission = ASKED[rng.gen_range(0..ASKED.len())];
+                let t = Instant::now();
+                std::hint::black_box(check::check(&mut db, &who, "demo", email, permission, None, now).unwrap());
+                if round > 0 {
+                    times.push(t.elapsed().as_secs_f64() * 1e6);
+                }
+            }
+        }
+        figures.put("check_timed_calls", times.len());
+        figures.put("check_median_us", median(&mut times));
+        figures.put("check_p99_us", percentile(&mut times, 0.99));
+
+        pages(&mut db, &who, now, quick, figures);
+        let samples = if quick { 1 } else { 3 };
+        figures.put("invite_10000_ms", invite_10000(&mut db, &who, now, samples));
+    }
+    admin.execute_batch(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).unwrap();
+}
+
+/// Median milliseconds of a bulk invite of 10,000 new people, each into a new organization.
+fn invite_10000(db: &mut Database, who: &Principal, now: Timestamp, samples: usize) -> f64 {
+    let mut times: Vec<f64> = (0..samples)
+        .map(|round| {
+            let org = orgs::create(db, who, &format!("Invite Round {round}"), None, now).unwrap();
+            let invitees: Vec<invitations::Invitee> = (0..10_000)
+                .map(|i| invitations::Invitee {
+                    email: format!("person{i}@round{round}.example"),
+                    role: "member".into(),
+                    access_expires_at: None,
+                    workspace: None,
+                })
+                .collect();
+            let started = Instant::now();
+            invitations::create(db, who, &org.slug, &invitees, None, now).unwrap();
+            started.elapsed().as_secs_f64() * 1e3
+        })
+        .collect();
+    median(&mut times)
+}
+
 fn bulk(db: &mut Database, who: &Principal, now: Timestamp, quick: bool, figures: &mut Figures) {
     let samples = if quick { 1 } else { 3 };
     let active = members::MemberQuery {
@@ -399,21 +491,5 @@ fn bulk(db: &mut Database, who: &Principal, now: Timestamp, quick: bool, figures
     let back = members::Selection::Emails(r.rows.into_iter().map(|row| row.email).collect());
     members::set_enabled(db, who, "demo", &back, true, now).unwrap();
 
-    let mut times: Vec<f64> = (0..samples)
-        .map(|round| {
-            let org = orgs::create(db, who, &format!("Invite Round {round}"), None, now).unwrap();
-            let invitees: Vec<invitations::Invitee> = (0..10_000)
-                .map(|i| invitations::Invitee {
-                    email: format!("person{i}@round{round}.example"),
-                    role: "member".into(),
-                    access_expires_at: None,
-                    workspace: None,
-                })
-                .collect();
-            let started = Instant::now();
-            invitations::create(db, who, &org.slug, &invitees, None, now).unwrap();
-            started.elapsed().as_secs_f64() * 1e3
-        })
-        .collect();
-    figures.put("invite_10000_ms", median(&mut times));
+    figures.put("invite_10000_ms", invite_10000(db, who, now, samples));
 }

@@ -15,10 +15,15 @@
 //!
 //! How to run it:
 //! - the normal run (1,000 sequences, split over two tests that nextest runs side by side):
-//!   `cargo nextest run -p gatehouse-core --test model`
+//!   `cargo nextest run --workspace -E 'binary_id(gatehouse-core::model)'`
 //! - the stress run (10,000 sequences; longer than nextest's 3-minute limit, so under `cargo test`):
-//!   `GATEHOUSE_MODEL_STRESS=1 cargo test -p gatehouse-core --test model -- --nocapture`
-//! - any number: `GATEHOUSE_MODEL_CASES=N`; a fixed seed: `PROPTEST_RNG_SEED=N` (proptest's own).
+//!   `GATEHOUSE_MODEL_STRESS=1 cargo test --workspace --test model -- --nocapture`
+//! - any number: `GATEHOUSE_MODEL_CASES=N`; a fixed seed: `PROPTEST_RNG_SEED=N` (proptest's own);
+//!   where the time goes: `GATEHOUSE_MODEL_TIMING=1`.
+//! - on PostgreSQL: the same with `GATEHOUSE_TEST_PG=postgres://…` (`scripts/pg start`). Each test
+//!   thread makes one database from a template database and puts it back to the template's state
+//!   before every sequence (one round trip; see `PgTemplate`). scripts/test runs fewer sequences
+//!   there (a `check` over loopback costs ~10 round trips), scripts/stress the full 10,000.
 //!
 //! A failure shrinks to a minimal sequence and prints it step by step with both outcomes, e.g.
 //! `2. P0: set role of P1 to Owner`; paste it into a regression test of its own when fixing.
