@@ -415,7 +415,7 @@ fn on_postgres(server: &str, members: i64, now: Timestamp, quick: bool, figures:
         let mut times = vec![];
         for round in 0..if quick { 2 } else { 4 } {
             for email in &emails {
-                let permission = ASKED[rng.gen_range(0..ASKED.len())];
+                let permission = ASKED[rng.random_range(0..ASKED.len())];
                 let t = Instant::now();
                 std::hint::black_box(check::check(&mut db, &who, "demo", email, permission, None, now).unwrap());
                 if round > 0 {
