@@ -479,7 +479,8 @@ fn rows_without_a_name_sort_by_their_email_among_the_names() {
 
 #[test]
 fn capped_counts_are_exact_or_a_marked_lower_bound_and_pages_stay_the_same() {
-    let mut db = Database::open_in_memory().unwrap();
+    // Both backends: on PostgreSQL 15 the capped count's subquery needs a name (it failed there).
+    let mut db = common::fresh_db();
     orgs::init(&mut db, "Acme", OWNER, "Olivia Owner", PW, T0).unwrap();
     let o = sign_in(&mut db, OWNER, PW, T0).unwrap();
     demo::demo(&mut db, &o, "demo", 1_500, T0).unwrap();

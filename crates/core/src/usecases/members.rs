@@ -521,7 +521,7 @@ fn capped_status_counts(
         .iter()
         .map(|c| {
             format!(
-                "(SELECT count(*) FROM (SELECT 1 FROM roster INDEXED BY roster_scan WHERE org = :org AND {c}{narrow} LIMIT :cap))"
+                "(SELECT count(*) FROM (SELECT 1 FROM roster INDEXED BY roster_scan WHERE org = :org AND {c}{narrow} LIMIT :cap) AS capped)"
             )
         })
         .collect();
