@@ -81,8 +81,9 @@ export const api = {
   myAccess: (org: string) => call<MyAccess>("my_access", { org }),
 
   /** `countLimit`: counts that walk the matching rows stop there and are named in `estimated`. */
-  listMembers: (org: string, filter: MemberListArgs, sort: SortKey, descending: boolean, page: number, perPage: number, countLimit: number | null = null) =>
-    call<MemberPage>("list_members", { org, filter, sort, descending, page, perPage, countLimit }),
+  /** `after`: the `next` of the page before (same query), so the page is a seek; null: by `page`. */
+  listMembers: (org: string, filter: MemberListArgs, sort: SortKey, descending: boolean, page: number, perPage: number, countLimit: number | null = null, after: string | null = null) =>
+    call<MemberPage>("list_members", { org, filter, sort, descending, page, perPage, countLimit, after }),
   memberDetails: (org: string, email: string) => call<MemberDetails>("member_details", { org, email }),
   setMemberRole: (org: string, email: string, role: string) => call<null>("set_member_role", { org, email, role }),
   setMemberExpiry: (org: string, email: string, when: string | null) => call<null>("set_member_expiry", { org, email, when }),
