@@ -86,7 +86,7 @@ pub enum PersonAnswer {
 /// `of_account` asked about the one permission (instead of `accounts::by_email`,
 /// `memberships::of` and `of_account`, which looked the membership up twice and read every
 /// permission of every role). `inherit`: the organization's `workspace_access` is `inherit`.
-/// `tests/prepared.rs` counts its statements; `tests/check.rs` holds its answers to `of_account`'s.
+/// `tests/prepared.rs` counts the statements; `tests/scopes.rs` and `tests/rules.rs` hold its answers.
 pub fn of_person(
     conn: &Connection,
     org_id: &str,
