@@ -272,8 +272,21 @@ pub fn copy_all(src: &Connection, dst: &Connection, progress: &mut dyn FnMut(Pro
             }
         }
     }
+    // PostgreSQL's roster counters follow each inserted row by a trigger (SQLite's is suspended by
+    // `rebuild` itself): an organization's rows would update the same few counter rows once per
+    // row, and in one transaction each update walks every earlier version of that row, so the
+    // rebuild of 100k members took minutes. The counters are counted once per organization by
+    // `rebuild` instead. The target's tables are this transaction's own (or empty), so the lock
+    // that ALTER TABLE takes keeps nobody waiting.
+    let pg = dst.backend() == Backend::Postgres;
+    if pg {
+        dst.execute_batch("ALTER TABLE roster DISABLE TRIGGER roster_counts_insert")?;
+    }
     for id in &org_ids {
         roster::rebuild(dst, id)?;
+    }
+    if pg {
+        dst.execute_batch("ALTER TABLE roster ENABLE TRIGGER roster_counts_insert")?;
     }
     triggers.restore(dst)?;
     if dst.backend() == Backend::Postgres {
