@@ -552,6 +552,28 @@ fn sigterm_during_a_bulk_invite_completes_it_or_rolls_it_back_and_exits_0() {
     assert_eq!(cli_json(&db, &["audit", "verify", "--org", ORG])["ok"], true);
 }
 
+/// `--connections` sizes the pool: out of 2..=1000 is refused before anything starts, naming the
+/// field; within it the service serves, and `/healthz` names the backend.
+#[test]
+fn connections_out_of_range_are_refused_naming_the_field() {
+    let (_dir, db) = setup();
+    for bad in ["0", "1", "1001"] {
+        let (code, _, err) = common::gh(&db, None, PW, &["serve", "--listen", "127.0.0.1:0", "--connections", bad]);
+        assert_eq!(code, 2, "--connections {bad}: {err}");
+        assert_eq!(
+            (err["error"]["code"].as_str(), err["error"]["field"].as_str()),
+            (Some("invalid_input"), Some("connections"))
+        );
+    }
+    let s = serve(&db, &["--listen", "127.0.0.1:0", "--connections", "2"]);
+    let health = s.call("GET", "/healthz", None, None);
+    assert_eq!(health.status, 200);
+    let backend = if db.to_str().is_some_and(|p| p.starts_with("postgres")) { "postgresql" } else { "sqlite" };
+    assert_eq!(health.json["backend"], backend);
+    let ada = s.session(OWNER, PW);
+    assert_eq!(s.get("/v1/orgs", &ada).status, 200);
+}
+
 // ---------------------------------------------------------------------------------------------
 // Transports
 

@@ -155,6 +155,10 @@ pub struct ServeArgs {
     /// How long a session from POST /v1/sessions lasts
     #[arg(long, value_name = "DURATION", default_value = "12h")]
     pub session_lifetime: String,
+    /// Database connections to keep open, 2 to 1000. PostgreSQL: N in all, a quarter of them for
+    /// writes [default: 16]. SQLite: one writer and N-1 readers [default: 2 readers per core, 4 to 16]
+    #[arg(long, value_name = "N", env = "GATEHOUSE_CONNECTIONS")]
+    pub connections: Option<usize>,
 }
 
 #[derive(Subcommand, Debug)]

@@ -547,9 +547,12 @@ fn serve(cli: &Cli, out: &Out, args: &ServeArgs) -> Result<()> {
     options.max_requests = args.max_requests.max(1);
     options.max_auth_failures = args.max_auth_failures.max(1);
     options.session_lifetime = time::parse_duration("session_lifetime", &args.session_lifetime)?;
+    options.connections = args.connections;
+    // A postgres:// URL is shown without its password.
+    let shown = gatehouse_server::database_name(&path);
     gatehouse_server::serve(options, |urls| {
-        let started = gatehouse_server::Listening { listening: urls.to_vec(), database: path.display().to_string() };
-        let _ = out.value(&started, || format!("Gatehouse serves {} on {}", path.display(), urls.join(", ")));
+        let started = gatehouse_server::Listening { listening: urls.to_vec(), database: shown.clone() };
+        let _ = out.value(&started, || format!("Gatehouse serves {shown} on {}", urls.join(", ")));
     })
 }
 

@@ -695,7 +695,9 @@ impl Database {
     pub fn schema_version(&self) -> Result<i64> {
         match self.conn.backend() {
             sql::Backend::Sqlite => user_version(self.sqlite()),
-            sql::Backend::Postgres => Ok(sql::pg_schema_version(&self.conn)?),
+            // In a read transaction, so that a session the server ended while idle is replaced
+            // at its BEGIN (the service's /healthz asks this of a pooled connection).
+            sql::Backend::Postgres => Ok(self.conn.read(|tx| sql::pg_schema_version(tx))?),
         }
     }
 

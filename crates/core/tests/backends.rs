@@ -159,3 +159,45 @@ fn the_server_gone_mid_bulk_invite_leaves_nothing_and_the_next_command_works() {
     assert_eq!(again.invitations.len(), 3);
     assert_eq!(invitations_now(&url), 3);
 }
+
+/// The server ends a session while it sits idle (a restart, `pg_terminate_backend`, an idle
+/// timeout, a proxy): the client learns it only at its next statement. Nothing of the next
+/// command had run then, so it connects anew and runs: neither a read nor a write fails, and a
+/// long-lived `Database` (the service's pool, the desktop app) never hands out a broken session.
+#[test]
+fn a_session_ended_while_idle_is_replaced_and_the_next_command_works() {
+    let Some(server) = pg_url() else {
+        eprintln!("skipped: set GATEHOUSE_TEST_PG to a PostgreSQL server (scripts/pg start) to run this test");
+        return;
+    };
+    let url = fresh_pg_url(&server);
+    let name = url.rsplit('/').next().unwrap().split('?').next().unwrap().to_string();
+    let mut db = Database::open(&url).unwrap();
+    orgs::init(&mut db, "Acme", OWNER, "Olivia Owner", PW, T0).unwrap();
+    let o = sign_in(&mut db, OWNER, PW, T0).unwrap();
+    let admin = gatehouse_core::sql::Connection::postgres(&server).unwrap();
+    let end_sessions = || -> i64 {
+        admin
+            .query_row(
+                // With a timeout, pg_terminate_backend waits until the session has ended.
+                "SELECT count(pg_terminate_backend(pid, 10000)) FROM pg_stat_activity
+                 WHERE datname = ?1 AND pid <> pg_backend_pid()",
+                [&name],
+                |r| r.get(0),
+            )
+            .unwrap()
+    };
+    let before = db_pid(&db);
+    assert_eq!(end_sessions(), 1, "the test's one session was not found");
+    // A read first (check), then a write (an invitation), each after its session was ended.
+    assert!(check(&mut db, &o, ORG, OWNER, ORG_VIEW, None, T0).unwrap().allowed);
+    assert_ne!(db_pid(&db), before, "the read ran on the ended session");
+    assert_eq!(end_sessions(), 1);
+    add(&mut db, &o, "m@acme.test", "member", None, T0 + 1);
+    assert!(check(&mut db, &o, ORG, "m@acme.test", ORG_VIEW, None, T0 + 1).unwrap().allowed);
+}
+
+/// The server process id of the session a `Database` holds.
+fn db_pid(db: &Database) -> i64 {
+    db.connection().query_row("SELECT pg_backend_pid()", [], |r| r.get::<_, i64>(0)).unwrap()
+}

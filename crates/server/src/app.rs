@@ -11,7 +11,6 @@ use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use gatehouse_core::usecases::{audit, sessions};
 use gatehouse_core::{time, Database, ErrorCode, Principal, Result, Timestamp};
-use std::path::PathBuf;
 use std::sync::Arc;
 
 #[derive(Clone)]
@@ -20,7 +19,10 @@ pub struct App(pub Arc<AppState>);
 pub struct AppState {
     pub pool: Arc<Pool>,
     pub failures: FailureBound,
-    pub database: PathBuf,
+    /// The database as `/healthz` names it (`listen::database_name`: never a password).
+    pub database: String,
+    /// `sqlite` or `postgresql`.
+    pub backend: &'static str,
     pub session_lifetime: i64,
     /// Whether connections come over TLS (for the AuthZEN metadata's https URLs).
     pub tls: bool,

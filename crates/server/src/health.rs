@@ -1,4 +1,4 @@
-//! `GET /healthz`: that a service is up, which Gatehouse it is and which database file it serves.
+//! `GET /healthz`: that a service is up, which Gatehouse it is and which database it serves.
 //! The desktop app shows this (is a service running on the configured address, and on my
 //! database?), so `probe` asks a running service with a plain blocking request: no async runtime
 //! and no HTTP client library in the window's process.
@@ -20,11 +20,19 @@ pub struct Health {
     pub status: String,
     /// The Gatehouse version of the service.
     pub version: String,
-    /// The database file the service reads and writes.
+    /// The database the service reads and writes: a file's full path, or
+    /// `postgres://user@host:port/db` (never a password).
     pub database: String,
+    /// Which engine holds it: `sqlite` or `postgresql` (an older service leaves it out: `sqlite`).
+    #[serde(default = "sqlite")]
+    pub backend: String,
     /// The schema version of that database.
     #[ts(type = "number")]
     pub schema_version: i64,
+}
+
+fn sqlite() -> String {
+    "sqlite".into()
 }
 
 /// Ask the service at `address` (`HOST:PORT`, plain HTTP) for its health; `None` when nothing

@@ -6,15 +6,16 @@
 
 use crate::app::{App, AppState};
 use crate::limits::{self, ClientKey, FailureBound};
-use crate::pool::{Conn, Pool};
+use crate::pool::{Conn, Pool, Sizes};
 use crate::routes;
 use axum::error_handling::HandleErrorLayer;
+use gatehouse_core::db::OpenOptions;
 use gatehouse_core::usecases::audit;
-use gatehouse_core::{time, Error, Result};
+use gatehouse_core::{sql, time, Database, Error, ErrorCode, Result};
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
 use std::net::{SocketAddr, ToSocketAddrs};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncWrite};
@@ -39,6 +40,9 @@ pub struct Options {
     pub max_auth_failures: u32,
     /// How long a session lasts, in seconds.
     pub session_lifetime: i64,
+    /// Database connections in all (`--connections`); none means the default of the backend
+    /// (`pool_sizes`).
+    pub connections: Option<usize>,
 }
 
 /// What `gatehouse serve --json` prints once it accepts connections.
@@ -69,13 +73,43 @@ impl Options {
             max_requests: 512,
             max_auth_failures: 20,
             session_lifetime: gatehouse_core::usecases::sessions::DEFAULT_LIFETIME_SECONDS,
+            connections: None,
         }
     }
 }
 
-/// Reader connections: enough that a slow read (an export) never holds up the questions.
-fn reader_count() -> usize {
-    std::thread::available_parallelism().map_or(2, |n| n.get()).clamp(2, 8) * 2
+/// Connections the service opens on PostgreSQL unless told (`--connections`): enough for 64
+/// clients at once on a few cores (a `check` holds its connection for a few round trips), and
+/// well inside the server's default `max_connections` (100) for a handful of `serve` processes.
+pub const DEFAULT_PG_CONNECTIONS: usize = 16;
+
+/// The most `--connections` may ask for.
+pub const MAX_CONNECTIONS: usize = 1000;
+
+/// How many readers and writers. SQLite: one writer (one write lock per file; see `pool`) and
+/// readers enough that a slow read (an export) never holds up the questions, two per core.
+/// PostgreSQL: `connections` in all, a quarter of them writers.
+pub fn pool_sizes(postgres: bool, connections: Option<usize>) -> Sizes {
+    if postgres {
+        let n = connections.unwrap_or(DEFAULT_PG_CONNECTIONS).max(2);
+        let writers = (n / 4).max(1);
+        Sizes { readers: n - writers, writers }
+    } else {
+        let readers = std::thread::available_parallelism().map_or(2, |n| n.get()).clamp(2, 8) * 2;
+        Sizes { readers: connections.map_or(readers, |n| n.max(2) - 1), writers: 1 }
+    }
+}
+
+/// The database as the service names it (`/healthz`, its first line): a file's full path, or a
+/// server's `postgres://user@host:port/db` without its password or options.
+pub fn database_name(database: &Path) -> String {
+    match database.to_str().filter(|p| sql::is_postgres_url(p)) {
+        Some(url) => match sql::PgOptions::from_url(url) {
+            Ok(options) => format!("postgres://{}", options.shown),
+            Err(_) => "postgres://".into(),
+        },
+        None => std::fs::canonicalize(database).unwrap_or_else(|_| database.to_path_buf()).display().to_string(),
+    }
 }
 
 /// Serve until SIGTERM or SIGINT. `ready` is told the addresses once they accept connections
@@ -99,12 +133,25 @@ pub fn serve(options: Options, ready: impl FnOnce(&[String])) -> Result<()> {
         return Err(Error::invalid("socket", "Unix sockets exist only on Linux and macOS"));
     }
     let tls = options.tls.as_ref().map(tls_config).transpose()?;
-    let pool = Pool::open(&options.database, reader_count())?;
-    let database = std::fs::canonicalize(&options.database).unwrap_or_else(|_| options.database.clone());
+    if let Some(n) = options.connections {
+        if !(2..=MAX_CONNECTIONS).contains(&n) {
+            return Err(Error::invalid("connections", format!("must be 2 to {MAX_CONNECTIONS} (was {n})")));
+        }
+    }
+    // On SQLite the service makes the file if there is none, as it always has; on PostgreSQL a
+    // database without Gatehouse's schema is refused (`not_found`): `gatehouse init --db URL`
+    // makes it, and a mistyped database name gets no schema.
+    let postgres = options.database.to_str().is_some_and(sql::is_postgres_url);
+    let sizes = pool_sizes(postgres, options.connections);
+    let pool = Pool::open(sizes, || {
+        Database::open_with(&options.database, OpenOptions { create: !postgres, ..OpenOptions::default() })
+    })?;
+    let database = database_name(&options.database);
     let app = App(Arc::new(AppState {
         pool: pool.clone(),
         failures: FailureBound::new(options.max_auth_failures, Duration::from_secs(60)),
         database,
+        backend: if postgres { "postgresql" } else { "sqlite" },
         session_lifetime: options.session_lifetime,
         tls: tls.is_some(),
     }));
@@ -112,10 +159,13 @@ pub fn serve(options: Options, ready: impl FnOnce(&[String])) -> Result<()> {
         .enable_all()
         .build()
         .map_err(|e| Error::Internal(format!("cannot start the service's runtime: {e}")))?;
-    let result = runtime.block_on(run(options, tcp, tls, app, pool, ready));
+    let result = runtime.block_on(run(options, tcp, tls, app, pool.clone(), ready));
     // A job whose request was cut off is still finishing on the blocking pool: `run` waited for
-    // the writer, so what remains are reads; do not wait long for them.
+    // the writers, so what remains are reads; do not wait long for them.
     runtime.shutdown_timeout(Duration::from_secs(1));
+    // The connections close here, outside the runtime: the synchronous PostgreSQL client says
+    // goodbye to the server on a runtime of its own, which cannot start inside another one.
+    drop(pool);
     result
 }
 
@@ -211,15 +261,32 @@ async fn run(
         loops.push(tokio::spawn(async move { accept_unix(listener, service, graceful, stop, read_timeout).await }));
     }
 
-    // Expiries are recorded as they pass (rule 9), by the writer, so that questions never write.
+    // Expiries are recorded as they pass (rule 9), by a writer, so that questions never write.
+    // It also tells the log when the database becomes unreachable and when it is back (once
+    // each, not every second), while requests meanwhile answer 503 `unavailable`.
     let sweeper = {
         let pool = pool.clone();
         tokio::spawn(async move {
             let mut tick = tokio::time::interval(Duration::from_secs(1));
+            let mut reachable = true;
             loop {
                 tick.tick().await;
-                if let Ok(Err(e)) = pool.run(Conn::Write, |db| audit::record_expiries(db, time::now())).await {
-                    eprintln!("gatehouse serve: recording expiries failed: {e}");
+                let swept = pool.run(Conn::Write, |db| audit::record_expiries(db, time::now())).await;
+                match swept.and_then(|r| r) {
+                    Ok(_) if !reachable => {
+                        reachable = true;
+                        eprintln!("gatehouse serve: the database answers again");
+                    }
+                    Ok(_) => {}
+                    Err(e) if e.code() == ErrorCode::Unavailable => {
+                        if reachable {
+                            reachable = false;
+                            eprintln!(
+                                "gatehouse serve: the database is unavailable ({e}); answering 503 until it is back"
+                            );
+                        }
+                    }
+                    Err(e) => eprintln!("gatehouse serve: recording expiries failed: {e}"),
                 }
             }
         })

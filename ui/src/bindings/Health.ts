@@ -10,9 +10,14 @@ status: string,
  */
 version: string, 
 /**
- * The database file the service reads and writes.
+ * The database the service reads and writes: a file's full path, or
+ * `postgres://user@host:port/db` (never a password).
  */
 database: string, 
+/**
+ * Which engine holds it: `sqlite` or `postgresql` (an older service leaves it out: `sqlite`).
+ */
+backend: string, 
 /**
  * The schema version of that database.
  */

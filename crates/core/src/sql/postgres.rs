@@ -261,7 +261,15 @@ impl PgConnection {
             "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY".to_string()
         };
         self.failed.set(false);
-        if let Err(e) = self.with_client(|c| c.batch_execute(&sql)) {
+        let mut begun = self.with_client(|c| c.batch_execute(&sql));
+        if begun.is_err() && self.client.borrow().as_ref().is_none_or(Client::is_closed) {
+            // The server ended this session while it sat idle (a restart, `pg_terminate_backend`,
+            // an idle timeout, a proxy): the client learns it only now, at BEGIN, and nothing of
+            // the command has run. Connect anew (`with_client` replaces a closed client) and
+            // begin once more; a server that is really gone fails this second attempt.
+            begun = self.with_client(|c| c.batch_execute(&sql));
+        }
+        if let Err(e) = begun {
             // BEGIN may have run before the lock failed: leave no transaction open behind.
             if let Some(client) = self.client.borrow_mut().as_mut() {
                 let _ = client.batch_execute("ROLLBACK");
