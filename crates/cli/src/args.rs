@@ -156,7 +156,8 @@ pub struct ServeArgs {
     #[arg(long, value_name = "DURATION", default_value = "12h")]
     pub session_lifetime: String,
     /// Database connections to keep open, 2 to 1000. PostgreSQL: N in all, a quarter of them for
-    /// writes [default: 16]. SQLite: one writer and N-1 readers [default: 2 readers per core, 4 to 16]
+    /// writes [default: 4 per core, 8 to 32]. SQLite: one writer and N-1 readers [default: 2
+    /// readers per core, 4 to 16]
     #[arg(long, value_name = "N", env = "GATEHOUSE_CONNECTIONS")]
     pub connections: Option<usize>,
 }
