@@ -575,7 +575,8 @@ impl Database {
             sql::Backend::Postgres => Err(Error::invalid(
                 "db",
                 format!(
-                    "{what} works on a SQLite database file only; on PostgreSQL use the server's own tools (pg_dump)"
+                    "{what} works on a SQLite database file only; to load a backup into an empty PostgreSQL \
+                     database, use `gatehouse --db BACKUP migrate --to URL`"
                 ),
             )),
         }
@@ -822,8 +823,19 @@ impl Database {
     /// Copy the whole database into a new file with SQLite's online backup (consistent even while
     /// other processes write). The file must not exist (not even as a symbolic link, rule 12); it
     /// is made owner-only, and removed again if the copy fails.
+    ///
+    /// On PostgreSQL the new file is a SQLite database of this binary's schema version, filled
+    /// from one snapshot of the server (`transfer::copy_all`: every audit chain verified on both
+    /// sides), which `restore` accepts and `--db FILE` opens like any other.
     pub fn backup_to(&self, dest: &Path) -> Result<()> {
-        self.require_sqlite("backup")?;
+        self.backup_to_with(dest, &mut |_| {})
+    }
+
+    /// `backup_to`, telling `progress` how far a copy out of PostgreSQL is.
+    pub fn backup_to_with(&self, dest: &Path, progress: &mut dyn FnMut(crate::transfer::Progress)) -> Result<()> {
+        if self.backend() == sql::Backend::Postgres {
+            return self.backup_postgres_to(dest, progress);
+        }
         let file = crate::files::NewFile::create(dest, "file")?;
         // SQLite opens the file just created, and refuses if it has become a symbolic link since.
         let mut out = Connection::open_with_flags(
@@ -839,6 +851,41 @@ impl Database {
         drop(out);
         file.finish()?;
         Ok(())
+    }
+
+    fn backup_postgres_to(&self, dest: &Path, progress: &mut dyn FnMut(crate::transfer::Progress)) -> Result<()> {
+        let file = crate::files::NewFile::create(dest, "file")?;
+        let made = (|| {
+            let out = Connection::open_with_flags(
+                dest,
+                OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NOFOLLOW | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+            )?;
+            out.pragma_update(None, "foreign_keys", "ON")?;
+            out.pragma_update(None, "trusted_schema", "OFF")?;
+            out.pragma_update(None, "temp_store", "MEMORY")?;
+            out.pragma_update(None, "cache_size", CACHE_KIB)?;
+            // A backup is a plain single file (no WAL), synced once when complete (`NewFile::finish`);
+            // an unfinished one is removed.
+            out.pragma_update(None, "journal_mode", "DELETE")?;
+            out.pragma_update(None, "synchronous", "OFF")?;
+            apply_migrations(&out, MIGRATIONS.len(), |_| {})?;
+            let out = sql::Connection::sqlite(out);
+            self.conn.read(|source| out.write(|tx| crate::transfer::copy_all(source, tx, &mut *progress)))?;
+            Ok::<_, Error>(())
+        })();
+        match made {
+            Ok(()) => {
+                file.finish()?;
+                Ok(())
+            }
+            Err(e) => {
+                // The file itself goes with `file`; a rollback journal left beside it goes too.
+                let mut journal = dest.as_os_str().to_owned();
+                journal.push("-journal");
+                let _ = std::fs::remove_file(PathBuf::from(journal));
+                Err(e)
+            }
+        }
     }
 
     /// Check that `source` is a sound Gatehouse database and copy it into `staging` (a new, empty

@@ -16,6 +16,7 @@ import type { ExportFormat } from "../bindings/ExportFormat";
 import type { ChainReport } from "../bindings/ChainReport";
 import type { CheckAnswer } from "../bindings/CheckAnswer";
 import type { CreatedServiceAccount } from "../bindings/CreatedServiceAccount";
+import type { DatabaseChoice } from "../bindings/DatabaseChoice";
 import type { DatabaseStatus } from "../bindings/DatabaseStatus";
 import type { Initialized } from "../bindings/Initialized";
 import type { InvitationPreview } from "../bindings/InvitationPreview";
@@ -60,6 +61,9 @@ export const api = {
   appStatus: () => call<AppStatus>("app_status"),
   /** Answers at once, also while the database is being upgraded (other commands wait for it). */
   databaseStatus: () => call<DatabaseStatus>("database_status"),
+  /** First run (or a database that could not be opened): this computer's file or a team server,
+   *  opened (a server tried) before the choice is saved. */
+  chooseDatabase: (choice: DatabaseChoice) => call<DatabaseStatus>("choose_database", { choice }),
   /** Whether `gatehouse serve` runs on the configured address, and on this window's database. */
   serviceStatus: () => call<ServiceStatus>("service_status"),
   setup: (org: string, email: string, name: string, password: string) =>

@@ -20,6 +20,7 @@ function emit(name: string, payload: unknown) {
 
 import ErrorNote from "../components/ErrorNote.svelte";
 import SignIn from "../screens/SignIn.svelte";
+import ChooseDatabase from "../screens/ChooseDatabase.svelte";
 import Users from "../screens/Users.svelte";
 import RowMenu from "../components/RowMenu.svelte";
 import ExpiryHost from "./ExpiryHost.svelte";
@@ -330,5 +331,37 @@ describe("RowMenu", () => {
     await fireEvent.click(screen.getAllByRole("menuitem")[2]);
     expect(picked).toHaveBeenCalledTimes(1);
     expect(document.activeElement).toBe(trigger);
+  });
+});
+
+describe("ChooseDatabase", () => {
+  it("offers this computer first and sends the choice", async () => {
+    const ondone = vi.fn();
+    invoke.mockResolvedValueOnce({ state: "ready", message: "" });
+    render(ChooseDatabase, { ondone });
+    const local = screen.getByLabelText(/This computer/) as HTMLInputElement;
+    expect(local.checked).toBe(true);
+    expect(screen.queryByLabelText(/Server URL/)).toBeNull();
+    await fireEvent.submit(local.form!);
+    await waitFor(() => expect(ondone).toHaveBeenCalled());
+    expect(invoke).toHaveBeenCalledWith("choose_database", { choice: { kind: "this_computer" } });
+  });
+
+  it("tries a team server and says why it cannot be reached, saving nothing", async () => {
+    const ondone = vi.fn();
+    invoke.mockRejectedValueOnce({
+      code: "unavailable",
+      message: "cannot reach the database server gh@db.example:5432/gatehouse: connection refused",
+    });
+    render(ChooseDatabase, { ondone });
+    await fireEvent.click(screen.getByLabelText(/A team server/));
+    const url = (await screen.findByLabelText(/Server URL/)) as HTMLInputElement;
+    await fireEvent.input(url, { target: { value: "  postgres://gh@db.example:5432/gatehouse " } });
+    await fireEvent.submit(url.form!);
+    await waitFor(() => expect(screen.getByRole("alert").textContent).toContain("cannot reach the database server"));
+    expect(invoke).toHaveBeenCalledWith("choose_database", {
+      choice: { kind: "team_server", url: "postgres://gh@db.example:5432/gatehouse" },
+    });
+    expect(ondone).not.toHaveBeenCalled();
   });
 });

@@ -36,7 +36,7 @@ mod postgres;
 mod translate;
 
 pub use pgconfig::{is_postgres_url, password_from_file, PgOptions, Tls};
-pub use postgres::{migrate_postgres, schema_version as pg_schema_version, PG_MIGRATIONS};
+pub use postgres::{migrate_postgres, migrate_postgres_in, schema_version as pg_schema_version, PG_MIGRATIONS};
 pub use rusqlite::types::{FromSql, FromSqlError, FromSqlResult, ToSqlOutput, Value, ValueRef};
 pub use rusqlite::{named_params, params, ToSql};
 pub use translate::{translate, Translation};
@@ -538,6 +538,15 @@ impl Connection {
         match &self.inner {
             Inner::Sqlite(c) => Ok(c.execute_batch(sql)?),
             Inner::Postgres(c) => c.batch(sql),
+        }
+    }
+
+    /// Load rows into a table with PostgreSQL's `COPY … FROM STDIN` (`data` in COPY's text
+    /// format); SQLite has no such statement.
+    pub fn copy_in(&self, sql: &str, data: &[u8]) -> Result<u64> {
+        match &self.inner {
+            Inner::Sqlite(_) => Err(Error::Invalid("COPY is PostgreSQL's; SQLite inserts row by row".into())),
+            Inner::Postgres(c) => c.copy_in(sql, data),
         }
     }
 
