@@ -5,6 +5,7 @@
 //! the error mapped to `{code, message, field?, reason?}`. Authorization happens in the core.
 
 pub mod commands;
+pub mod settings;
 pub mod state;
 
 use tauri::{Emitter, Manager};
@@ -28,6 +29,7 @@ macro_rules! app_handlers {
         tauri::generate_handler![
             $crate::commands::session::app_status,
             $crate::commands::session::database_status,
+            $crate::commands::session::choose_database,
             $crate::commands::session::setup,
             $crate::commands::session::sign_in,
             $crate::commands::session::sign_out,
@@ -97,8 +99,17 @@ fn hand_over_invite<R: tauri::Runtime>(app: &tauri::AppHandle<R>, token: String)
 /// the page can say why the start takes long (an upgrade, another process's lock) or why the
 /// database cannot be used (`database_status`, the `database-status` event).
 pub fn run_desktop() {
-    let db_path = gatehouse_cli::default_db_path();
-    let state = AppState::opening();
+    // The database chosen on the first run (or $GATEHOUSE_DB); none yet: the page asks.
+    let places = settings::Places::of_this_user();
+    let db_path = places.database_to_open();
+    let state = match db_path {
+        Some(_) => AppState::opening(),
+        None => AppState::choosing(places.clone()),
+    };
+    if places.forced_url.is_none() {
+        // A chosen database that fails to open can be chosen again.
+        state.set_places(places);
+    }
     if let Some(token) = std::env::args().nth(1).as_deref().and_then(invite_token_from_link) {
         state.set_pending_invite(token);
     }
@@ -119,14 +130,16 @@ pub fn run_desktop() {
         // macOS sends it as an event to the running app.
         .plugin(tauri_plugin_deep_link::init())
         .setup(move |app| {
-            let opener = app.handle().clone();
-            std::thread::spawn(move || {
-                let emitter = opener.clone();
-                let listener: state::StatusListener = std::sync::Arc::new(move |status| {
-                    let _ = emitter.emit(state::DATABASE_STATUS_EVENT, status);
+            if let Some(db_path) = db_path {
+                let opener = app.handle().clone();
+                std::thread::spawn(move || {
+                    let emitter = opener.clone();
+                    let listener: state::StatusListener = std::sync::Arc::new(move |status| {
+                        let _ = emitter.emit(state::DATABASE_STATUS_EVENT, status);
+                    });
+                    opener.state::<AppState>().open(&db_path, listener);
                 });
-                opener.state::<AppState>().open(&db_path, listener);
-            });
+            }
             let handle = app.handle().clone();
             app.deep_link().on_open_url(move |event| {
                 if let Some(token) = event.urls().iter().find_map(|u| invite_token_from_link(u.as_str())) {

@@ -6,6 +6,7 @@
 //! `database_status` and listens to the `database-status` event; commands called meanwhile wait
 //! until the database is ready.
 
+use crate::settings::{DatabaseChoice, Places, Settings};
 use gatehouse_core::db::{Notice, OpenOptions, WaitReason};
 use gatehouse_core::usecases::audit;
 use gatehouse_core::{time, Database, Error, ErrorBody, Principal, Result, Timestamp};
@@ -46,6 +47,8 @@ pub enum DatabaseState {
     Ready,
     /// The database cannot be used; `message` says why. Every command answers with that error.
     Failed,
+    /// The first run: no database yet and none chosen; `choose_database` says which.
+    Choosing,
 }
 
 impl DatabaseStatus {
@@ -96,6 +99,8 @@ pub struct AppState {
     pending_invite: Mutex<Option<String>>,
     /// The cancel flags of the long commands running now (a bulk enable/disable).
     jobs: JobFlags,
+    /// Where the choice of database is kept, for `choose`; `None` where nothing may be chosen.
+    places: Mutex<Option<Places>>,
 }
 
 /// Cancel flags by the name the page gave each job.
@@ -131,7 +136,70 @@ impl AppState {
             session: Mutex::new(None),
             pending_invite: Mutex::new(None),
             jobs: Arc::default(),
+            places: Mutex::new(None),
         }
+    }
+
+    /// The first run: no database until the page calls `choose_database`.
+    pub fn choosing(places: Places) -> AppState {
+        let state = AppState::opening();
+        *lock(&state.status) = DatabaseStatus::new(DatabaseState::Choosing, "Choose where Gatehouse keeps its data.");
+        state.set_places(places);
+        state
+    }
+
+    /// Let the user choose the database (again, when it cannot be opened) with `choose`.
+    pub fn set_places(&self, places: Places) {
+        *lock(&self.places) = Some(places);
+    }
+
+    /// Use `choice` from now on. The database is opened (created when it has no Gatehouse schema
+    /// yet) before anything is saved: a server that cannot be reached, a URL that does not parse
+    /// or a file that cannot be made answers why, and the choice is not kept. Only on a first run
+    /// or after the database failed to open; whoever was signed in is signed out.
+    pub fn choose(&self, choice: DatabaseChoice) -> Result<DatabaseStatus, ErrorBody> {
+        blocking(|| self.choose_here(choice))
+    }
+
+    fn choose_here(&self, choice: DatabaseChoice) -> Result<DatabaseStatus, ErrorBody> {
+        let refuse = |e: Error| ErrorBody::from(&e);
+        let places = lock(&self.places).clone().ok_or_else(|| {
+            refuse(Error::invalid(
+                "database",
+                "this window's database is set by $GATEHOUSE_DB; it cannot be chosen here",
+            ))
+        })?;
+        if !matches!(self.database_status().state, DatabaseState::Choosing | DatabaseState::Failed) {
+            return Err(refuse(Error::invalid("database", "the database is chosen already")));
+        }
+        let choice = match choice {
+            DatabaseChoice::TeamServer { url } => {
+                let url = url.trim().to_string();
+                if !gatehouse_core::sql::is_postgres_url(&url) {
+                    return Err(refuse(Error::invalid(
+                        "url",
+                        "give the server as a postgres:// URL (postgres://USER@HOST:PORT/DATABASE)",
+                    )));
+                }
+                DatabaseChoice::TeamServer { url }
+            }
+            other => other,
+        };
+        let path = places.database_of(&choice);
+        let server = matches!(choice, DatabaseChoice::TeamServer { .. });
+        let options = OpenOptions { create: true, ..OpenOptions::default() };
+        let db = Database::open_with(&path, options).map_err(|e| match e {
+            // The page's field is the URL.
+            Error::InvalidInput { field, message } if server && field == "db" => refuse(Error::invalid("url", message)),
+            e => refuse(e),
+        })?;
+        places.save(&Settings { database: Some(choice) }).map_err(|e| refuse(e))?;
+        self.set_principal(None);
+        let ready = DatabaseStatus::new(DatabaseState::Ready, "");
+        *lock(&self.status) = ready.clone();
+        *lock(&self.db) = Some(Ok(db));
+        self.opened.notify_all();
+        Ok(ready)
     }
 
     pub fn with_database(db: Database) -> AppState {
@@ -216,6 +284,10 @@ impl AppState {
     /// Run `f` on the database without a session (first run, sign-in, accepting an invitation);
     /// waits while the database is still being opened or upgraded.
     pub fn open_call<T>(&self, f: impl FnOnce(&mut Database, Timestamp) -> Result<T>) -> Result<T, ErrorBody> {
+        blocking(|| self.open_call_here(f))
+    }
+
+    fn open_call_here<T>(&self, f: impl FnOnce(&mut Database, Timestamp) -> Result<T>) -> Result<T, ErrorBody> {
         let mut slot = lock(&self.db);
         while slot.is_none() {
             slot = self.opened.wait(slot).unwrap_or_else(|p| p.into_inner());
@@ -236,6 +308,17 @@ impl AppState {
     pub fn call<T>(&self, f: impl FnOnce(&mut Database, &Principal, Timestamp) -> Result<T>) -> Result<T, ErrorBody> {
         let who = self.principal().ok_or_else(|| ErrorBody::from(&Error::Unauthenticated("sign in first".into())))?;
         self.open_call(|db, now| f(db, &who, now))
+    }
+}
+
+/// Run blocking database work wherever a command runs. The PostgreSQL client drives a runtime of
+/// its own, which may not be entered from one of the async workers that run Tauri's commands
+/// (tokio panics): there the work runs in `block_in_place`, which moves the worker's other tasks
+/// elsewhere meanwhile. On other threads (the opener, tests) it just runs.
+fn blocking<T>(f: impl FnOnce() -> T) -> T {
+    match tokio::runtime::Handle::try_current() {
+        Ok(h) if h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread => tokio::task::block_in_place(f),
+        _ => f(),
     }
 }
 

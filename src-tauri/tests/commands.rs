@@ -9,6 +9,8 @@ use tauri::test::{get_ipc_response, mock_builder, MockRuntime, INVOKE_KEY};
 use tauri::webview::InvokeRequest;
 use tauri::WebviewWindow;
 
+mod common;
+
 struct App {
     _app: tauri::App<MockRuntime>,
     window: WebviewWindow<MockRuntime>,
@@ -447,4 +449,72 @@ fn a_cancel_sent_before_the_job_starts_still_stops_it() {
     assert_eq!((e["code"].as_str(), e["field"].as_str()), (Some("invalid_input"), Some("job")), "{e}");
     a.ok("sign_out", json!({}));
     assert_eq!(a.err("cancel_bulk", json!({"job": "early"}))["code"], "unauthenticated");
+}
+
+/// An app on its first run: no database yet, nothing chosen; its settings and file in a folder
+/// of its own.
+fn choosing_app() -> App {
+    use gatehouse_app::settings::Places;
+    let dir = tempfile::tempdir().unwrap();
+    let app = mock_builder()
+        .manage(AppState::choosing(Places::new(dir.path(), None)))
+        .invoke_handler(gatehouse_app::app_handlers!())
+        .build(gatehouse_app::context())
+        .expect("mock app");
+    let window = tauri::WebviewWindowBuilder::new(&app, "main", Default::default()).build().expect("mock window");
+    App { _app: app, window, _dir: dir }
+}
+
+/// The first run asks where the data lives. A team server is tried before the choice is saved: an
+/// unreachable one, or something that is not a postgres:// URL, answers why and keeps nothing.
+/// "This computer" makes the file, remembers the choice, and the first-run setup follows.
+#[test]
+fn the_first_run_chooses_the_database_and_an_unreachable_server_is_not_saved() {
+    use gatehouse_app::settings::Places;
+    let a = choosing_app();
+    let settings = a._dir.path().join("settings.json");
+    assert_eq!(a.ok("database_status", json!({}))["state"], "choosing");
+
+    let e = a.err(
+        "choose_database",
+        json!({"choice": {"kind": "team_server", "url": "postgres://gh@127.0.0.1:1/gatehouse?connect_timeout=5"}}),
+    );
+    assert_eq!(e["code"], "unavailable", "{e}");
+    assert!(e["message"].as_str().unwrap().contains("127.0.0.1:1"), "the message names the server: {e}");
+    let e = a.err("choose_database", json!({"choice": {"kind": "team_server", "url": "db.example:5432"}}));
+    assert_eq!((e["code"].as_str(), e["field"].as_str()), (Some("invalid_input"), Some("url")), "{e}");
+    assert!(!settings.exists(), "a refused choice was saved");
+    assert_eq!(a.ok("database_status", json!({}))["state"], "choosing");
+
+    let status = a.ok("choose_database", json!({"choice": {"kind": "this_computer"}}));
+    assert_eq!(status["state"], "ready");
+    assert!(a.db_path().exists());
+    let places = Places::new(a._dir.path(), None);
+    assert_eq!(places.database_to_open(), Some(a.db_path()), "the choice is remembered");
+    assert_eq!(std::fs::read_to_string(&settings).unwrap().contains("this_computer"), true);
+    assert_eq!(a.ok("app_status", json!({}))["initialized"], false);
+    a.ok("setup", json!({"org": "Acme Corp", "email": "olivia@acme.test", "name": "Olivia Owner", "password": PW}));
+    // Chosen once: not again while the database works.
+    let e = a.err("choose_database", json!({"choice": {"kind": "this_computer"}}));
+    assert_eq!(e["field"], "database", "{e}");
+}
+
+/// A team server that answers is opened (its schema made), remembered, and the first run goes on
+/// there. Runs when `$GATEHOUSE_TEST_PG` names a server.
+#[test]
+fn the_first_run_on_a_team_server_remembers_its_url() {
+    use gatehouse_app::settings::Places;
+    let Some(server) = std::env::var("GATEHOUSE_TEST_PG").ok().filter(|s| !s.trim().is_empty()) else { return };
+    let url = common::fresh_pg_url(&server);
+    let a = choosing_app();
+    let status = a.ok("choose_database", json!({"choice": {"kind": "team_server", "url": format!(" {url} ")}}));
+    assert_eq!(status["state"], "ready");
+    let places = Places::new(a._dir.path(), None);
+    assert_eq!(places.database_to_open(), Some(std::path::PathBuf::from(&url)));
+    assert!(!a.db_path().exists(), "no file on this computer");
+    assert_eq!(a.ok("app_status", json!({}))["initialized"], false);
+    a.ok("setup", json!({"org": "Acme Corp", "email": "olivia@acme.test", "name": "Olivia Owner", "password": PW}));
+    let db = Database::open_existing(&url).unwrap();
+    let orgs: i64 = db.connection().query_row("SELECT count(*) FROM organizations", [], |r| r.get(0)).unwrap();
+    assert_eq!(orgs, 1, "the organization was made on the server");
 }

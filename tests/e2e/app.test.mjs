@@ -43,6 +43,22 @@ async function acceptAs(token, name) {
   await waitFor('button[data-screen="users"]', 15000);
 }
 
+test("first run: where the data lives; an unreachable team server is said so and not kept", async () => {
+  // No database yet: the window asks first, with this computer chosen.
+  await waitFor('input[value="this_computer"]', 20000);
+  assert.equal(await (await $('input[value="this_computer"]')).isSelected(), true);
+  await click('input[value="team_server"]');
+  await type('input[name="url"]', "postgres://gh@127.0.0.1:1/gatehouse?connect_timeout=3");
+  await click("button=Continue");
+  const alert = await waitFor('[role="alert"]', 15000);
+  assert.match(await alert.getText(), /cannot reach the database server .*127\.0\.0\.1:1/);
+  await shot("00-choose-database");
+  // Nothing was kept: still the choice; this computer goes on to the first-run setup.
+  await click('input[value="this_computer"]');
+  await click("button=Continue");
+  await waitFor('input[name="org"]', 20000);
+});
+
 test("first run → invite two → accept with the copied codes → both active", async () => {
   await waitFor('input[name="org"]', 20000);
   await shot("01-first-run");

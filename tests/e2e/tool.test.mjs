@@ -213,6 +213,7 @@ t("At 960×600 the header and pager stay, dates stay on one line, and every acti
   await assertHittable(`tr[data-email="${await rows[99].getAttribute("data-email")}"] td.name .text`, "the last row's name");
   await shot("15-users-100-rows", { sizes: [{ suffix: "-960", width: 960, height: 600 }] });
 
+
   await size(960, 600);
   await go("invitations");
   await waitFor("table tbody tr");
@@ -515,4 +516,28 @@ t("By keyboard alone: the invite flow, from paste to copied code", async () => {
   await tabTo('.issued tr[data-email="kim@globex.test"] button[data-copy^="ghi_"]');
   await press("Enter");
   await b.waitUntil(async () => /Copied/.test((await focused()).text), { timeout: 3000 });
+});
+
+// 10 ---------------------------------------------------------------------------------------------
+t("Next and Previous walk the list by where the page before ended, with no row repeated or skipped", async () => {
+  await switchOrg("wide");
+  await go("users");
+  await (await waitFor('select[aria-label="Rows per page"]')).selectByAttribute("value", "100");
+  await b.waitUntil(async () => (await $$("table.members tbody tr")).length === 100, { timeout: 15000 });
+  // Next and Previous start where the page before ended (list_members `after`, a seek): page 2
+  // follows page 1 with no row repeated or skipped, and Previous shows page 1 again.
+  const emails = () => b.execute(() => [...document.querySelectorAll("table.members tbody tr")].map((r) => r.dataset.email));
+  const range = async () => (await $(".pager .range")).getText();
+  const first = await emails();
+  await click('button[aria-label="Next page"]');
+  await b.waitUntil(async () => (await range()).startsWith("101–200 of"), { timeout: 15000, timeoutMsg: "no page 2" });
+  await b.waitUntil(async () => (await emails())[0] !== first[0], { timeout: 15000 });
+  const second = await emails();
+  assert.equal(second.length, 100);
+  assert.deepEqual(second.filter((e) => first.includes(e)), [], "a row on both pages");
+  await click('button[aria-label="Previous page"]');
+  await b.waitUntil(async () => (await range()).startsWith("1–100 of"), { timeout: 15000, timeoutMsg: "not back on page 1" });
+  await b.waitUntil(async () => (await emails())[0] === first[0], { timeout: 15000 });
+  assert.deepEqual(await emails(), first);
+  await switchOrg("Globex");
 });

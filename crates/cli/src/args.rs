@@ -99,6 +99,15 @@ pub enum Command {
     /// Copy the whole database into a new file, owner-only (consistent while others write; never
     /// over an existing file or through a symbolic link)
     Backup { file: PathBuf },
+    /// Copy this SQLite database (--db) into an empty PostgreSQL database, in one transaction
+    /// there, every audit chain verified on both sides; then use --db URL (or $GATEHOUSE_DB)
+    /// everywhere. A target that holds anything is refused and left as it was
+    Migrate {
+        /// The empty target: postgres://USER@HOST:PORT/DATABASE (the PG* variables and
+        /// ~/.pgpass complete it)
+        #[arg(long)]
+        to: String,
+    },
     /// Replace the database with a backup that passes every check (integrity, exactly Gatehouse's
     /// schema, an owner in every organization, intact audit chains). Needs --as EMAIL: an owner of
     /// every organization in the backup, with the password as it stands in the backup. The
@@ -147,7 +156,8 @@ pub struct ServeArgs {
     #[arg(long, value_name = "DURATION", default_value = "12h")]
     pub session_lifetime: String,
     /// Database connections to keep open, 2 to 1000. PostgreSQL: N in all, a quarter of them for
-    /// writes [default: 16]. SQLite: one writer and N-1 readers [default: 2 readers per core, 4 to 16]
+    /// writes [default: 4 per core, 8 to 32]. SQLite: one writer and N-1 readers [default: 2
+    /// readers per core, 4 to 16]
     #[arg(long, value_name = "N", env = "GATEHOUSE_CONNECTIONS")]
     pub connections: Option<usize>,
 }

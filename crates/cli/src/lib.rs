@@ -79,6 +79,11 @@ pub fn default_db_path() -> PathBuf {
     if let Some(p) = std::env::var_os("GATEHOUSE_DB").filter(|p| !p.is_empty()) {
         return PathBuf::from(p);
     }
+    app_data_dir().join("gatehouse.db")
+}
+
+/// The platform's app-data folder of Gatehouse (the database file, the desktop app's settings).
+pub fn app_data_dir() -> PathBuf {
     let home = std::env::var_os("HOME").map(PathBuf::from).unwrap_or_else(|| PathBuf::from("."));
     let base = if cfg!(target_os = "windows") {
         std::env::var_os("APPDATA").map(PathBuf::from).unwrap_or(home)
@@ -90,7 +95,7 @@ pub fn default_db_path() -> PathBuf {
             .map(PathBuf::from)
             .unwrap_or_else(|| home.join(".local/share"))
     };
-    base.join(APP_IDENTIFIER).join("gatehouse.db")
+    base.join(APP_IDENTIFIER)
 }
 
 /// The bundle identifier; the desktop app keeps its data in the same folder.
@@ -295,8 +300,26 @@ fn execute(cli: &Cli, out: &Out) -> Result<()> {
         }
         Command::Backup { file } => {
             let db = open(cli)?;
-            db.backup_to(file)?;
+            let mut progress = progress::copy_on_terminal("backed up");
+            db.backup_to_with(file, &mut progress)?;
             out.value(&serde_json::json!({"backup": file}), || format!("Backed up to {}", file.display()))
+        }
+        Command::Migrate { to } => {
+            let mut db = open(cli)?;
+            let mut progress = progress::copy_on_terminal("copied");
+            let report = gatehouse_core::transfer::migrate_to_postgres(&mut db, to, now, &mut progress)?;
+            out.value(&report, || {
+                format!(
+                    "Migrated to {}: {} organizations, {} accounts, {} memberships, {} audit events ({} chains \
+                     verified on both sides). Use --db or $GATEHOUSE_DB with that URL from now on.",
+                    report.migrated_to,
+                    report.copied.organizations,
+                    report.copied.accounts,
+                    report.copied.memberships,
+                    report.copied.audit_events,
+                    report.copied.chains_verified
+                )
+            })
         }
         Command::Restore { file } => {
             // A person proves who they are against the backup itself, so a token cannot restore.

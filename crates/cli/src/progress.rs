@@ -82,6 +82,36 @@ pub fn rows_on_terminal(verb: &'static str) -> impl FnMut(gatehouse_core::usecas
     }
 }
 
+/// A copy between engines (`migrate`, `backup` from PostgreSQL) on a terminal: "copied: N of M
+/// rows" rewritten in place at most four times a second once the copy has run for half a second
+/// (a small database prints nothing), then cleared. Scripts see nothing.
+pub fn copy_on_terminal(verb: &'static str) -> impl FnMut(gatehouse_core::transfer::Progress) {
+    let on_terminal = std::io::stderr().is_terminal();
+    let started = std::time::Instant::now();
+    let mut last: Option<std::time::Instant> = None;
+    move |p| {
+        if !on_terminal {
+            return;
+        }
+        let mut err = std::io::stderr().lock();
+        if p.done == p.total {
+            if last.is_some() {
+                let _ = write!(err, "\r\x1b[K");
+            }
+            return;
+        }
+        let due = match last {
+            None => started.elapsed() >= std::time::Duration::from_millis(500),
+            Some(t) => t.elapsed() >= std::time::Duration::from_millis(250),
+        };
+        if due {
+            last = Some(std::time::Instant::now());
+            let _ = write!(err, "\r\x1b[Kgatehouse: {verb} {} of {} rows", p.done, p.total);
+            let _ = err.flush();
+        }
+    }
+}
+
 /// Where the core's diagnostics go.
 struct Diagnostics {
     to_stderr: bool,

@@ -15,6 +15,7 @@ pub mod replies;
 pub mod sql;
 pub mod store;
 pub mod time;
+pub mod transfer;
 pub mod usecases;
 pub mod validate;
 

@@ -69,17 +69,32 @@ fn two_processes_on_one_server_see_each_others_writes() {
     assert!(!check(&mut a, &o, ORG, "m@acme.test", ORG_VIEW, None, T0).unwrap().allowed);
 }
 
+/// `restore` replaces a SQLite file; onto PostgreSQL it is refused naming `db`, pointing at
+/// `migrate --to` (which loads a backup into an empty server), and the server is left as it was.
+/// (`backup` from PostgreSQL works: `tests/transfer.rs`.)
 #[test]
-fn backup_and_restore_are_refused_on_postgres_naming_db() {
+fn restore_onto_postgres_is_refused_naming_db() {
+    use gatehouse_core::usecases::restore;
     let Some(server) = pg_url() else { return };
-    let db = Database::open(fresh_pg_url(&server)).unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let dest = dir.path().join("b.db");
-    match db.backup_to(&dest) {
-        Err(Error::InvalidInput { field, .. }) => assert_eq!(field, "db"),
+    let backup = dir.path().join("b.db");
+    {
+        let mut file = Database::open(dir.path().join("g.db")).unwrap();
+        orgs::init(&mut file, "Acme", OWNER, "Olivia Owner", PW, T0).unwrap();
+        file.backup_to(&backup).unwrap();
+    }
+    let mut db = Database::open(fresh_pg_url(&server)).unwrap();
+    orgs::init(&mut db, "Zeta", "zed@zeta.test", "Zed Zeta", PW, T0).unwrap();
+    let staged = restore::stage(&backup, dir.path(), OWNER, PW, T0 + 1).unwrap();
+    match restore::apply(&mut db, staged) {
+        Err(Error::InvalidInput { field, message }) => {
+            assert_eq!(field, "db");
+            assert!(message.contains("migrate --to"), "{message}");
+        }
         other => panic!("expected invalid input on db, got {other:?}"),
     }
-    assert!(!dest.exists(), "a refused backup left a file");
+    let orgs: i64 = db.connection().query_row("SELECT count(*) FROM organizations", [], |r| r.get(0)).unwrap();
+    assert_eq!(orgs, 1, "the server was changed by a refused restore");
 }
 
 /// The server goes away in the middle of a bulk invite (its session is ended from outside, as a

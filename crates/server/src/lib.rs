@@ -29,4 +29,4 @@ mod pool;
 mod routes;
 
 #[cfg(feature = "serve")]
-pub use listen::{database_name, serve, Listening, Options, TlsFiles, DEFAULT_PG_CONNECTIONS, MAX_CONNECTIONS};
+pub use listen::{database_name, serve, Listening, Options, TlsFiles, MAX_CONNECTIONS};

@@ -78,10 +78,14 @@ impl Options {
     }
 }
 
-/// Connections the service opens on PostgreSQL unless told (`--connections`): enough for 64
-/// clients at once on a few cores (a `check` holds its connection for a few round trips), and
-/// well inside the server's default `max_connections` (100) for a handful of `serve` processes.
-pub const DEFAULT_PG_CONNECTIONS: usize = 16;
+/// Connections the service opens on PostgreSQL unless told (`--connections`): four per core of
+/// this machine, 8 to 32. A `check` holds its connection for a dozen round trips, so a few per
+/// core keep the cores busy; more only add sessions that compete for the same cores. Measured
+/// with `scripts/bench-serve --pg` on 2 cores shared with PostgreSQL: two services of 16
+/// connections each answered 0.43× what one did, of 8 each 1.12× (docs/SCALING.md).
+pub fn default_pg_connections() -> usize {
+    std::thread::available_parallelism().map_or(2, |n| n.get()).saturating_mul(4).clamp(8, 32)
+}
 
 /// The most `--connections` may ask for.
 pub const MAX_CONNECTIONS: usize = 1000;
@@ -91,7 +95,7 @@ pub const MAX_CONNECTIONS: usize = 1000;
 /// PostgreSQL: `connections` in all, a quarter of them writers.
 pub fn pool_sizes(postgres: bool, connections: Option<usize>) -> Sizes {
     if postgres {
-        let n = connections.unwrap_or(DEFAULT_PG_CONNECTIONS).max(2);
+        let n = connections.unwrap_or_else(default_pg_connections).max(2);
         let writers = (n / 4).max(1);
         Sizes { readers: n - writers, writers }
     } else {

@@ -5,6 +5,7 @@
 pub const COMMANDS: &[&str] = &[
     "app_status",
     "database_status",
+    "choose_database",
     "setup",
     "sign_in",
     "sign_out",

@@ -25,6 +25,16 @@ pub fn database_status(state: State<'_, AppState>) -> Reply<crate::state::Databa
     Ok(state.database_status())
 }
 
+/// The first run's choice (or a new one after the database failed to open): this computer's file
+/// or a team server, opened before it is saved. Answers the new status (`ready`).
+#[tauri::command]
+pub async fn choose_database(
+    state: State<'_, AppState>,
+    choice: crate::settings::DatabaseChoice,
+) -> Reply<crate::state::DatabaseStatus> {
+    state.choose(choice)
+}
+
 #[tauri::command]
 pub async fn app_status(state: State<'_, AppState>) -> Reply<AppStatus> {
     let who = state.principal();

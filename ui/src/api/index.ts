@@ -16,6 +16,7 @@ import type { ExportFormat } from "../bindings/ExportFormat";
 import type { ChainReport } from "../bindings/ChainReport";
 import type { CheckAnswer } from "../bindings/CheckAnswer";
 import type { CreatedServiceAccount } from "../bindings/CreatedServiceAccount";
+import type { DatabaseChoice } from "../bindings/DatabaseChoice";
 import type { DatabaseStatus } from "../bindings/DatabaseStatus";
 import type { Initialized } from "../bindings/Initialized";
 import type { InvitationPreview } from "../bindings/InvitationPreview";
@@ -60,6 +61,9 @@ export const api = {
   appStatus: () => call<AppStatus>("app_status"),
   /** Answers at once, also while the database is being upgraded (other commands wait for it). */
   databaseStatus: () => call<DatabaseStatus>("database_status"),
+  /** First run (or a database that could not be opened): this computer's file or a team server,
+   *  opened (a server tried) before the choice is saved. */
+  chooseDatabase: (choice: DatabaseChoice) => call<DatabaseStatus>("choose_database", { choice }),
   /** Whether `gatehouse serve` runs on the configured address, and on this window's database. */
   serviceStatus: () => call<ServiceStatus>("service_status"),
   setup: (org: string, email: string, name: string, password: string) =>
@@ -81,8 +85,9 @@ export const api = {
   myAccess: (org: string) => call<MyAccess>("my_access", { org }),
 
   /** `countLimit`: counts that walk the matching rows stop there and are named in `estimated`. */
-  listMembers: (org: string, filter: MemberListArgs, sort: SortKey, descending: boolean, page: number, perPage: number, countLimit: number | null = null) =>
-    call<MemberPage>("list_members", { org, filter, sort, descending, page, perPage, countLimit }),
+  /** `after`: the `next` of the page before (same query), so the page is a seek; null: by `page`. */
+  listMembers: (org: string, filter: MemberListArgs, sort: SortKey, descending: boolean, page: number, perPage: number, countLimit: number | null = null, after: string | null = null) =>
+    call<MemberPage>("list_members", { org, filter, sort, descending, page, perPage, countLimit, after }),
   memberDetails: (org: string, email: string) => call<MemberDetails>("member_details", { org, email }),
   setMemberRole: (org: string, email: string, role: string) => call<null>("set_member_role", { org, email, role }),
   setMemberExpiry: (org: string, email: string, when: string | null) => call<null>("set_member_expiry", { org, email, when }),

@@ -45,3 +45,30 @@ export function pagesKnown(page: number, perPage: number, total: number, estimat
   if (!estimate) return counted;
   return Math.max(counted, shown >= perPage ? page + 1 : page);
 }
+
+/**
+ * Where each page of one query starts by a seek: page n + 1 starts after the `next` of page n
+ * (`MemberQuery::after`), so Next, Previous and any page already walked cost what page 1 costs.
+ * A page with no known start (a jump past the pages walked) is asked by its number (OFFSET).
+ * A new query (filter, sort, direction, page size) forgets every start.
+ */
+export class PageStarts {
+  private query = "";
+  private starts = new Map<number, string>();
+
+  /** The `after` to ask `page` of `query` with: null for page 1 and for a page not reached yet. */
+  after(query: string, page: number): string | null {
+    if (query !== this.query) {
+      this.query = query;
+      this.starts.clear();
+    }
+    return page > 1 ? (this.starts.get(page) ?? null) : null;
+  }
+
+  /** Page `page` of `query` came back with `next`: where the page after it starts, if known. */
+  loaded(query: string, page: number, next: string | null | undefined) {
+    if (query !== this.query) return;
+    if (next) this.starts.set(page + 1, next);
+    else this.starts.delete(page + 1);
+  }
+}

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { jobName, started, progressed, cancelRequested, finished, isRunning, fraction, progressText, type BulkRun } from "../lib/bulk";
 import { COUNT_LIMIT, countText, countTitle, isEstimate } from "../lib/members";
-import { pagesKnown, rangeLabel } from "../lib/pages";
+import { PageStarts, pagesKnown, rangeLabel } from "../lib/pages";
 import type { BulkReport } from "../bindings/BulkReport";
 import { ApiError } from "../api/errors";
 
@@ -116,5 +116,28 @@ describe("estimated counts", () => {
     expect(pagesKnown(41, 25, 1000, true, 25)).toBe(42);
     expect(pagesKnown(42, 25, 1000, true, 7)).toBe(42);
     expect(pagesKnown(1, 25, 1000, false, 25)).toBe(40);
+  });
+
+  it("walks Next and Previous by the `next` of the page before, and jumps ahead by the number", () => {
+    const starts = new PageStarts();
+    const q = JSON.stringify([{ search: "a" }, "name", false, 25]);
+    expect(starts.after(q, 1)).toBeNull();
+    starts.loaded(q, 1, "k25");
+    expect(starts.after(q, 2)).toBe("k25");
+    starts.loaded(q, 2, "k50");
+    expect(starts.after(q, 3)).toBe("k50");
+    // Back: page 2 starts where it did, page 1 at the top.
+    expect(starts.after(q, 2)).toBe("k25");
+    expect(starts.after(q, 1)).toBeNull();
+    // A page not walked to yet goes by its number (OFFSET).
+    expect(starts.after(q, 40)).toBeNull();
+    // A short last page has no `next`: the start after it is forgotten.
+    starts.loaded(q, 2, undefined);
+    expect(starts.after(q, 3)).toBeNull();
+    // Another query (here: the page size) starts afresh, and a late answer to the old one is ignored.
+    const q2 = JSON.stringify([{ search: "a" }, "name", false, 50]);
+    expect(starts.after(q2, 2)).toBeNull();
+    starts.loaded(q, 1, "k25");
+    expect(starts.after(q2, 2)).toBeNull();
   });
 });

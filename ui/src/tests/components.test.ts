@@ -20,6 +20,7 @@ function emit(name: string, payload: unknown) {
 
 import ErrorNote from "../components/ErrorNote.svelte";
 import SignIn from "../screens/SignIn.svelte";
+import ChooseDatabase from "../screens/ChooseDatabase.svelte";
 import Users from "../screens/Users.svelte";
 import RowMenu from "../components/RowMenu.svelte";
 import ExpiryHost from "./ExpiryHost.svelte";
@@ -81,8 +82,36 @@ describe("Users", () => {
     await fireEvent.change(screen.getByLabelText("Status"), { target: { value: "disabled" } });
     await fireEvent.click(screen.getByRole("button", { name: /Roles/ }));
     await waitFor(() =>
-      expect(invoke).toHaveBeenLastCalledWith("list_members", { org: "acme", filter: { search: undefined, status: "disabled", role: undefined }, sort: "role", descending: false, page: 1, perPage: 25, countLimit: 1000 }),
+      expect(invoke).toHaveBeenLastCalledWith("list_members", { org: "acme", filter: { search: undefined, status: "disabled", role: undefined }, sort: "role", descending: false, page: 1, perPage: 25, countLimit: 1000, after: null }),
     );
+  });
+
+  it("asks Next and Previous by the page before's `next`, and starts over on a new sort", async () => {
+    setup({ is_owner: true, permissions: [] });
+    const list = invoke.getMockImplementation()!;
+    invoke.mockImplementation(async (cmd: string, args: unknown) => {
+      if (cmd !== "list_members") return list(cmd, args);
+      const a = args as { page: number };
+      // 60 rows: pages 1 and 2 are full (and say where the next starts), page 3 is not.
+      return { ...(await list(cmd, args)), page: a.page, total: 60, next: a.page < 3 ? `after-page-${a.page}` : undefined };
+    });
+    render(Users);
+    await waitFor(() => expect(screen.getByText("a@x.io")).toBeTruthy());
+    const last = () => invoke.mock.calls.filter((c) => c[0] === "list_members").at(-1)![1] as { page: number; after: string | null; sort: string };
+    const pager = (name: string) => screen.getByRole("button", { name });
+    await fireEvent.click(pager("Next page"));
+    await waitFor(() => expect(last()).toMatchObject({ page: 2, after: "after-page-1" }));
+    await fireEvent.click(pager("Next page"));
+    await waitFor(() => expect(last()).toMatchObject({ page: 3, after: "after-page-2" }));
+    await fireEvent.click(pager("Previous page"));
+    await waitFor(() => expect(last()).toMatchObject({ page: 2, after: "after-page-1" }));
+    await fireEvent.click(pager("Previous page"));
+    await waitFor(() => expect(last()).toMatchObject({ page: 1, after: null }));
+    // A new sort forgets the starts: page 2 of it is asked by its number until page 1 says where.
+    await fireEvent.click(screen.getByRole("button", { name: /Roles/ }));
+    await waitFor(() => expect(last()).toMatchObject({ page: 1, after: null, sort: "role" }));
+    await fireEvent.click(pager("Next page"));
+    await waitFor(() => expect(last()).toMatchObject({ page: 2, after: "after-page-1", sort: "role" }));
   });
 
   it("asks before disabling all matching, and says exactly what will change", async () => {
@@ -302,5 +331,37 @@ describe("RowMenu", () => {
     await fireEvent.click(screen.getAllByRole("menuitem")[2]);
     expect(picked).toHaveBeenCalledTimes(1);
     expect(document.activeElement).toBe(trigger);
+  });
+});
+
+describe("ChooseDatabase", () => {
+  it("offers this computer first and sends the choice", async () => {
+    const ondone = vi.fn();
+    invoke.mockResolvedValueOnce({ state: "ready", message: "" });
+    render(ChooseDatabase, { ondone });
+    const local = screen.getByLabelText(/This computer/) as HTMLInputElement;
+    expect(local.checked).toBe(true);
+    expect(screen.queryByLabelText(/Server URL/)).toBeNull();
+    await fireEvent.submit(local.form!);
+    await waitFor(() => expect(ondone).toHaveBeenCalled());
+    expect(invoke).toHaveBeenCalledWith("choose_database", { choice: { kind: "this_computer" } });
+  });
+
+  it("tries a team server and says why it cannot be reached, saving nothing", async () => {
+    const ondone = vi.fn();
+    invoke.mockRejectedValueOnce({
+      code: "unavailable",
+      message: "cannot reach the database server gh@db.example:5432/gatehouse: connection refused",
+    });
+    render(ChooseDatabase, { ondone });
+    await fireEvent.click(screen.getByLabelText(/A team server/));
+    const url = (await screen.findByLabelText(/Server URL/)) as HTMLInputElement;
+    await fireEvent.input(url, { target: { value: "  postgres://gh@db.example:5432/gatehouse " } });
+    await fireEvent.submit(url.form!);
+    await waitFor(() => expect(screen.getByRole("alert").textContent).toContain("cannot reach the database server"));
+    expect(invoke).toHaveBeenCalledWith("choose_database", {
+      choice: { kind: "team_server", url: "postgres://gh@db.example:5432/gatehouse" },
+    });
+    expect(ondone).not.toHaveBeenCalled();
   });
 });

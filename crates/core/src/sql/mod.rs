@@ -36,7 +36,7 @@ mod postgres;
 mod translate;
 
 pub use pgconfig::{is_postgres_url, password_from_file, PgOptions, Tls};
-pub use postgres::{migrate_postgres, schema_version as pg_schema_version, PG_MIGRATIONS};
+pub use postgres::{migrate_postgres, migrate_postgres_in, schema_version as pg_schema_version, PG_MIGRATIONS};
 pub use rusqlite::types::{FromSql, FromSqlError, FromSqlResult, ToSqlOutput, Value, ValueRef};
 pub use rusqlite::{named_params, params, ToSql};
 pub use translate::{translate, Translation};
@@ -541,6 +541,15 @@ impl Connection {
         }
     }
 
+    /// Load rows into a table with PostgreSQL's `COPY … FROM STDIN` (`data` in COPY's text
+    /// format); SQLite has no such statement.
+    pub fn copy_in(&self, sql: &str, data: &[u8]) -> Result<u64> {
+        match &self.inner {
+            Inner::Sqlite(_) => Err(Error::Invalid("COPY is PostgreSQL's; SQLite inserts row by row".into())),
+            Inner::Postgres(c) => c.copy_in(sql, data),
+        }
+    }
+
     /// The id of the row the last INSERT made. On PostgreSQL `lastval()`: the last value any
     /// sequence gave in this session, which is that row's only if no trigger inserted elsewhere since.
     pub fn last_insert_rowid(&self) -> Result<i64> {
@@ -573,7 +582,10 @@ impl Connection {
             return Err(Error::Invalid("a transaction is already open on this connection".into()));
         }
         match &self.inner {
-            Inner::Sqlite(c) => c.execute_batch(if write { "BEGIN IMMEDIATE" } else { "BEGIN DEFERRED" })?,
+            // Cached: parsing BEGIN and COMMIT again on every transaction was a tenth of a `check`.
+            Inner::Sqlite(c) => {
+                c.prepare_cached(if write { "BEGIN IMMEDIATE" } else { "BEGIN DEFERRED" })?.execute([])?;
+            }
             Inner::Postgres(c) => c.begin(write)?,
         }
         self.in_transaction.set(true);
@@ -635,7 +647,10 @@ impl Connection {
     fn end(&self, commit: bool) -> Result<()> {
         self.in_transaction.set(false);
         match &self.inner {
-            Inner::Sqlite(c) => Ok(c.execute_batch(if commit { "COMMIT" } else { "ROLLBACK" })?),
+            Inner::Sqlite(c) => {
+                c.prepare_cached(if commit { "COMMIT" } else { "ROLLBACK" })?.execute([])?;
+                Ok(())
+            }
             Inner::Postgres(c) => c.end(commit),
         }
     }

@@ -246,6 +246,19 @@ impl PgConnection {
         Ok(())
     }
 
+    /// `COPY … FROM STDIN` with `data` in COPY's text format: a bulk load in one round trip,
+    /// where one INSERT per row would wait for the server once per row.
+    pub fn copy_in(&self, sql: &str, data: &[u8]) -> Result<u64> {
+        let (rows, written) = self.with_client(|c| {
+            let mut writer = c.copy_in(sql)?;
+            // A write that fails leaves the connection broken; `finish` then reports the server's error.
+            let written = std::io::Write::write_all(&mut writer, data);
+            Ok((writer.finish()?, written))
+        })?;
+        written.map_err(|e| unavailable(&self.options, &e))?;
+        Ok(rows)
+    }
+
     pub fn begin(&self, write: bool) -> Result<()> {
         let sql = if write {
             // The lock first: READ COMMITTED then gives every later statement a snapshot taken
@@ -429,32 +442,50 @@ pub fn migrate_postgres(conn: &Connection) -> crate::error::Result<()> {
     let Inner::Postgres(_) = &conn.inner else {
         return Err(crate::error::Error::Internal("migrate_postgres on a SQLite connection".into()));
     };
-    for (i, (name, sql)) in PG_MIGRATIONS.iter().enumerate() {
-        let version = i as i64 + 1;
+    for i in 0..PG_MIGRATIONS.len() {
         let tx = conn.begin_write()?;
-        tx.execute_batch(&format!(
-            "SELECT pg_advisory_xact_lock({MIGRATION_LOCK});
-             CREATE TABLE IF NOT EXISTS gatehouse_schema (
-                 version     BIGINT PRIMARY KEY,
-                 name        TEXT NOT NULL,
-                 applied_at  TIMESTAMPTZ NOT NULL DEFAULT now()
-             );"
-        ))?;
-        let current: i64 = tx.query_row("SELECT coalesce(max(version), 0) FROM gatehouse_schema", [], |r| r.get(0))?;
-        if current > PG_MIGRATIONS.len() as i64 {
-            return Err(crate::error::Error::Internal(format!(
-                "this database has schema version {current}, newer than this Gatehouse knows ({}); upgrade Gatehouse",
-                PG_MIGRATIONS.len()
-            )));
-        }
-        if current >= version {
-            tx.commit()?;
-            continue;
-        }
-        tx.execute_batch(sql)?;
-        tx.execute("INSERT INTO gatehouse_schema (version, name) VALUES (?1, ?2)", super::params![version, name])?;
+        apply_migration(&tx, i)?;
         tx.commit()?;
     }
+    Ok(())
+}
+
+/// Apply every migration not yet applied inside the caller's open write transaction (`migrate
+/// --to`: the schema and the data it copies commit together, or neither does).
+pub fn migrate_postgres_in(tx: &Connection) -> crate::error::Result<()> {
+    let Inner::Postgres(_) = &tx.inner else {
+        return Err(crate::error::Error::Internal("migrate_postgres_in on a SQLite connection".into()));
+    };
+    for i in 0..PG_MIGRATIONS.len() {
+        apply_migration(tx, i)?;
+    }
+    Ok(())
+}
+
+/// Migration `i` (from 0), in the open write transaction, unless the schema has it already.
+fn apply_migration(tx: &Connection, i: usize) -> crate::error::Result<()> {
+    let (name, sql) = PG_MIGRATIONS[i];
+    let version = i as i64 + 1;
+    tx.execute_batch(&format!(
+        "SELECT pg_advisory_xact_lock({MIGRATION_LOCK});
+         CREATE TABLE IF NOT EXISTS gatehouse_schema (
+             version     BIGINT PRIMARY KEY,
+             name        TEXT NOT NULL,
+             applied_at  TIMESTAMPTZ NOT NULL DEFAULT now()
+         );"
+    ))?;
+    let current: i64 = tx.query_row("SELECT coalesce(max(version), 0) FROM gatehouse_schema", [], |r| r.get(0))?;
+    if current > PG_MIGRATIONS.len() as i64 {
+        return Err(crate::error::Error::Internal(format!(
+            "this database has schema version {current}, newer than this Gatehouse knows ({}); upgrade Gatehouse",
+            PG_MIGRATIONS.len()
+        )));
+    }
+    if current >= version {
+        return Ok(());
+    }
+    tx.execute_batch(sql)?;
+    tx.execute("INSERT INTO gatehouse_schema (version, name) VALUES (?1, ?2)", super::params![version, name])?;
     Ok(())
 }
 

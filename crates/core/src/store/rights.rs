@@ -69,6 +69,67 @@ pub fn of_service_account(
     collect(rows)
 }
 
+/// What `check` asks about one person, by email: whether they are a member in force and, if so,
+/// whether they hold the owner role or `permission` at `now` (the scopes of `of_account`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PersonAnswer {
+    NoAccount,
+    NotMember,
+    Disabled,
+    ExpiredAt(Timestamp),
+    Owner,
+    Holds,
+    Lacks,
+}
+
+/// `PersonAnswer` in one statement: the account by its email, its membership, and the grants of
+/// `of_account` asked about the one permission (instead of `accounts::by_email`,
+/// `memberships::of` and `of_account`, which looked the membership up twice and read every
+/// permission of every role). `inherit`: the organization's `workspace_access` is `inherit`.
+/// `tests/prepared.rs` counts the statements; `tests/scopes.rs` and `tests/rules.rs` hold its answers.
+pub fn of_person(
+    conn: &Connection,
+    org_id: &str,
+    inherit: bool,
+    email_norm: &str,
+    permission: &str,
+    workspace_id: Option<&str>,
+    now: Timestamp,
+) -> Result<PersonAnswer> {
+    let mut st = conn.prepare_cached(
+        "SELECT m.enabled, m.access_expires_at,
+           (SELECT max(CASE WHEN r.is_owner = 1 THEN 2 WHEN rp.permission IS NOT NULL THEN 1 ELSE 0 END)
+            FROM access_grants g
+            JOIN roles r ON r.id = g.role_id
+            LEFT JOIN role_permissions rp ON rp.role_id = r.id AND rp.permission = ?4
+            WHERE g.membership_id = m.id
+              AND (g.workspace_id IS ?5 OR (?5 IS NOT NULL AND g.workspace_id IS NULL AND ?6 = 1))
+              AND (g.valid_from IS NULL OR g.valid_from <= ?3)
+              AND (g.expires_at IS NULL OR g.expires_at > ?3))
+         FROM accounts a LEFT JOIN memberships m ON m.organization_id = ?1 AND m.account_id = a.id
+         WHERE a.email_norm = ?2",
+    )?;
+    let mut rows = st.query(params![org_id, email_norm, now, permission, workspace_id, i64::from(inherit)])?;
+    let Some(row) = rows.next()? else {
+        return Ok(PersonAnswer::NoAccount);
+    };
+    let enabled: Option<bool> = row.get(0)?;
+    let expires: Option<Timestamp> = row.get(1)?;
+    let held: Option<i64> = row.get(2)?;
+    Ok(match enabled {
+        None => PersonAnswer::NotMember,
+        Some(false) => PersonAnswer::Disabled,
+        Some(true) => match expires.filter(|t| *t <= now) {
+            Some(t) => PersonAnswer::ExpiredAt(t),
+            None => match held {
+                Some(2) => PersonAnswer::Owner,
+                Some(1) => PersonAnswer::Holds,
+                _ => PersonAnswer::Lacks,
+            },
+        },
+    })
+}
+
 /// Owners who will stay owners with nothing more done: enabled, no access expiry, an
 /// organization-scope owner grant that has started and has no end. Rule 3 keeps this above zero.
 ///

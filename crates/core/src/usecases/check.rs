@@ -1,12 +1,14 @@
 //! `check`: may this person do this, right now? For other programs on the machine.
 
-use super::access::{rights_in, OrgAccess};
+use super::access::OrgAccess;
 use crate::auth::Principal;
 use crate::catalogue::is_built_in;
 use crate::db::Database;
 use crate::error::{Error, Result};
 use crate::policy::Action;
-use crate::store::{accounts, memberships, permissions, workspaces};
+use crate::store::organizations::WorkspaceAccessMode;
+use crate::store::rights::{self, PersonAnswer};
+use crate::store::{permissions, workspaces};
 use crate::time::{rfc3339, Timestamp};
 use crate::validate;
 use serde::Serialize;
@@ -67,31 +69,18 @@ pub fn check(
             ),
             None => None,
         };
-        let Some(account) = accounts::by_email(tx, &email_norm)? else {
-            return Ok(deny(format!("{email_norm} is not a member of {}", access.org.slug)));
-        };
-        let Some(m) = memberships::of(tx, &access.org.id, &account.id)? else {
-            return Ok(deny(format!("{email_norm} is not a member of {}", access.org.slug)));
-        };
-        if !m.enabled {
-            return Ok(deny("membership disabled"));
-        }
-        if let Some(t) = m.access_expires_at.filter(|t| *t <= now) {
-            return Ok(deny(format!("access expired at {}", rfc3339(t))));
-        }
-        let rights = rights_in(
-            tx,
-            &Principal::Account { id: account.id.clone(), email: account.email.clone() },
-            &access.org.id,
-            workspace_id.as_deref(),
-            now,
-        )?;
-        Ok(if rights.is_owner {
-            CheckAnswer { allowed: true, reason: "holds the owner role".into() }
-        } else if rights.permissions.contains(&permission) {
-            CheckAnswer { allowed: true, reason: format!("a current role grants {permission}") }
-        } else {
-            deny(format!("no current role grants {permission}"))
+        let inherit = access.org.workspace_access == WorkspaceAccessMode::Inherit;
+        let answer =
+            rights::of_person(tx, &access.org.id, inherit, &email_norm, &permission, workspace_id.as_deref(), now)?;
+        Ok(match answer {
+            PersonAnswer::NoAccount | PersonAnswer::NotMember => {
+                deny(format!("{email_norm} is not a member of {}", access.org.slug))
+            }
+            PersonAnswer::Disabled => deny("membership disabled"),
+            PersonAnswer::ExpiredAt(t) => deny(format!("access expired at {}", rfc3339(t))),
+            PersonAnswer::Owner => CheckAnswer { allowed: true, reason: "holds the owner role".into() },
+            PersonAnswer::Holds => CheckAnswer { allowed: true, reason: format!("a current role grants {permission}") },
+            PersonAnswer::Lacks => deny(format!("no current role grants {permission}")),
         })
     })
 }
