@@ -129,15 +129,7 @@ fn the_server_gone_mid_bulk_invite_leaves_nothing_and_the_next_command_works() {
         std::thread::spawn(move || {
             let admin = gatehouse_core::sql::Connection::postgres(&server).unwrap();
             while !done.load(std::sync::atomic::Ordering::Relaxed) {
-                let ended: i64 = admin
-                    .query_row(
-                        "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
-                         WHERE datname = ?1 AND backend_xid IS NOT NULL AND pid <> pg_backend_pid()",
-                        [&name],
-                        |r| r.get(0),
-                    )
-                    .unwrap();
-                if ended > 0 {
+                if end_writing_sessions(&admin, &name) > 0 {
                     return true;
                 }
                 std::thread::sleep(std::time::Duration::from_millis(1));

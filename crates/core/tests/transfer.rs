@@ -265,15 +265,7 @@ fn the_server_gone_mid_migrate_leaves_the_target_empty() {
             let admin = Connection::postgres(&server).unwrap();
             while !done.load(std::sync::atomic::Ordering::Relaxed) {
                 if written.load(std::sync::atomic::Ordering::Relaxed) >= 10_000 {
-                    let ended: i64 = admin
-                        .query_row(
-                            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
-                             WHERE datname = ?1 AND backend_xid IS NOT NULL AND pid <> pg_backend_pid()",
-                            [&name],
-                            |r| r.get(0),
-                        )
-                        .unwrap();
-                    if ended > 0 {
+                    if end_writing_sessions(&admin, &name) > 0 {
                         return true;
                     }
                 }

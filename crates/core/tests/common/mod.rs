@@ -116,3 +116,16 @@ pub fn invalid_field<T: std::fmt::Debug>(r: Result<T>) -> String {
 pub fn events(db: &mut Database, who: &Principal, now: i64) -> Vec<AuditEventView> {
     audit::list(db, who, ORG, &AuditQuery::default(), now).unwrap()
 }
+
+/// Ends (`pg_terminate_backend`) every session of database `name` that is inside a writing
+/// transaction, as a server going away mid-command would; how many were ended.
+pub fn end_writing_sessions(admin: &gatehouse_core::sql::Connection, name: &str) -> i64 {
+    admin
+        .query_row(
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
+             WHERE datname = ?1 AND backend_xid IS NOT NULL AND pid <> pg_backend_pid()",
+            [&name],
+            |r| r.get(0),
+        )
+        .unwrap()
+}
