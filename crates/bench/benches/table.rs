@@ -113,14 +113,7 @@ fn main() {
     figures.put("quick", quick);
 
     let mut db = Database::open(&path).unwrap();
-    orgs::init(&mut db, "Bench", OWNER, "Bench Owner", PASSWORD, now).unwrap();
-    let who = gatehouse_core::auth::sign_in(&mut db, OWNER, PASSWORD, now).unwrap();
-    let started = Instant::now();
-    let report = demo::demo(&mut db, &who, "demo", members, now).unwrap();
-    let secs = started.elapsed().as_secs_f64();
-    figures.put("demo_rows", report.rows);
-    figures.put("demo_seconds", secs);
-    figures.put("demo_rows_per_s", report.rows as f64 / secs);
+    let who = load_demo(&mut db, members, now, &mut figures);
 
     check_beside_casbin(&mut db, &who, &path, now, quick, &mut figures);
     pages(&mut db, &who, now, quick, &mut figures);
@@ -377,6 +370,19 @@ fn pages(db: &mut Database, who: &Principal, now: Timestamp, quick: bool, figure
 
 /// The side-by-side rows of issue 12 on a new database of the server at `server`: `demo`, `check`,
 /// the members page, a bulk invite of 10,000.
+/// A new database's owner, then `demo` of `members` members timed into `figures`; the owner signed in.
+fn load_demo(db: &mut Database, members: i64, now: Timestamp, figures: &mut Figures) -> Principal {
+    orgs::init(db, "Bench", OWNER, "Bench Owner", PASSWORD, now).unwrap();
+    let who = gatehouse_core::auth::sign_in(db, OWNER, PASSWORD, now).unwrap();
+    let started = Instant::now();
+    let report = demo::demo(db, &who, "demo", members, now).unwrap();
+    let secs = started.elapsed().as_secs_f64();
+    figures.put("demo_rows", report.rows);
+    figures.put("demo_seconds", secs);
+    figures.put("demo_rows_per_s", report.rows as f64 / secs);
+    who
+}
+
 fn on_postgres(server: &str, members: i64, now: Timestamp, quick: bool, figures: &mut Figures) {
     use gatehouse_core::sql::Connection;
     let name = format!("gh_bench_{}", std::process::id());
@@ -388,14 +394,7 @@ fn on_postgres(server: &str, members: i64, now: Timestamp, quick: bool, figures:
     let url = if query.is_empty() { format!("{host}/{name}") } else { format!("{host}/{name}?{query}") };
     {
         let mut db = Database::open(&url).unwrap();
-        orgs::init(&mut db, "Bench", OWNER, "Bench Owner", PASSWORD, now).unwrap();
-        let who = gatehouse_core::auth::sign_in(&mut db, OWNER, PASSWORD, now).unwrap();
-        let started = Instant::now();
-        let report = demo::demo(&mut db, &who, "demo", members, now).unwrap();
-        let secs = started.elapsed().as_secs_f64();
-        figures.put("demo_rows", report.rows);
-        figures.put("demo_seconds", secs);
-        figures.put("demo_rows_per_s", report.rows as f64 / secs);
+        let who = load_demo(&mut db, members, now, figures);
         // The planner's statistics, as autovacuum would gather them soon after a load this size.
         db.connection().execute_batch("ANALYZE").unwrap();
 
