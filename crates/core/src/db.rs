@@ -780,6 +780,23 @@ impl Database {
         self.finish(result, now)
     }
 
+    /// A read that is one statement (`check` on PostgreSQL): there it is sent with no BEGIN and
+    /// COMMIT around it (one statement outside a transaction reads one snapshot of its own), so
+    /// it waits for the server once instead of three times; a refusal is audited as in `read`.
+    /// `f` must read with one statement (a prepare, the first time, is no read). When the server
+    /// ended the session while it sat idle, the client learns it only now: `f` runs once more, on
+    /// a new connection, as `begin` does for a transaction. On SQLite this is `read`.
+    pub fn read_one<T>(&mut self, now: Timestamp, mut f: impl FnMut(&sql::Connection) -> Result<T>) -> Result<T> {
+        if self.conn.backend() == sql::Backend::Sqlite {
+            return self.read(now, |tx| f(tx));
+        }
+        let result = match f(&self.conn) {
+            Err(Error::Unavailable(_)) if self.conn.is_closed() => f(&self.conn),
+            other => other,
+        };
+        self.finish(result, now)
+    }
+
     /// After a transaction: audit a refusal, and put the path into a fault's message.
     fn finish<T>(&mut self, result: Result<T>, now: Timestamp) -> Result<T> {
         match result {

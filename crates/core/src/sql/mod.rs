@@ -487,6 +487,24 @@ impl Connection {
         }
     }
 
+    /// PostgreSQL: the requests this connection sent and waited for the server to answer (a
+    /// statement prepared, a statement run, BEGIN, COMMIT…), from its start; what a command costs
+    /// over a network is counted in these (`tests/prepared.rs`). SQLite, in process: `None`.
+    pub fn round_trips(&self) -> Option<u64> {
+        match &self.inner {
+            Inner::Sqlite(_) => None,
+            Inner::Postgres(c) => Some(c.round_trips()),
+        }
+    }
+
+    /// PostgreSQL: the session was found ended (the next request connects anew). SQLite: false.
+    pub fn is_closed(&self) -> bool {
+        match &self.inner {
+            Inner::Sqlite(_) => false,
+            Inner::Postgres(c) => c.is_closed(),
+        }
+    }
+
     /// The SQLite connection, for what only SQLite has (backup, pragmas read back).
     pub fn as_sqlite(&self) -> Option<&rusqlite::Connection> {
         match &self.inner {

@@ -38,6 +38,8 @@ pub struct PgConnection {
     in_transaction: Cell<bool>,
     /// A statement failed inside the open transaction: PostgreSQL has aborted it.
     failed: Cell<bool>,
+    /// Requests that waited for the server's answer (`Connection::round_trips`).
+    round_trips: Cell<u64>,
 }
 
 /// What an error of the driver means.
@@ -82,6 +84,7 @@ impl PgConnection {
             retry: Cell::new(false),
             in_transaction: Cell::new(false),
             failed: Cell::new(false),
+            round_trips: Cell::new(0),
         };
         conn.client.replace(Some(conn.open()?));
         Ok(conn)
@@ -117,6 +120,9 @@ impl PgConnection {
             *slot = Some(self.open()?);
         }
         let client = slot.as_mut().ok_or_else(|| Error::Unavailable("no connection".into()))?;
+        // Each call of the synchronous client sends its messages and waits for the answer: one
+        // round trip (a prepare is one of its own; COPY streams its data before its one wait).
+        self.round_trips.set(self.round_trips.get() + 1);
         f(client).map_err(|e| {
             if self.in_transaction.get() {
                 self.failed.set(true);
@@ -130,6 +136,16 @@ impl PgConnection {
             }
             Error::Postgres(e)
         })
+    }
+
+    /// The client found its session ended (`with_client` connects anew on the next request).
+    pub fn is_closed(&self) -> bool {
+        self.client.borrow().as_ref().is_none_or(Client::is_closed)
+    }
+
+    /// Round trips to the server so far on this connection (connecting not counted).
+    pub fn round_trips(&self) -> u64 {
+        self.round_trips.get()
     }
 
     pub fn statement(&self, sql: &str) -> PgStatement<'_> {

@@ -186,3 +186,166 @@ pub fn holds_owner_role(conn: &Connection, membership_id: &str) -> Result<bool> 
         )?
         .query_row([membership_id], |r| r.get(0))?)
 }
+
+/// Who asks `check`, as one statement reads them: an account's membership here (of any status),
+/// or a service account's organization, creator and whether it is active at `now`.
+#[derive(Debug, Clone)]
+pub enum Asker {
+    Account { membership: Option<String> },
+    ServiceAccount { organization_id: Option<String>, created_by_account: Option<String>, active: bool },
+}
+
+/// `check`'s whole question in one statement: the organization by its slug, the caller's rights
+/// there at organization scope (`of_account` / `of_service_account`) and what the caller is to it,
+/// whether `permission` is one of the organization's own, the workspace asked by name, and
+/// `of_person`'s answer in that scope. `None`: no organization with that slug.
+#[derive(Debug, Clone)]
+pub struct Question {
+    pub org: crate::store::organizations::Organization,
+    pub rights: Rights,
+    pub asker: Asker,
+    pub custom_permission: bool,
+    /// The workspace asked for, when one was named and exists.
+    pub workspace_id: Option<String>,
+    pub answer: PersonAnswer,
+}
+
+/// The part of `asked_at_once` about the person asked: one row (the organization `o2`, the
+/// workspace named, the account and its membership, the best grant in scope), whoever asks.
+macro_rules! person_asked {
+    () => {
+        "
+    JOIN (SELECT o2.id AS org,
+                 CASE WHEN EXISTS (SELECT 1 FROM custom_permissions p WHERE p.organization_id = o2.id AND p.name = ?5)
+                      THEN 1 ELSE 0 END AS custom,
+                 w.id AS ws, a.id AS account, m.enabled AS enabled, m.access_expires_at AS expires,
+                 (SELECT max(CASE WHEN r.is_owner = 1 THEN 2 WHEN rp.permission IS NOT NULL THEN 1 ELSE 0 END)
+                  FROM access_grants g
+                  JOIN roles r ON r.id = g.role_id
+                  LEFT JOIN role_permissions rp ON rp.role_id = r.id AND rp.permission = ?5
+                  WHERE g.membership_id = m.id
+                    AND (g.workspace_id IS w.id
+                         OR (w.id IS NOT NULL AND g.workspace_id IS NULL AND o2.workspace_access = 'inherit'))
+                    AND (g.valid_from IS NULL OR g.valid_from <= ?3)
+                    AND (g.expires_at IS NULL OR g.expires_at > ?3)) AS held
+          FROM organizations o2
+          LEFT JOIN workspaces w ON w.organization_id = o2.id AND w.name = ?6 COLLATE NOCASE
+          LEFT JOIN accounts a ON a.email_norm = ?4
+          LEFT JOIN memberships m ON m.organization_id = o2.id AND m.account_id = a.id
+          WHERE o2.slug = ?1) x ON x.org = o.id"
+    };
+}
+
+/// `check` in one statement (so on PostgreSQL one round trip, and with no transaction around it
+/// one snapshot): see `Question`. The rows are the caller's (grant, permission) pairs in force,
+/// at least one, each carrying the organization, the caller and the answer about the person.
+/// `check` on PostgreSQL asks this; `tests/prepared.rs` counts its round trips and the scope and
+/// rule suites on PostgreSQL hold its answers to SQLite's.
+#[allow(clippy::too_many_arguments)]
+pub fn asked_at_once(
+    conn: &Connection,
+    principal: &crate::auth::Principal,
+    slug: &str,
+    email_norm: &str,
+    permission: &str,
+    workspace: Option<&str>,
+    now: Timestamp,
+) -> Result<Option<Question>> {
+    use crate::auth::Principal;
+    let (sql, caller_id) = match principal {
+        Principal::Account { id, .. } => (
+            concat!(
+                "SELECT o.id, o.name, o.slug, o.created_at, o.workspace_access,
+                        x.custom, x.ws, x.account, x.enabled, x.expires, x.held,
+                        cm.id, NULL, NULL, cr.is_owner, crp.permission
+                 FROM organizations o",
+                person_asked!(),
+                "
+                 LEFT JOIN memberships cm ON cm.organization_id = o.id AND cm.account_id = ?2
+                 LEFT JOIN access_grants cg ON cg.membership_id = cm.id AND cm.enabled = 1
+                      AND (cm.access_expires_at IS NULL OR cm.access_expires_at > ?3) AND cg.workspace_id IS NULL
+                      AND (cg.valid_from IS NULL OR cg.valid_from <= ?3) AND (cg.expires_at IS NULL OR cg.expires_at > ?3)
+                 LEFT JOIN roles cr ON cr.id = cg.role_id
+                 LEFT JOIN role_permissions crp ON crp.role_id = cr.id
+                 WHERE o.slug = ?1"
+            ),
+            id,
+        ),
+        Principal::ServiceAccount { id, .. } => (
+            concat!(
+                "SELECT o.id, o.name, o.slug, o.created_at, o.workspace_access,
+                        x.custom, x.ws, x.account, x.enabled, x.expires, x.held,
+                        s.organization_id, s.created_by_account,
+                        CASE WHEN s.revoked_at IS NULL AND (s.expires_at IS NULL OR s.expires_at > ?3) THEN 1 ELSE 0 END,
+                        cr.is_owner, crp.permission
+                 FROM organizations o",
+                person_asked!(),
+                "
+                 LEFT JOIN service_accounts s ON s.id = ?2
+                 LEFT JOIN access_grants cg ON cg.service_account_id = s.id AND s.organization_id = o.id
+                      AND s.revoked_at IS NULL AND (s.expires_at IS NULL OR s.expires_at > ?3) AND cg.workspace_id IS NULL
+                      AND (cg.valid_from IS NULL OR cg.valid_from <= ?3) AND (cg.expires_at IS NULL OR cg.expires_at > ?3)
+                 LEFT JOIN roles cr ON cr.id = cg.role_id
+                 LEFT JOIN role_permissions crp ON crp.role_id = cr.id
+                 WHERE o.slug = ?1"
+            ),
+            id,
+        ),
+    };
+    let mut st = conn.prepare_cached(sql)?;
+    let mut rows = st.query(params![slug, caller_id, now, email_norm, permission, workspace])?;
+    let mut question: Option<Question> = None;
+    while let Some(row) = rows.next()? {
+        let q = match &mut question {
+            Some(q) => q,
+            None => {
+                let org = crate::store::organizations::Organization {
+                    id: row.get(0)?,
+                    name: row.get(1)?,
+                    slug: row.get(2)?,
+                    created_at: row.get(3)?,
+                    workspace_access: row.get(4)?,
+                };
+                let enabled: Option<bool> = row.get(8)?;
+                let expires: Option<Timestamp> = row.get(9)?;
+                let held: Option<i64> = row.get(10)?;
+                let account: Option<String> = row.get(7)?;
+                let answer = match (account, enabled) {
+                    (None, _) => PersonAnswer::NoAccount,
+                    (Some(_), None) => PersonAnswer::NotMember,
+                    (Some(_), Some(false)) => PersonAnswer::Disabled,
+                    (Some(_), Some(true)) => match expires.filter(|t| *t <= now) {
+                        Some(t) => PersonAnswer::ExpiredAt(t),
+                        None => match held {
+                            Some(2) => PersonAnswer::Owner,
+                            Some(1) => PersonAnswer::Holds,
+                            _ => PersonAnswer::Lacks,
+                        },
+                    },
+                };
+                let asker = match principal {
+                    Principal::Account { .. } => Asker::Account { membership: row.get(11)? },
+                    Principal::ServiceAccount { .. } => Asker::ServiceAccount {
+                        organization_id: row.get(11)?,
+                        created_by_account: row.get(12)?,
+                        active: row.get::<_, Option<bool>>(13)?.unwrap_or(false),
+                    },
+                };
+                question.insert(Question {
+                    org,
+                    rights: Rights::none(),
+                    asker,
+                    custom_permission: row.get(5)?,
+                    workspace_id: row.get(6)?,
+                    answer,
+                })
+            }
+        };
+        let is_owner: Option<bool> = row.get(14)?;
+        q.rights.is_owner |= is_owner.unwrap_or(false);
+        if let Some(p) = row.get::<_, Option<String>>(15)? {
+            q.rights.permissions.insert(p);
+        }
+    }
+    Ok(question)
+}

@@ -23,8 +23,11 @@ pub struct OrgAccess {
 }
 
 pub fn organization(conn: &Connection, slug: &str) -> Result<Organization> {
-    organizations::by_slug(conn, slug.trim())?
-        .ok_or_else(|| Error::not_found(format!("no organization '{}'", crate::validate::shorten(slug))))
+    organizations::by_slug(conn, slug.trim())?.ok_or_else(|| no_organization(slug))
+}
+
+pub(crate) fn no_organization(slug: &str) -> Error {
+    Error::not_found(format!("no organization '{}'", crate::validate::shorten(slug)))
 }
 
 impl OrgAccess {
@@ -39,6 +42,30 @@ impl OrgAccess {
         };
         let outsider = rights.is_empty() && is_outsider(conn, principal, &org.id)?;
         Ok(OrgAccess { org, principal: principal.clone(), rights, now, person, outsider })
+    }
+
+    /// `load`'s result from what one statement read (`rights::asked_at_once`, `check` on
+    /// PostgreSQL): the same person and outsider as `load` finds.
+    pub(crate) fn from_question(principal: &Principal, q: &rights::Question, now: Timestamp) -> OrgAccess {
+        let (person, outsider) = match (&q.asker, principal) {
+            (rights::Asker::Account { membership }, Principal::Account { id, .. }) => {
+                (Some(id.clone()), membership.is_none())
+            }
+            (
+                rights::Asker::ServiceAccount { created_by_account, .. },
+                Principal::ServiceAccount { organization_id, .. },
+            ) => (created_by_account.clone(), *organization_id != q.org.id),
+            // `asked_at_once` reads the asker as the principal it is given.
+            _ => (None, true),
+        };
+        OrgAccess {
+            org: q.org.clone(),
+            principal: principal.clone(),
+            rights: q.rights.clone(),
+            now,
+            person,
+            outsider: q.rights.is_empty() && outsider,
+        }
     }
 
     /// Whether `account_id` is the caller, or the person a calling service account counts as:
