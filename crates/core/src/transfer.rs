@@ -142,31 +142,6 @@ fn same_columns(src: &Connection, dst: &Connection, table: &str) -> Result<Vec<S
     Ok(from)
 }
 
-/// One value in COPY's text format.
-fn copy_text(out: &mut Vec<u8>, v: ValueRef<'_>) {
-    match v {
-        ValueRef::Null => out.extend_from_slice(b"\\N"),
-        ValueRef::Integer(i) => out.extend_from_slice(i.to_string().as_bytes()),
-        ValueRef::Real(f) => out.extend_from_slice(format!("{f:?}").as_bytes()),
-        ValueRef::Text(t) => {
-            for &b in t {
-                match b {
-                    b'\\' => out.extend_from_slice(b"\\\\"),
-                    b'\t' => out.extend_from_slice(b"\\t"),
-                    b'\n' => out.extend_from_slice(b"\\n"),
-                    b'\r' => out.extend_from_slice(b"\\r"),
-                    b => out.push(b),
-                }
-            }
-        }
-        ValueRef::Blob(b) => {
-            // bytea's hex input, its backslash escaped for COPY.
-            out.extend_from_slice(b"\\\\x");
-            out.extend_from_slice(hex::encode(b).as_bytes());
-        }
-    }
-}
-
 /// Copy every base table of `src` (in a read transaction: one snapshot) into `dst` (in a write
 /// transaction, with the current schema and no rows), rebuild the roster there, and check the
 /// result: every chain intact with as many events as the source's, every table as many rows.
@@ -237,7 +212,7 @@ pub fn copy_all(src: &Connection, dst: &Connection, progress: &mut dyn FnMut(Pro
                             if i > 0 {
                                 data.push(b'\t');
                             }
-                            copy_text(&mut data, ValueRef::from(v));
+                            crate::sql::copy_text(&mut data, ValueRef::from(v));
                         }
                         data.push(b'\n');
                     }
@@ -272,21 +247,12 @@ pub fn copy_all(src: &Connection, dst: &Connection, progress: &mut dyn FnMut(Pro
             }
         }
     }
-    // PostgreSQL's roster counters follow each inserted row by a trigger (SQLite's is suspended by
-    // `rebuild` itself): an organization's rows would update the same few counter rows once per
-    // row, and in one transaction each update walks every earlier version of that row, so the
-    // rebuild of 100k members took minutes. The counters are counted once per organization by
-    // `rebuild` instead. The target's tables are this transaction's own (or empty), so the lock
-    // that ALTER TABLE takes keeps nobody waiting.
-    let pg = dst.backend() == Backend::Postgres;
-    if pg {
-        dst.execute_batch("ALTER TABLE roster DISABLE TRIGGER roster_counts_insert")?;
-    }
+    // PostgreSQL's roster counters follow each statement (migration 0002): a rebuild's one INSERT
+    // of an organization's rows changes each counter once, so nothing is turned off here (0001's
+    // row triggers updated the same few counter rows once per row, and the rebuild of 100k
+    // members took minutes).
     for id in &org_ids {
         roster::rebuild(dst, id)?;
-    }
-    if pg {
-        dst.execute_batch("ALTER TABLE roster ENABLE TRIGGER roster_counts_insert")?;
     }
     triggers.restore(dst)?;
     if dst.backend() == Backend::Postgres {

@@ -674,6 +674,84 @@ impl Connection {
     }
 }
 
+/// One value in COPY's text format.
+pub fn copy_text(out: &mut Vec<u8>, v: ValueRef<'_>) {
+    match v {
+        ValueRef::Null => out.extend_from_slice(b"\\N"),
+        ValueRef::Integer(i) => out.extend_from_slice(i.to_string().as_bytes()),
+        ValueRef::Real(f) => out.extend_from_slice(format!("{f:?}").as_bytes()),
+        ValueRef::Text(t) => {
+            for &b in t {
+                match b {
+                    b'\\' => out.extend_from_slice(b"\\\\"),
+                    b'\t' => out.extend_from_slice(b"\\t"),
+                    b'\n' => out.extend_from_slice(b"\\n"),
+                    b'\r' => out.extend_from_slice(b"\\r"),
+                    b => out.push(b),
+                }
+            }
+        }
+        ValueRef::Blob(b) => {
+            // bytea's hex input, its backslash escaped for COPY.
+            out.extend_from_slice(b"\\\\x");
+            out.extend_from_slice(hex::encode(b).as_bytes());
+        }
+    }
+}
+
+/// Many new rows of one table (`demo`): on SQLite one prepared INSERT per row; on PostgreSQL the
+/// rows are kept in COPY's text format and sent by `flush`, many in one round trip (an INSERT per
+/// row waits for the server once per row: 530 µs a row measured at load 11). Rows reach the table
+/// only at `flush` on PostgreSQL: flush the tables a row refers to first.
+pub struct BulkRows<'c> {
+    conn: &'c Connection,
+    insert: Option<Statement<'c>>,
+    copy: String,
+    data: Vec<u8>,
+}
+
+impl<'c> BulkRows<'c> {
+    pub fn new(conn: &'c Connection, table: &str, columns: &[&str]) -> Result<BulkRows<'c>> {
+        let list = columns.join(", ");
+        let insert = match conn.backend() {
+            Backend::Sqlite => {
+                let params = (1..=columns.len()).map(|i| format!("?{i}")).collect::<Vec<_>>().join(", ");
+                Some(conn.prepare(&format!("INSERT INTO {table} ({list}) VALUES ({params})"))?)
+            }
+            Backend::Postgres => None,
+        };
+        Ok(BulkRows { conn, insert, copy: format!("COPY {table} ({list}) FROM STDIN"), data: Vec::new() })
+    }
+
+    /// One row, its values in the order of the columns.
+    pub fn add<P: Params>(&mut self, values: P) -> Result<()> {
+        match &mut self.insert {
+            Some(st) => {
+                st.execute(values)?;
+            }
+            None => {
+                for (i, (_, v)) in values.values()?.iter().enumerate() {
+                    if i > 0 {
+                        self.data.push(b'\t');
+                    }
+                    copy_text(&mut self.data, value_of(v)?);
+                }
+                self.data.push(b'\n');
+            }
+        }
+        Ok(())
+    }
+
+    /// Send the rows kept so far (PostgreSQL); nothing to do on SQLite.
+    pub fn flush(&mut self) -> Result<()> {
+        if !self.data.is_empty() {
+            self.conn.copy_in(&self.copy, &self.data)?;
+            self.data.clear();
+        }
+        Ok(())
+    }
+}
+
 /// An open transaction; a `&Transaction` is a `&Connection` for the store. Dropped without
 /// `commit`, it rolls back.
 pub struct Transaction<'c> {

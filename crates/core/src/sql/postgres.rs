@@ -16,8 +16,13 @@ use std::sync::Arc;
 
 /// The schema, in order; append-only like SQLite's. Their numbers are their own: 0001 here is the
 /// whole SQLite schema of the version named at its top.
-pub const PG_MIGRATIONS: &[(&str, &str)] =
-    &[("0001_init", include_str!("../../../../migrations/postgres/0001_init.sql"))];
+pub const PG_MIGRATIONS: &[(&str, &str)] = &[
+    ("0001_init", include_str!("../../../../migrations/postgres/0001_init.sql")),
+    (
+        "0002_roster_counts_per_statement",
+        include_str!("../../../../migrations/postgres/0002_roster_counts_per_statement.sql"),
+    ),
+];
 
 /// Prepared statements kept per connection before the cache starts over.
 const PREPARED_CAPACITY: usize = 512;

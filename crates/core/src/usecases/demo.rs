@@ -6,7 +6,7 @@ use crate::audit_actions::AuditAction;
 use crate::auth::{self, Principal};
 use crate::db::Database;
 use crate::error::{Error, Result};
-use crate::sql::params;
+use crate::sql::{params, BulkRows};
 use crate::store::organizations::WorkspaceAccessMode;
 use crate::store::{audit, new_id, permissions, roles, roster, workspaces};
 use crate::time::Timestamp;
@@ -113,10 +113,12 @@ fn demo_rows(
             )?;
             rows += 2;
         }
-        let mut acc = tx.prepare("INSERT INTO accounts (id, email, email_norm, given_name, family_name, sort_name, password_hash, email_confirmed, created_at, last_login_at) VALUES (?1, ?2, ?2, ?3, ?4, ?5, NULL, ?6, ?7, ?8)")?;
-        let mut mem = tx.prepare("INSERT INTO memberships (id, organization_id, account_id, enabled, access_expires_at, expiry_recorded, joined_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)")?;
-        let mut grant = tx.prepare("INSERT INTO access_grants (id, organization_id, membership_id, role_id, workspace_id, expires_at, granted_by, granted_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'demo', ?7)")?;
-        let mut inv = tx.prepare("INSERT INTO invitations (id, organization_id, email, email_norm, role_id, access_expires_at, valid_until, token_hash, status, invited_by, created_at, last_sent_at, times_sent) VALUES (?1, ?2, ?3, ?3, ?4, NULL, ?5, ?6, ?7, 'demo', ?8, ?8, 1)")?;
+        // Prepared INSERTs on SQLite; COPY on PostgreSQL, flushed every `BATCH` members, parents first.
+        let mut acc = BulkRows::new(tx, "accounts", &["id", "email", "email_norm", "given_name", "family_name", "sort_name", "password_hash", "email_confirmed", "created_at", "last_login_at"])?;
+        let mut mem = BulkRows::new(tx, "memberships", &["id", "organization_id", "account_id", "enabled", "access_expires_at", "expiry_recorded", "joined_at"])?;
+        let mut grant = BulkRows::new(tx, "access_grants", &["id", "organization_id", "membership_id", "role_id", "workspace_id", "expires_at", "granted_by", "granted_at"])?;
+        let mut inv = BulkRows::new(tx, "invitations", &["id", "organization_id", "email", "email_norm", "role_id", "access_expires_at", "valid_until", "token_hash", "status", "invited_by", "created_at", "last_sent_at", "times_sent"])?;
+        const BATCH: i64 = 10_000;
         for i in 0..n {
             let given = GIVEN[(i % 24) as usize];
             let family = FAMILY[((i / 24) % 24) as usize];
@@ -132,7 +134,7 @@ fn demo_rows(
                 let id = new_id();
                 let last_login = (bucket < 80 && i % 3 != 0).then(|| created + rng.random_range(0..(now - created).max(1)));
                 let sort_name = format!("{given} {family}").to_lowercase();
-                acc.execute(params![id, email, given, family, sort_name, i % 7 != 0, created, last_login])?;
+                acc.add(params![id, email, email, given, family, sort_name, Option::<String>::None, i % 7 != 0, created, last_login])?;
                 let (enabled, expires, recorded) = match bucket {
                     80..=84 => (false, None, 0),
                     85..=89 => (true, Some(now - rng.random_range(60..90 * 86_400)), 1),
@@ -140,13 +142,13 @@ fn demo_rows(
                     _ => (true, None, 0),
                 };
                 let membership = new_id();
-                mem.execute(params![membership, org, id, enabled, expires, recorded, created])?;
-                grant.execute(params![new_id(), org, membership, role, Option::<String>::None, Option::<i64>::None, created])?;
+                mem.add(params![membership, org, id, enabled, expires, recorded, created])?;
+                grant.add(params![new_id(), org, membership, role, Option::<String>::None, Option::<i64>::None, "demo", created])?;
                 rows += 3;
                 if i % 25 == 0 {
                     let w = &ws[(i / 25 % 3) as usize];
                     let until = (i % 50 == 0).then(|| now + rng.random_range(86_400..60 * 86_400));
-                    grant.execute(params![new_id(), org, membership, role, Some(w), until, created])?;
+                    grant.add(params![new_id(), org, membership, role, Some(w), until, "demo", created])?;
                     rows += 1;
                 }
             } else {
@@ -157,9 +159,18 @@ fn demo_rows(
                 };
                 let mut secret = [0u8; 16];
                 rng.fill(&mut secret);
-                inv.execute(params![new_id(), org, email, role, valid_until, auth::token_hash(&hex::encode(secret)), status, created.min(valid_until - 60)])?;
+                let sent = created.min(valid_until - 60);
+                inv.add(params![new_id(), org, email, email, role, Option::<i64>::None, valid_until, auth::token_hash(&hex::encode(secret)), status, "demo", sent, sent, 1])?;
                 rows += 1;
             }
+            if i % BATCH == BATCH - 1 {
+                for table in [&mut acc, &mut mem, &mut grant, &mut inv] {
+                    table.flush()?;
+                }
+            }
+        }
+        for table in [&mut acc, &mut mem, &mut grant, &mut inv] {
+            table.flush()?;
         }
         drop((acc, mem, grant, inv));
         indexes.restore(tx)?;
