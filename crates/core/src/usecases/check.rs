@@ -28,6 +28,9 @@ fn deny(reason: impl Into<String>) -> CheckAnswer {
 }
 
 /// Anyone holding `org.view` in the organization, or one of its service accounts, may ask.
+/// On SQLite an answer is kept and given again while nothing was committed and no expiry or grant
+/// start of the person's or the caller's rows was reached (`answers.rs`): one statement, the probe
+/// of the data version, instead of five.
 pub fn check(
     db: &mut Database,
     who: &Principal,
