@@ -176,3 +176,23 @@ fn migrate_of_a_tampered_chain_exits_6_and_writes_nothing() {
     assert!(msg.contains("acme"), "{msg}");
     assert_eq!(table_count(&url), 0, "a refused migrate wrote to the target");
 }
+
+/// A target database the connecting role may not create tables in (PostgreSQL 15 gives CREATE on
+/// schema public to the database's owner only): exit 7 `unavailable` saying so and how to fix it,
+/// nothing written. It was exit 1 `internal`, "a bug".
+#[test]
+fn migrate_as_a_role_that_may_not_create_tables_exits_7_saying_why() {
+    let Some(server) = pg_server() else { return };
+    let (_dir, db) = seeded_file();
+    let url = fresh_pg_url(&server);
+    let role = format!("gh_c_guest_{}", std::process::id());
+    let admin = gatehouse_core::sql::Connection::postgres(&server).unwrap();
+    admin.execute_batch(&format!("CREATE ROLE {role} LOGIN")).unwrap();
+    let as_guest = url.replacen("gh@", &format!("{role}@"), 1);
+    assert_ne!(as_guest, url);
+    let args = ["migrate", "--to", as_guest.as_str()];
+    let msg = contract_error(&args, gh(&db, None, PW, &args), 7, "unavailable");
+    assert!(msg.contains("permission denied for schema public") && msg.contains("createdb -O"), "{msg}");
+    assert_eq!(table_count(&url), 0, "a refused migrate wrote to the target");
+    admin.execute_batch(&format!("DROP ROLE {role}")).unwrap();
+}
