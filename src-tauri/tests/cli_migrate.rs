@@ -116,6 +116,25 @@ fn migrated_database_answers_as_the_sqlite_file_and_backs_up_to_a_file_restore_a
     assert_eq!(on_sqlite["audit verify"]["ok"], true);
     assert_eq!(on_sqlite["check carl@y.io billing.access"]["allowed"], true);
 
+    // The server's system chain records the migration: which file, by which database role, and
+    // what came over; it verifies. The file's own system chain has no such event.
+    let migrated = |db: &Path| -> Vec<Value> {
+        let list = ok(db, &["audit", "list", "--system", "--action", "database.migrated"]);
+        list["items"].as_array().unwrap_or_else(|| panic!("{list}")).clone()
+    };
+    let events = migrated(&target);
+    assert_eq!(events.len(), 1, "{events:?}");
+    let file = std::fs::canonicalize(&db).unwrap().display().to_string();
+    assert_eq!(
+        (events[0]["actor"].as_str(), events[0]["target"].as_str()),
+        (Some("gh"), Some(file.as_str())),
+        "{events:?}"
+    );
+    assert_eq!(events[0]["details"]["organizations"], 1, "{events:?}");
+    assert_eq!(events[0]["details"]["audit_events"], report["audit_events"], "{events:?}");
+    assert_eq!(ok(&target, &["audit", "verify", "--system"])["ok"], true);
+    assert!(migrated(&db).is_empty());
+
     // The server keeps working: a new member, a chain that grows and verifies.
     let tokens = ok(&target, &["invites", "create", "--org", ORG, "--emails", "new@x.io", "--role", "member"]);
     let token = tokens["invitations"][0]["token"].as_str().unwrap();
