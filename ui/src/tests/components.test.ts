@@ -239,6 +239,25 @@ describe("Users", () => {
     );
   });
 
+  it("claims no last page when the total is a lower bound", async () => {
+    setup({ is_owner: true, permissions: [] });
+    const row = (i: number) => ({ email: `m${i}@x.io`, name: `M ${i}`, roles: ["member"], workspaces: [], status: "active", confirmed: true, enabled: true, created_at: "2026-01-01T00:00:00Z", last_login_at: null, access_expires_at: null });
+    const list = invoke.getMockImplementation()!;
+    invoke.mockImplementation(async (cmd: string, args: unknown) => {
+      if (cmd !== "list_members") return list(cmd, args);
+      const items = Array.from({ length: 25 }, (_, i) => row(i));
+      return { ...page(items, 1840), counts: { active: 1840, disabled: 0, expired: 0, pending: 0, rejected: 0, invitation_expired: 0, total: 1840 }, estimated: ["active", "total"], next: "m24@x.io" };
+    });
+    render(Users);
+    await waitFor(() => expect(screen.getByText("m0@x.io")).toBeTruthy());
+    const pager = document.querySelector(".pager") as HTMLElement;
+    expect(pager.textContent).toContain("1–25 of 1,840+");
+    const numbers = [...pager.querySelectorAll("button")].map((b) => b.textContent!.trim()).filter((t) => /^[\d,]+$/.test(t));
+    expect(numbers).toEqual(["1", "2"]);
+    expect(pager.querySelector("[data-more]")!.getAttribute("title")).toContain("last page is not known");
+    expect((screen.getByRole("button", { name: "Next page" }) as HTMLButtonElement).disabled).toBe(false);
+  });
+
   it("offers no bulk actions without members.manage, and says why in words", async () => {
     setup({ is_owner: false, permissions: ["org.view"] });
     render(Users);
