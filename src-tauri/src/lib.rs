@@ -30,6 +30,7 @@ macro_rules! app_handlers {
             $crate::commands::session::app_status,
             $crate::commands::session::database_status,
             $crate::commands::session::choose_database,
+            $crate::commands::session::database_settings,
             $crate::commands::session::setup,
             $crate::commands::session::sign_in,
             $crate::commands::session::sign_out,
@@ -106,10 +107,9 @@ pub fn run_desktop() {
         Some(_) => AppState::opening(),
         None => AppState::choosing(places.clone()),
     };
-    if places.forced_url.is_none() {
-        // A chosen database that fails to open can be chosen again.
-        state.set_places(places);
-    }
+    // The database can be chosen again from the window (Database settings, or after it failed
+    // to open), unless $GATEHOUSE_DB names it: `choose` says so then.
+    state.set_places(places);
     if let Some(token) = std::env::args().nth(1).as_deref().and_then(invite_token_from_link) {
         state.set_pending_invite(token);
     }

@@ -79,6 +79,24 @@ impl Places {
         }
     }
 
+    /// Why the window may not change the database: `$GATEHOUSE_DB` names it (a server, or a file
+    /// that exists), and would win again at the next start.
+    pub fn fixed_by_environment(&self) -> Option<String> {
+        if let Some(url) = &self.forced_url {
+            return Some(format!(
+                "$GATEHOUSE_DB names the database ({}); unset it to choose the database here",
+                shown_url(url)
+            ));
+        }
+        if self.env_file {
+            return Some(format!(
+                "$GATEHOUSE_DB names the database ({}); unset it to choose the database here",
+                self.local_db.display()
+            ));
+        }
+        None
+    }
+
     /// The database a choice means.
     pub fn database_of(&self, choice: &DatabaseChoice) -> PathBuf {
         match choice {
@@ -111,6 +129,14 @@ impl Places {
             file.finish()?;
         }
         std::fs::rename(&next, &self.settings).map_err(cannot)
+    }
+}
+
+/// A server's URL as the window shows it: `postgres://user@host:port/database`, never its password.
+pub fn shown_url(url: &str) -> String {
+    match gatehouse_core::sql::PgOptions::from_url(url) {
+        Ok(options) => format!("postgres://{}", options.shown),
+        Err(_) => "postgres://".into(),
     }
 }
 

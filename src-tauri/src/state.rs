@@ -87,6 +87,20 @@ fn status_after(notice: &Notice, current: &DatabaseStatus, path: &str) -> Option
     }
 }
 
+/// The window's Database settings: where the data is now, and whether it may be changed here.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+#[ts(export)]
+pub struct DatabaseSettings {
+    /// The database in use (a server's URL without its password); none before the first choice.
+    pub current: Option<DatabaseChoice>,
+    /// The database as a person reads it: the file's path, or `postgres://user@host:port/db`.
+    pub shown: String,
+    /// The file "This computer" means.
+    pub this_computer: String,
+    /// Why the database cannot be changed from the window (`$GATEHOUSE_DB` names it); none when it can.
+    pub fixed: Option<String>,
+}
+
 pub type StatusListener = Arc<dyn Fn(&DatabaseStatus) + Send + Sync>;
 
 pub struct AppState {
@@ -153,24 +167,33 @@ impl AppState {
         *lock(&self.places) = Some(places);
     }
 
-    /// Use `choice` from now on. The database is opened (created when it has no Gatehouse schema
+    /// Use `choice` from now on: on the first run, after the database failed to open, or from the
+    /// window's Database settings. The database is opened (created when it has no Gatehouse schema
     /// yet) before anything is saved: a server that cannot be reached, a URL that does not parse
-    /// or a file that cannot be made answers why, and the choice is not kept. Only on a first run
-    /// or after the database failed to open; whoever was signed in is signed out.
+    /// or a file that cannot be made answers why (naming `url` for a server), and the choice is not
+    /// kept. Refused when `$GATEHOUSE_DB` names the database (it would win again at the next start).
+    /// Whoever was signed in is signed out: accounts belong to a database.
     pub fn choose(&self, choice: DatabaseChoice) -> Result<DatabaseStatus, ErrorBody> {
         blocking(|| self.choose_here(choice))
     }
 
     fn choose_here(&self, choice: DatabaseChoice) -> Result<DatabaseStatus, ErrorBody> {
         let refuse = |e: Error| ErrorBody::from(&e);
-        let places = lock(&self.places).clone().ok_or_else(|| {
-            refuse(Error::invalid(
+        let places = lock(&self.places)
+            .clone()
+            .ok_or_else(|| refuse(Error::invalid("database", "this window's database cannot be chosen here")))?;
+        let state = self.database_status().state;
+        if let Some(why) = places.fixed_by_environment() {
+            // On a first run $GATEHOUSE_DB may name a file still to be made: "this computer" is it.
+            if state != DatabaseState::Choosing || places.forced_url.is_some() {
+                return Err(refuse(Error::invalid("database", why)));
+            }
+        }
+        if matches!(state, DatabaseState::Opening | DatabaseState::Waiting | DatabaseState::Upgrading) {
+            return Err(refuse(Error::invalid(
                 "database",
-                "this window's database is set by $GATEHOUSE_DB; it cannot be chosen here",
-            ))
-        })?;
-        if !matches!(self.database_status().state, DatabaseState::Choosing | DatabaseState::Failed) {
-            return Err(refuse(Error::invalid("database", "the database is chosen already")));
+                "the database is still being opened; try again when it is ready",
+            )));
         }
         let choice = match choice {
             DatabaseChoice::TeamServer { url } => {
@@ -189,17 +212,56 @@ impl AppState {
         let server = matches!(choice, DatabaseChoice::TeamServer { .. });
         let options = OpenOptions { create: true, ..OpenOptions::default() };
         let db = Database::open_with(&path, options).map_err(|e| match e {
-            // The page's field is the URL.
+            // The page's field is the URL: a URL that does not parse, or a server that does not answer.
             Error::InvalidInput { field, message } if server && field == "db" => refuse(Error::invalid("url", message)),
+            e if server => ErrorBody { field: Some("url".into()), ..refuse(e) },
             e => refuse(e),
         })?;
         places.save(&Settings { database: Some(choice) }).map_err(|e| refuse(e))?;
+        // Waits for a command that is using the old database to finish with it.
+        let mut slot = lock(&self.db);
         self.set_principal(None);
         let ready = DatabaseStatus::new(DatabaseState::Ready, "");
         *lock(&self.status) = ready.clone();
-        *lock(&self.db) = Some(Ok(db));
+        *slot = Some(Ok(db));
+        drop(slot);
         self.opened.notify_all();
         Ok(ready)
+    }
+
+    /// What the window's Database settings show: the database in use and whether it may change.
+    pub fn database_settings(&self) -> DatabaseSettings {
+        let places = lock(&self.places).clone();
+        let Some(places) = places else {
+            return DatabaseSettings {
+                current: None,
+                shown: String::new(),
+                this_computer: String::new(),
+                fixed: Some("this window's database cannot be chosen here".into()),
+            };
+        };
+        let current = places.database_to_open().map(|path| match path.to_str() {
+            Some(url) if gatehouse_core::sql::is_postgres_url(url) => {
+                DatabaseChoice::TeamServer { url: url.to_string() }
+            }
+            _ => DatabaseChoice::ThisComputer,
+        });
+        let shown = match &current {
+            Some(DatabaseChoice::TeamServer { url }) => crate::settings::shown_url(url),
+            Some(DatabaseChoice::ThisComputer) => places.local_db.display().to_string(),
+            None => String::new(),
+        };
+        // The page never receives a password: a server is named by its shown form.
+        let current = current.map(|c| match c {
+            DatabaseChoice::TeamServer { .. } => DatabaseChoice::TeamServer { url: shown.clone() },
+            other => other,
+        });
+        DatabaseSettings {
+            current,
+            shown,
+            this_computer: places.local_db.display().to_string(),
+            fixed: places.fixed_by_environment(),
+        }
     }
 
     pub fn with_database(db: Database) -> AppState {

@@ -116,6 +116,25 @@ fn migrated_database_answers_as_the_sqlite_file_and_backs_up_to_a_file_restore_a
     assert_eq!(on_sqlite["audit verify"]["ok"], true);
     assert_eq!(on_sqlite["check carl@y.io billing.access"]["allowed"], true);
 
+    // The server's system chain records the migration: which file, by which database role, and
+    // what came over; it verifies. The file's own system chain has no such event.
+    let migrated = |db: &Path| -> Vec<Value> {
+        let list = ok(db, &["audit", "list", "--system", "--action", "database.migrated"]);
+        list["items"].as_array().unwrap_or_else(|| panic!("{list}")).clone()
+    };
+    let events = migrated(&target);
+    assert_eq!(events.len(), 1, "{events:?}");
+    let file = std::fs::canonicalize(&db).unwrap().display().to_string();
+    assert_eq!(
+        (events[0]["actor"].as_str(), events[0]["target"].as_str()),
+        (Some("gh"), Some(file.as_str())),
+        "{events:?}"
+    );
+    assert_eq!(events[0]["details"]["organizations"], 1, "{events:?}");
+    assert_eq!(events[0]["details"]["audit_events"], report["audit_events"], "{events:?}");
+    assert_eq!(ok(&target, &["audit", "verify", "--system"])["ok"], true);
+    assert!(migrated(&db).is_empty());
+
     // The server keeps working: a new member, a chain that grows and verifies.
     let tokens = ok(&target, &["invites", "create", "--org", ORG, "--emails", "new@x.io", "--role", "member"]);
     let token = tokens["invitations"][0]["token"].as_str().unwrap();
@@ -175,4 +194,24 @@ fn migrate_of_a_tampered_chain_exits_6_and_writes_nothing() {
     let msg = contract_error(&args, gh(&db, None, PW, &args), 6, "conflict");
     assert!(msg.contains("acme"), "{msg}");
     assert_eq!(table_count(&url), 0, "a refused migrate wrote to the target");
+}
+
+/// A target database the connecting role may not create tables in (PostgreSQL 15 gives CREATE on
+/// schema public to the database's owner only): exit 7 `unavailable` saying so and how to fix it,
+/// nothing written. It was exit 1 `internal`, "a bug".
+#[test]
+fn migrate_as_a_role_that_may_not_create_tables_exits_7_saying_why() {
+    let Some(server) = pg_server() else { return };
+    let (_dir, db) = seeded_file();
+    let url = fresh_pg_url(&server);
+    let role = format!("gh_c_guest_{}", std::process::id());
+    let admin = gatehouse_core::sql::Connection::postgres(&server).unwrap();
+    admin.execute_batch(&format!("CREATE ROLE {role} LOGIN")).unwrap();
+    let as_guest = url.replacen("gh@", &format!("{role}@"), 1);
+    assert_ne!(as_guest, url);
+    let args = ["migrate", "--to", as_guest.as_str()];
+    let msg = contract_error(&args, gh(&db, None, PW, &args), 7, "unavailable");
+    assert!(msg.contains("permission denied for schema public") && msg.contains("createdb -O"), "{msg}");
+    assert_eq!(table_count(&url), 0, "a refused migrate wrote to the target");
+    admin.execute_batch(&format!("DROP ROLE {role}")).unwrap();
 }

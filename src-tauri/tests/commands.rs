@@ -494,9 +494,80 @@ fn the_first_run_chooses_the_database_and_an_unreachable_server_is_not_saved() {
     assert_eq!(std::fs::read_to_string(&settings).unwrap().contains("this_computer"), true);
     assert_eq!(a.ok("app_status", json!({}))["initialized"], false);
     a.ok("setup", json!({"org": "Acme Corp", "email": "olivia@acme.test", "name": "Olivia Owner", "password": PW}));
-    // Chosen once: not again while the database works.
+    assert_eq!(a.ok("app_status", json!({}))["account"]["email"], "olivia@acme.test");
+}
+
+/// The settings file's permission bits.
+#[cfg(unix)]
+fn mode(path: &std::path::Path) -> u32 {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(path).unwrap().permissions().mode() & 0o777
+}
+
+/// After the first run the window's Database settings show where the data is and change it. A
+/// server is tried before the choice is saved: an unreachable one or a URL that is not one answers
+/// why, naming `url`, and nothing changes (same settings file, same database, still signed in).
+/// A change that works signs the person out (accounts belong to a database).
+#[test]
+fn the_database_can_be_changed_after_the_first_run_and_an_unreachable_server_changes_nothing() {
+    let a = choosing_app();
+    let settings = a._dir.path().join("settings.json");
+    a.ok("choose_database", json!({"choice": {"kind": "this_computer"}}));
+    a.ok("setup", json!({"org": "Acme Corp", "email": "olivia@acme.test", "name": "Olivia Owner", "password": PW}));
+    let shown = a.ok("database_settings", json!({}));
+    assert_eq!(shown["current"], json!({"kind": "this_computer"}), "{shown}");
+    assert_eq!(shown["shown"], a.db_path().display().to_string());
+    assert_eq!(shown["this_computer"], a.db_path().display().to_string());
+    assert!(shown["fixed"].is_null(), "{shown}");
+    let saved = std::fs::read(&settings).unwrap();
+
+    let e = a.err(
+        "choose_database",
+        json!({"choice": {"kind": "team_server", "url": "postgres://gh:secret@127.0.0.1:1/gatehouse?connect_timeout=5"}}),
+    );
+    assert_eq!((e["code"].as_str(), e["field"].as_str()), (Some("unavailable"), Some("url")), "{e}");
+    assert!(e["message"].as_str().unwrap().contains("127.0.0.1:1"), "the message names the server: {e}");
+    assert!(!e["message"].as_str().unwrap().contains("secret"), "the message shows no password: {e}");
+    let e = a.err("choose_database", json!({"choice": {"kind": "team_server", "url": "db.example:5432"}}));
+    assert_eq!((e["code"].as_str(), e["field"].as_str()), (Some("invalid_input"), Some("url")), "{e}");
+    assert_eq!(std::fs::read(&settings).unwrap(), saved, "a refused choice changed the settings");
+    assert_eq!(a.ok("database_status", json!({}))["state"], "ready");
+    assert_eq!(a.ok("app_status", json!({}))["account"]["email"], "olivia@acme.test", "still signed in, same database");
+    assert_eq!(a.ok("list_orgs", json!({})).as_array().unwrap().len(), 1);
+
+    // Choosing again (here the same file) opens it anew and signs out.
+    assert_eq!(a.ok("choose_database", json!({"choice": {"kind": "this_computer"}}))["state"], "ready");
+    let status = a.ok("app_status", json!({}));
+    assert_eq!((status["initialized"].as_bool(), status["account"].is_null()), (Some(true), true), "{status}");
+    assert_eq!(a.err("list_orgs", json!({}))["code"], "unauthenticated");
+    #[cfg(unix)]
+    assert_eq!(mode(&settings), 0o600);
+}
+
+/// `$GATEHOUSE_DB` names the database: the window shows it and says why it cannot be changed
+/// there (the variable would win again at the next start), and `choose_database` refuses.
+#[test]
+fn a_database_named_by_gatehouse_db_is_shown_and_not_changed_from_the_window() {
+    use gatehouse_app::settings::Places;
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("env.db");
+    let state = AppState::with_database(Database::open(&file).unwrap());
+    state.set_places(Places::new(dir.path(), Some(file.clone())));
+    let app = mock_builder()
+        .manage(state)
+        .invoke_handler(gatehouse_app::app_handlers!())
+        .build(gatehouse_app::context())
+        .expect("mock app");
+    let window = tauri::WebviewWindowBuilder::new(&app, "main", Default::default()).build().expect("mock window");
+    let a = App { _app: app, window, _dir: dir };
+    let shown = a.ok("database_settings", json!({}));
+    assert_eq!(shown["shown"], file.display().to_string(), "{shown}");
+    let fixed = shown["fixed"].as_str().unwrap_or_default();
+    assert!(fixed.contains("$GATEHOUSE_DB") && fixed.contains("env.db"), "{shown}");
     let e = a.err("choose_database", json!({"choice": {"kind": "this_computer"}}));
-    assert_eq!(e["field"], "database", "{e}");
+    assert_eq!((e["code"].as_str(), e["field"].as_str()), (Some("invalid_input"), Some("database")), "{e}");
+    assert!(e["message"].as_str().unwrap().contains("$GATEHOUSE_DB"), "{e}");
+    assert!(!a._dir.path().join("settings.json").exists());
 }
 
 /// A team server that answers is opened (its schema made), remembered, and the first run goes on
@@ -517,4 +588,33 @@ fn the_first_run_on_a_team_server_remembers_its_url() {
     let db = Database::open_existing(&url).unwrap();
     let orgs: i64 = db.connection().query_row("SELECT count(*) FROM organizations", [], |r| r.get(0)).unwrap();
     assert_eq!(orgs, 1, "the organization was made on the server");
+}
+
+/// From this computer to a team server and back, from the window's Database settings: the server
+/// is opened (its schema made) and remembered, the window shows it without its password, its first
+/// run follows; back on this computer the file's organization is there again. Runs when
+/// `$GATEHOUSE_TEST_PG` names a server.
+#[test]
+fn the_window_moves_from_this_computer_to_a_team_server_and_back() {
+    use gatehouse_app::settings::Places;
+    let Some(server) = std::env::var("GATEHOUSE_TEST_PG").ok().filter(|s| !s.trim().is_empty()) else { return };
+    let url = common::fresh_pg_url(&server);
+    let a = choosing_app();
+    a.ok("choose_database", json!({"choice": {"kind": "this_computer"}}));
+    a.ok("setup", json!({"org": "Acme Corp", "email": "olivia@acme.test", "name": "Olivia Owner", "password": PW}));
+
+    assert_eq!(a.ok("choose_database", json!({"choice": {"kind": "team_server", "url": url}}))["state"], "ready");
+    assert_eq!(Places::new(a._dir.path(), None).database_to_open(), Some(std::path::PathBuf::from(&url)));
+    let shown = a.ok("database_settings", json!({}));
+    assert_eq!(shown["current"]["kind"], "team_server", "{shown}");
+    assert!(shown["shown"].as_str().unwrap().starts_with("postgres://gh@127.0.0.1:"), "{shown}");
+    let status = a.ok("app_status", json!({}));
+    assert_eq!((status["initialized"].as_bool(), status["account"].is_null()), (Some(false), true), "{status}");
+    a.ok("setup", json!({"org": "Team Co", "email": "tara@team.test", "name": "Tara", "password": PW}));
+    assert_eq!(a.ok("list_orgs", json!({}))[0]["slug"], "team-co");
+
+    assert_eq!(a.ok("choose_database", json!({"choice": {"kind": "this_computer"}}))["state"], "ready");
+    assert_eq!(Places::new(a._dir.path(), None).database_to_open(), Some(a.db_path()));
+    a.ok("sign_in", json!({"email": "olivia@acme.test", "password": PW}));
+    assert_eq!(a.ok("list_orgs", json!({}))[0]["slug"], "acme-corp");
 }

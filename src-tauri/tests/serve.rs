@@ -35,6 +35,49 @@ fn cli_json(db: &std::path::Path, args: &[&str]) -> Value {
     common::ok(db, args)
 }
 
+/// Whether the test database is a PostgreSQL server's (`$GATEHOUSE_TEST_PG`), not a file.
+fn is_server(db: &std::path::Path) -> bool {
+    gatehouse_core::sql::is_postgres_url(db.to_str().unwrap_or_default())
+}
+
+/// The database as `/healthz` names it: a file's full path; a server's URL without its options
+/// (the test URLs carry no password).
+fn database_name(db: &std::path::Path) -> String {
+    let text = db.to_str().unwrap();
+    if is_server(db) {
+        text.split('?').next().unwrap().to_string()
+    } else {
+        std::fs::canonicalize(db).unwrap().display().to_string()
+    }
+}
+
+/// On PostgreSQL, something that changes whenever anything is written to the database: a digest
+/// of every row of every table with the id of the transaction that wrote it.
+fn rows_digest(db: &std::path::Path) -> String {
+    let c = gatehouse_core::sql::Connection::postgres(db.to_str().unwrap()).unwrap();
+    let tables: Vec<String> = c
+        .prepare("SELECT table_name FROM information_schema.tables WHERE table_schema = 'public' ORDER BY table_name")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .collect::<gatehouse_core::sql::Result<_>>()
+        .unwrap();
+    tables
+        .iter()
+        .map(|t| {
+            let digest: String = c
+                .query_row(
+                    &format!("SELECT coalesce(md5(string_agg(xmin::text || ':' || x::text, ',' ORDER BY ctid)), '') FROM {t} x"),
+                    [],
+                    |r| r.get(0),
+                )
+                .unwrap();
+            format!("{t}={digest}")
+        })
+        .collect::<Vec<_>>()
+        .join(";")
+}
+
 // ---------------------------------------------------------------------------------------------
 // Every route with its success shape
 
@@ -48,7 +91,7 @@ fn every_route_answers_with_the_cli_shapes() {
     let health = s.call("GET", "/healthz", None, None);
     assert_eq!(health.status, 200);
     assert_eq!(health.json["status"], "ok");
-    assert_eq!(health.json["database"], std::fs::canonicalize(&db).unwrap().display().to_string());
+    assert_eq!(health.json["database"], database_name(&db));
     let doc = s.call("GET", "/openapi.json", None, None);
     assert_eq!(doc.json["openapi"], "3.1.0");
 
@@ -360,9 +403,18 @@ fn sessions_expire_are_revoked_and_sign_in_locks_out() {
     assert_eq!(s.call("DELETE", "/v1/sessions/current", Some(&t), None).status, 204);
     assert_eq!(s.get("/v1/orgs", &t).status, 401);
     assert_eq!(s.call("DELETE", "/v1/sessions/current", Some(&t), None).status, 401);
-    // Only the hash is stored.
-    let bytes = std::fs::read(&db).unwrap();
-    assert!(!bytes.windows(t.len()).any(|w| w == t.as_bytes()));
+    // Only the hash is stored: not in any row (a backup file holds every row, on either backend),
+    // nor, on SQLite, in the database file itself.
+    let copy = _dir.path().join("rows.db");
+    common::ok(&db, &["backup", copy.to_str().unwrap()]);
+    let mut files = vec![copy];
+    if !is_server(&db) {
+        files.push(db.clone());
+    }
+    for file in files {
+        let bytes = std::fs::read(&file).unwrap();
+        assert!(!bytes.windows(t.len()).any(|w| w == t.as_bytes()), "the session token is in {}", file.display());
+    }
     // Five wrong passwords lock the email: then even the right one is refused, saying until when.
     for _ in 0..5 {
         let r = s.call("POST", "/v1/sessions", None, Some(&json!({"email": OWNER, "password": "wrong"})));
@@ -787,10 +839,17 @@ fn questions_write_nothing_on_success() {
     let (_dir, db) = setup();
     let s = serve(&db, &LOOPBACK);
     let ada = s.session(OWNER, PW);
-    // Let a sign-in's writes settle, then count commits from outside while asking.
-    let probe = gatehouse_core::Database::open(&db).unwrap();
-    let version = || -> i64 {
-        probe.sqlite_connection().unwrap().pragma_query_value(None, "data_version", |r| r.get(0)).unwrap()
+    // Let a sign-in's writes settle, then look from outside while asking: on SQLite the file's
+    // commit counter; on PostgreSQL every row with the transaction that wrote it (an update, even
+    // to the same values, makes a new row version with a new xmin).
+    let probe = (!is_server(&db)).then(|| gatehouse_core::Database::open(&db).unwrap());
+    let version = || match &probe {
+        Some(probe) => {
+            let v: i64 =
+                probe.sqlite_connection().unwrap().pragma_query_value(None, "data_version", |r| r.get(0)).unwrap();
+            v.to_string()
+        }
+        None => rows_digest(&db),
     };
     let before = version();
     for _ in 0..20 {
@@ -804,6 +863,10 @@ fn questions_write_nothing_on_success() {
         assert_eq!(r.json["decision"], true);
     }
     assert_eq!(version(), before, "a check wrote to the database");
+    // The probe sees a write (a row updated, on either backend): the comparison above can fail.
+    let r = s.call("PATCH", "/v1/orgs/acme", Some(&ada), Some(&json!({"name": "Acme Two"})));
+    assert_eq!(r.status, 200, "{}", r.json);
+    assert_ne!(version(), before, "the probe did not see a write");
 }
 
 #[test]

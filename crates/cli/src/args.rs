@@ -101,7 +101,8 @@ pub enum Command {
     Backup { file: PathBuf },
     /// Copy this SQLite database (--db) into an empty PostgreSQL database, in one transaction
     /// there, every audit chain verified on both sides; then use --db URL (or $GATEHOUSE_DB)
-    /// everywhere. A target that holds anything is refused and left as it was
+    /// everywhere. A target that holds anything is refused and left as it was. The server's
+    /// system chain records database.migrated (the file, the database role)
     Migrate {
         /// The empty target: postgres://USER@HOST:PORT/DATABASE (the PG* variables and
         /// ~/.pgpass complete it)

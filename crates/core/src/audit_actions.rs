@@ -79,10 +79,12 @@ pub enum AuditAction {
     TokenRefused,
     #[serde(rename = "database.restored")]
     DatabaseRestored,
+    #[serde(rename = "database.migrated")]
+    DatabaseMigrated,
 }
 
 impl AuditAction {
-    pub const ALL: [AuditAction; 33] = [
+    pub const ALL: [AuditAction; 34] = [
         AuditAction::OrgCreated,
         AuditAction::OrgUpdated,
         AuditAction::OrgRenamed,
@@ -116,6 +118,7 @@ impl AuditAction {
         AuditAction::SigninRefused,
         AuditAction::TokenRefused,
         AuditAction::DatabaseRestored,
+        AuditAction::DatabaseMigrated,
     ];
 
     /// The stored text of the action.
@@ -154,6 +157,7 @@ impl AuditAction {
             AuditAction::SigninRefused => "signin.refused",
             AuditAction::TokenRefused => "token.refused",
             AuditAction::DatabaseRestored => "database.restored",
+            AuditAction::DatabaseMigrated => "database.migrated",
         }
     }
 

@@ -207,6 +207,9 @@ pub struct Database {
     pub(crate) conn: sql::Connection,
     path: Option<PathBuf>,
     lock: Arc<LockWait>,
+    /// `check`'s answers, while the file and the time are as they were (`answers.rs`; SQLite only).
+    pub(crate) answers: crate::answers::Answers,
+    keep_answers: bool,
 }
 
 fn is_busy(e: &sql::Error) -> bool {
@@ -560,7 +563,7 @@ impl Database {
         }
         sql::migrate_postgres(&conn)?;
         let lock = Arc::new(LockWait::new(options.lock_wait, options.observer));
-        Ok(Database { conn, path: None, lock })
+        Ok(Database { conn, path: None, lock, answers: Default::default(), keep_answers: true })
     }
 
     /// Which engine holds this database.
@@ -595,7 +598,13 @@ impl Database {
         let lock = Arc::new(LockWait::new(options.lock_wait, options.observer));
         let handler = Arc::clone(&lock);
         conn.busy_handler(Some(move |count| handler.on_busy(count)))?;
-        Ok(Database { conn: sql::Connection::sqlite(conn), path, lock })
+        Ok(Database {
+            conn: sql::Connection::sqlite(conn),
+            path,
+            lock,
+            answers: Default::default(),
+            keep_answers: true,
+        })
     }
 
     /// The SQLite connection underneath: what only SQLite has (its file, pragmas, backup).
@@ -1005,6 +1014,8 @@ impl Database {
             }
         })();
         self.lock.settle();
+        // The copy commits through this connection, which changes the data version anyway.
+        self.answers.clear();
         copied.map_err(|e| self.locate(e))?;
         configure(self.sqlite())
     }
@@ -1018,6 +1029,34 @@ impl Database {
     /// that inspect the file itself.
     pub fn sqlite_connection(&self) -> Option<&Connection> {
         self.conn.as_sqlite()
+    }
+
+    /// The main database's data version, which changes with every commit by any connection in any
+    /// process (`SQLITE_FCNTL_DATA_VERSION`), as of now: `PRAGMA data_version` starts (and ends) a
+    /// read transaction first, which is when the pager learns of other connections' commits.
+    /// `None` on PostgreSQL, and when `check`'s answers are not kept.
+    pub(crate) fn data_version(&self) -> Result<Option<u32>> {
+        let Some(conn) = self.conn.as_sqlite().filter(|_| self.keep_answers) else {
+            return Ok(None);
+        };
+        let probe = || -> rusqlite::Result<u32> {
+            conn.prepare_cached("PRAGMA data_version")?.query_row([], |r| r.get::<_, i64>(0))?;
+            let mut version = 0;
+            conn.file_control(Some(rusqlite::MAIN_DB), rusqlite::FileControl::DataVersion(&mut version))?;
+            Ok(version)
+        };
+        Ok(Some(probe().map_err(|e| self.locate(Error::from(e)))?))
+    }
+
+    /// Keep `check`'s answers (the default) or compute every one afresh (benchmarks compare both).
+    pub fn keep_check_answers(&mut self, keep: bool) {
+        self.keep_answers = keep;
+        self.answers.clear();
+    }
+
+    /// How many `check` answers this `Database` gave from its kept answers (tests).
+    pub fn check_answers_reused(&self) -> u64 {
+        self.answers.hits()
     }
 }
 

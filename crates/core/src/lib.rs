@@ -3,6 +3,7 @@
 //! (the CLI crate, the desktop shell) resolve who is calling, pass `now`, call one use case and
 //! show its result or its `Error`.
 
+mod answers;
 pub mod audit_actions;
 pub mod auth;
 pub mod catalogue;

@@ -16,6 +16,7 @@
 //! same number of events; every table must hold as many rows as the source's. Anything that
 //! fails rolls the receiving side back: it is left as it was.
 
+use crate::audit_actions::AuditAction;
 use crate::error::{ConflictReason, Error, Result};
 use crate::sql::{Backend, Connection, Value, ValueRef};
 use crate::store::{audit, roster};
@@ -414,6 +415,8 @@ pub fn migrate_to_postgres(
     }
     let options = crate::sql::PgOptions::from_url(url).map_err(|e| Error::invalid("to", e.to_string()))?;
     let shown = options.shown.clone();
+    let role = options.config.get_user().unwrap_or_default().to_string();
+    let from = src.path().map(|p| std::fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf()).display().to_string());
     let target = Connection::postgres_with(options)?;
     let copied = src.read(now, |source| {
         target.write(|tx| {
@@ -426,7 +429,26 @@ pub fn migrate_to_postgres(
                 ));
             }
             crate::sql::migrate_postgres_in(tx)?;
-            copy_all(source, tx, &mut *progress)
+            let copied = copy_all(source, tx, &mut *progress)?;
+            // The server's system chain says where its data came from, when, and by which
+            // database role (migrate needs no sign-in: the file's permissions guard it, as for
+            // `backup`). After the verification above, in the same transaction: the organizations'
+            // chains stay exactly the file's.
+            audit::append(
+                tx,
+                "",
+                &role,
+                AuditAction::DatabaseMigrated,
+                from.as_deref().unwrap_or(""),
+                &serde_json::json!({
+                    "from": from,
+                    "organizations": copied.organizations,
+                    "accounts": copied.accounts,
+                    "audit_events": copied.audit_events,
+                }),
+                now,
+            )?;
+            Ok(copied)
         })
     })?;
     Ok(MigrateReport { migrated_to: shown, copied })

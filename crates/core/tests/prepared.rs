@@ -130,6 +130,8 @@ fn count_statements(db: &mut Database, body: impl FnOnce(&mut Database)) -> u64 
 #[test]
 fn check_asks_five_statements() {
     let (_dir, mut db, who) = demo_db();
+    // Computed every time: what each answer costs when it is not kept.
+    db.keep_check_answers(false);
     let people = ["ada.abbott.0@demo.example", "bruno.abbott.1@demo.example", "nobody@demo.example"];
     for user in people {
         check::check(&mut db, &who, "demo", user, "members.invite", None, T0 + 1).unwrap();
@@ -142,4 +144,24 @@ fn check_asks_five_statements() {
         }
     });
     assert_eq!(started, 6 * 5, "statements started by 6 checks");
+}
+
+/// With answers kept (the default, `answers.rs`): a new question costs the five statements, the
+/// probe of the data version before them and the next time its rows change (seven); the same
+/// question again, with nothing committed and no such time reached, costs the probe alone.
+#[test]
+fn a_kept_answer_costs_one_statement() {
+    let (_dir, mut db, who) = demo_db();
+    let people = ["ada.abbott.0@demo.example", "bruno.abbott.1@demo.example", "nobody@demo.example"];
+    let ask = |db: &mut Database| {
+        for user in people {
+            for permission in ["members.invite", "org.view"] {
+                check::check(db, &who, "demo", user, permission, None, T0 + 1).unwrap();
+            }
+        }
+    };
+    assert_eq!(count_statements(&mut db, ask), 6 * 7, "statements started by 6 new questions");
+    let reused = db.check_answers_reused();
+    assert_eq!(count_statements(&mut db, ask), 6, "statements started by the same 6 questions again");
+    assert_eq!(db.check_answers_reused(), reused + 6);
 }

@@ -6,6 +6,7 @@ pub const COMMANDS: &[&str] = &[
     "app_status",
     "database_status",
     "choose_database",
+    "database_settings",
     "setup",
     "sign_in",
     "sign_out",

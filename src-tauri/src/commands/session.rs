@@ -25,7 +25,8 @@ pub fn database_status(state: State<'_, AppState>) -> Reply<crate::state::Databa
     Ok(state.database_status())
 }
 
-/// The first run's choice (or a new one after the database failed to open): this computer's file
+/// The first run's choice, a new one after the database failed to open, or a change from the
+/// window's Database settings: this computer's file
 /// or a team server, opened before it is saved. Answers the new status (`ready`).
 #[tauri::command]
 pub async fn choose_database(
@@ -33,6 +34,13 @@ pub async fn choose_database(
     choice: crate::settings::DatabaseChoice,
 ) -> Reply<crate::state::DatabaseStatus> {
     state.choose(choice)
+}
+
+/// The window's Database settings: the database in use, the file "This computer" means, and
+/// whether `$GATEHOUSE_DB` fixes it. A plain command: answers while the database is opening.
+#[tauri::command]
+pub fn database_settings(state: State<'_, AppState>) -> Reply<crate::state::DatabaseSettings> {
+    Ok(state.database_settings())
 }
 
 #[tauri::command]

@@ -49,6 +49,8 @@ const FIELD_LABELS: Record<string, string> = {
   permissions: "Permissions",
   csv: "CSV file",
   expiring_within: "Expiring within",
+  url: "Server URL",
+  database: "Database",
 };
 
 /** A sentence for a person: what went wrong, with the field named when there is one. */
@@ -71,7 +73,8 @@ export function describeError(e: unknown): string {
     case "conflict":
       return sentence;
     case "unavailable":
-      return `The database is unavailable: ${message}`;
+      // A server being tried (the Database settings) names the field it came from.
+      return field ? `${FIELD_LABELS[field] ?? field}: ${message}` : `The database is unavailable: ${message}`;
     default:
       return `Something went wrong: ${message}`;
   }

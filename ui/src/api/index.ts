@@ -17,6 +17,7 @@ import type { ChainReport } from "../bindings/ChainReport";
 import type { CheckAnswer } from "../bindings/CheckAnswer";
 import type { CreatedServiceAccount } from "../bindings/CreatedServiceAccount";
 import type { DatabaseChoice } from "../bindings/DatabaseChoice";
+import type { DatabaseSettings } from "../bindings/DatabaseSettings";
 import type { DatabaseStatus } from "../bindings/DatabaseStatus";
 import type { Initialized } from "../bindings/Initialized";
 import type { InvitationPreview } from "../bindings/InvitationPreview";
@@ -61,9 +62,12 @@ export const api = {
   appStatus: () => call<AppStatus>("app_status"),
   /** Answers at once, also while the database is being upgraded (other commands wait for it). */
   databaseStatus: () => call<DatabaseStatus>("database_status"),
-  /** First run (or a database that could not be opened): this computer's file or a team server,
-   *  opened (a server tried) before the choice is saved. */
+  /** First run, a database that could not be opened, or the Database settings: this computer's
+   *  file or a team server, opened (a server tried) before the choice is saved; signs out. */
   chooseDatabase: (choice: DatabaseChoice) => call<DatabaseStatus>("choose_database", { choice }),
+  /** The window's Database settings: the database in use (a server without its password), the
+   *  file "this computer" means, and why it cannot be changed here when $GATEHOUSE_DB names it. */
+  databaseSettings: () => call<DatabaseSettings>("database_settings"),
   /** Whether `gatehouse serve` runs on the configured address, and on this window's database. */
   serviceStatus: () => call<ServiceStatus>("service_status"),
   setup: (org: string, email: string, name: string, password: string) =>

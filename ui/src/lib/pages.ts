@@ -6,9 +6,13 @@ export function pageCount(total: number, perPage: number): number {
   return Math.max(1, Math.ceil(total / Math.max(1, perPage)));
 }
 
-/** Page numbers to show, with null for a gap: [1, null, 4, 5, 6, null, 20]. */
-export function pageWindow(current: number, count: number, around = 1): (number | null)[] {
-  const pages = new Set<number>([1, count]);
+/**
+ * Page numbers to show, with null for a gap: [1, null, 4, 5, 6, null, 20]. `open`: the count is a
+ * lower bound (an estimated total, and this page is full), so no page is shown as the last: the
+ * window ends with a gap after the pages around the current one ([1, null, 4, 5, 6, null]).
+ */
+export function pageWindow(current: number, count: number, around = 1, open = false): (number | null)[] {
+  const pages = new Set<number>(open ? [1] : [1, count]);
   for (let p = current - around; p <= current + around; p++) if (p >= 1 && p <= count) pages.add(p);
   const sorted = [...pages].sort((a, b) => a - b);
   const out: (number | null)[] = [];
@@ -16,6 +20,7 @@ export function pageWindow(current: number, count: number, around = 1): (number 
     if (i > 0 && p - sorted[i - 1] > 1) out.push(null);
     out.push(p);
   });
+  if (open) out.push(null);
   return out;
 }
 

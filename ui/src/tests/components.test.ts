@@ -21,6 +21,7 @@ function emit(name: string, payload: unknown) {
 import ErrorNote from "../components/ErrorNote.svelte";
 import SignIn from "../screens/SignIn.svelte";
 import ChooseDatabase from "../screens/ChooseDatabase.svelte";
+import DatabaseSettings from "../components/DatabaseSettings.svelte";
 import Users from "../screens/Users.svelte";
 import RowMenu from "../components/RowMenu.svelte";
 import ExpiryHost from "./ExpiryHost.svelte";
@@ -48,7 +49,7 @@ describe("ErrorNote", () => {
 describe("SignIn", () => {
   it("explains a lockout and clears the password", async () => {
     invoke.mockRejectedValueOnce({ code: "unauthenticated", message: "too many failed sign-ins: locked for 30 s" });
-    render(SignIn, { ondone: vi.fn(), onaccept: vi.fn() });
+    render(SignIn, { ondone: vi.fn(), onaccept: vi.fn(), ondatabase: vi.fn() });
     const email = screen.getByLabelText("Email") as HTMLInputElement;
     const password = screen.getByLabelText("Password") as HTMLInputElement;
     await fireEvent.input(email, { target: { value: "a@x.io" } });
@@ -239,6 +240,25 @@ describe("Users", () => {
     );
   });
 
+  it("claims no last page when the total is a lower bound", async () => {
+    setup({ is_owner: true, permissions: [] });
+    const row = (i: number) => ({ email: `m${i}@x.io`, name: `M ${i}`, roles: ["member"], workspaces: [], status: "active", confirmed: true, enabled: true, created_at: "2026-01-01T00:00:00Z", last_login_at: null, access_expires_at: null });
+    const list = invoke.getMockImplementation()!;
+    invoke.mockImplementation(async (cmd: string, args: unknown) => {
+      if (cmd !== "list_members") return list(cmd, args);
+      const items = Array.from({ length: 25 }, (_, i) => row(i));
+      return { ...page(items, 1840), counts: { active: 1840, disabled: 0, expired: 0, pending: 0, rejected: 0, invitation_expired: 0, total: 1840 }, estimated: ["active", "total"], next: "m24@x.io" };
+    });
+    render(Users);
+    await waitFor(() => expect(screen.getByText("m0@x.io")).toBeTruthy());
+    const pager = document.querySelector(".pager") as HTMLElement;
+    expect(pager.textContent).toContain("1–25 of 1,840+");
+    const numbers = [...pager.querySelectorAll("button")].map((b) => b.textContent!.trim()).filter((t) => /^[\d,]+$/.test(t));
+    expect(numbers).toEqual(["1", "2"]);
+    expect(pager.querySelector("[data-more]")!.getAttribute("title")).toContain("last page is not known");
+    expect((screen.getByRole("button", { name: "Next page" }) as HTMLButtonElement).disabled).toBe(false);
+  });
+
   it("offers no bulk actions without members.manage, and says why in words", async () => {
     setup({ is_owner: false, permissions: ["org.view"] });
     render(Users);
@@ -351,6 +371,7 @@ describe("ChooseDatabase", () => {
     const ondone = vi.fn();
     invoke.mockRejectedValueOnce({
       code: "unavailable",
+      field: "url",
       message: "cannot reach the database server gh@db.example:5432/gatehouse: connection refused",
     });
     render(ChooseDatabase, { ondone });
@@ -358,10 +379,39 @@ describe("ChooseDatabase", () => {
     const url = (await screen.findByLabelText(/Server URL/)) as HTMLInputElement;
     await fireEvent.input(url, { target: { value: "  postgres://gh@db.example:5432/gatehouse " } });
     await fireEvent.submit(url.form!);
-    await waitFor(() => expect(screen.getByRole("alert").textContent).toContain("cannot reach the database server"));
+    await waitFor(() => expect(screen.getByRole("alert").textContent).toMatch(/^Server URL: cannot reach the database server/));
+    expect(url.getAttribute("aria-invalid")).toBe("true");
     expect(invoke).toHaveBeenCalledWith("choose_database", {
       choice: { kind: "team_server", url: "postgres://gh@db.example:5432/gatehouse" },
     });
     expect(ondone).not.toHaveBeenCalled();
+  });
+});
+
+describe("DatabaseSettings", () => {
+  it("shows the database in use, starts from its kind, and sends a change from the dialog's button", async () => {
+    const ondone = vi.fn();
+    invoke.mockImplementation(async (cmd: string) => {
+      if (cmd === "database_settings")
+        return { current: { kind: "team_server", url: "postgres://gh@db.example:5432/gatehouse" }, shown: "postgres://gh@db.example:5432/gatehouse", this_computer: "/home/a/gatehouse.db", fixed: null };
+      if (cmd === "choose_database") return { state: "ready", message: "" };
+      throw new Error("unexpected " + cmd);
+    });
+    render(DatabaseSettings, { onclose: vi.fn(), ondone });
+    await waitFor(() => expect(document.querySelector("[data-database]")?.textContent).toBe("postgres://gh@db.example:5432/gatehouse"));
+    expect((screen.getByLabelText(/A team server/) as HTMLInputElement).checked).toBe(true);
+    await fireEvent.click(screen.getByLabelText(/This computer/));
+    await fireEvent.submit(document.getElementById("database-form") as HTMLFormElement);
+    await waitFor(() => expect(ondone).toHaveBeenCalled());
+    expect(invoke).toHaveBeenCalledWith("choose_database", { choice: { kind: "this_computer" } });
+    expect(screen.getByRole("button", { name: "Use this database" })).toBeTruthy();
+  });
+
+  it("says why the database cannot change when $GATEHOUSE_DB names it, and offers no change", async () => {
+    invoke.mockResolvedValueOnce({ current: { kind: "this_computer" }, shown: "/tmp/e.db", this_computer: "/tmp/e.db", fixed: "$GATEHOUSE_DB names the database (/tmp/e.db); unset it to choose the database here" });
+    render(DatabaseSettings, { onclose: vi.fn(), ondone: vi.fn() });
+    await waitFor(() => expect(screen.getByText(/unset it to choose the database here/)).toBeTruthy());
+    expect(screen.queryByLabelText(/A team server/)).toBeNull();
+    expect(screen.queryByRole("button", { name: "Use this database" })).toBeNull();
   });
 });

@@ -119,6 +119,9 @@ describe("paging", () => {
     expect(pageWindow(1, 1)).toEqual([1]);
     expect(pageWindow(5, 20)).toEqual([1, null, 4, 5, 6, null, 20]);
     expect(pageWindow(2, 4)).toEqual([1, 2, 3, 4]);
+    // A lower bound: no page claims to be the last (74 would, for "1,840+" at 25 a page).
+    expect(pageWindow(1, 74, 1, true)).toEqual([1, 2, null]);
+    expect(pageWindow(5, 74, 1, true)).toEqual([1, null, 4, 5, 6, null]);
     expect(rangeLabel(2, 50, 1_000_000)).toBe("51–100 of 1,000,000");
     expect(rangeLabel(1, 50, 0)).toBe("0 of 0");
   });

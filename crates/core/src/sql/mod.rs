@@ -131,6 +131,17 @@ impl From<Error> for crate::error::Error {
             Error::Postgres(ref pg) => {
                 // The raw text is for whoever debugs this, never for the message a user sees.
                 log::warn!("database: {e}");
+                if pg.code().is_some_and(|c| c.code() == "42501") {
+                    // insufficient_privilege: the server, not Gatehouse, is in the way (as a file
+                    // that may not be written is on SQLite). PostgreSQL 15 lets only a database's
+                    // owner create tables in its schema public.
+                    let what =
+                        pg.as_db_error().map_or_else(|| "permission denied".to_string(), |d| d.message().to_string());
+                    return E::Unavailable(format!(
+                        "the database server refused: {what}; connect as a role that owns the database \
+                         (createdb -O ROLE DATABASE), or grant that role CREATE on its schema public"
+                    ));
+                }
                 match postgres::kind_of(pg) {
                     ErrorKind::Constraint => {
                         let db = pg.as_db_error();

@@ -186,3 +186,35 @@ pub fn holds_owner_role(conn: &Connection, membership_id: &str) -> Result<bool> 
         )?
         .query_row([membership_id], |r| r.get(0))?)
 }
+
+/// The first moment after `now` at which a row `check` reads about `email_norm` in the organization,
+/// or about the caller, changes by itself: an access expiry of either one's membership, the start
+/// or end of any of their grants (of any scope, in force or not), the expiry of a calling service
+/// account. None: nothing of theirs has a time still ahead. `check` keeps its answer until then
+/// (`answers.rs`); `caller_account`/`caller_service_account` name the caller.
+pub fn next_change(
+    conn: &Connection,
+    org_id: &str,
+    email_norm: &str,
+    caller_account: Option<&str>,
+    caller_service_account: Option<&str>,
+    now: Timestamp,
+) -> Result<Option<Timestamp>> {
+    Ok(conn
+        .prepare_cached(
+            "WITH ms(id, expires) AS (
+               SELECT m.id, m.access_expires_at FROM accounts a
+               JOIN memberships m ON m.organization_id = ?1 AND m.account_id = a.id WHERE a.email_norm = ?2
+               UNION ALL
+               SELECT m.id, m.access_expires_at FROM memberships m WHERE m.organization_id = ?1 AND m.account_id = ?3),
+             times(t) AS (
+               SELECT expires FROM ms
+               UNION ALL SELECT g.valid_from FROM ms JOIN access_grants g ON g.membership_id = ms.id
+               UNION ALL SELECT g.expires_at FROM ms JOIN access_grants g ON g.membership_id = ms.id
+               UNION ALL SELECT s.expires_at FROM service_accounts s WHERE s.id = ?4
+               UNION ALL SELECT g.valid_from FROM access_grants g WHERE g.service_account_id = ?4
+               UNION ALL SELECT g.expires_at FROM access_grants g WHERE g.service_account_id = ?4)
+             SELECT min(t) FROM times WHERE t > ?5",
+        )?
+        .query_row(params![org_id, email_norm, caller_account, caller_service_account, now], |r| r.get(0))?)
+}

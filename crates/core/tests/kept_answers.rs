@@ -1,0 +1,107 @@
+//! `check` keeps its answers per `Database` (SQLite; `answers.rs`) and gives one back only while
+//! the file and the time are as they were: a commit by any connection or process, or the time
+//! reaching an expiry or a grant's start of the person asked or of the caller, is seen by the very
+//! next check. Each test first shows the answer *is* reused (so it could go stale), then changes
+//! something and asks again.
+
+mod common;
+
+use common::*;
+use gatehouse_core::auth::sign_in;
+use gatehouse_core::usecases::check::check;
+use gatehouse_core::usecases::members::{self, Selection};
+use gatehouse_core::usecases::orgs;
+use gatehouse_core::Database;
+
+fn file_world() -> (tempfile::TempDir, std::path::PathBuf, Database, gatehouse_core::Principal) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("g.db");
+    let mut db = Database::open(&path).unwrap();
+    orgs::init(&mut db, "Acme", OWNER, "Olivia Owner", PW, T0).unwrap();
+    let o = sign_in(&mut db, OWNER, PW, T0).unwrap();
+    (dir, path, db, o)
+}
+
+/// Ask twice at `now`: the second answer must come from the kept ones.
+fn ask_twice(db: &mut Database, who: &gatehouse_core::Principal, user: &str, permission: &str, now: i64) -> bool {
+    let first = check(db, who, ORG, user, permission, None, now).unwrap();
+    let before = db.check_answers_reused();
+    let second = check(db, who, ORG, user, permission, None, now).unwrap();
+    assert_eq!(db.check_answers_reused(), before + 1, "the second ask reuses the first answer");
+    assert_eq!(first, second);
+    first.allowed
+}
+
+#[test]
+fn a_change_through_another_connection_is_seen_by_the_very_next_check() {
+    let (_dir, path, mut db, o) = file_world();
+    add(&mut db, &o, "m@acme.test", "admin", None, T0);
+    assert!(ask_twice(&mut db, &o, "m@acme.test", "members.invite", T0 + 1));
+
+    // Another Database on the file (another connection, as another process would be) demotes m.
+    let mut other = Database::open_existing(&path).unwrap();
+    let o2 = sign_in(&mut other, OWNER, PW, T0 + 1).unwrap();
+    members::set_role(&mut other, &o2, ORG, "m@acme.test", "member", T0 + 1).unwrap();
+    let answer = check(&mut db, &o, ORG, "m@acme.test", "members.invite", None, T0 + 1).unwrap();
+    assert!(!answer.allowed, "{answer:?}");
+
+    // A plain SQL write by yet another connection, bypassing Gatehouse, is seen the same way.
+    assert!(!ask_twice(&mut db, &o, "m@acme.test", "members.invite", T0 + 1));
+    let raw = rusqlite::Connection::open(&path).unwrap();
+    raw.execute(
+        "UPDATE access_grants SET role_id = (SELECT id FROM roles WHERE name = 'admin')
+         WHERE membership_id = (SELECT m.id FROM memberships m JOIN accounts a ON a.id = m.account_id
+                                WHERE a.email_norm = 'm@acme.test')",
+        [],
+    )
+    .unwrap();
+    drop(raw);
+    assert!(check(&mut db, &o, ORG, "m@acme.test", "members.invite", None, T0 + 1).unwrap().allowed);
+
+    // And a change through this very Database.
+    assert!(ask_twice(&mut db, &o, "m@acme.test", "org.view", T0 + 2));
+    members::set_enabled(&mut db, &o, ORG, &Selection::Emails(vec!["m@acme.test".into()]), false, T0 + 2).unwrap();
+    let answer = check(&mut db, &o, ORG, "m@acme.test", "org.view", None, T0 + 2).unwrap();
+    assert_eq!(answer.reason, "membership disabled");
+}
+
+#[test]
+fn crossing_an_expiry_with_no_write_flips_the_answer() {
+    let (_dir, _path, mut db, o) = file_world();
+    add(&mut db, &o, "m@acme.test", "member", Some(T0 + 100), T0);
+    assert!(ask_twice(&mut db, &o, "m@acme.test", "org.view", T0 + 99));
+    let answer = check(&mut db, &o, ORG, "m@acme.test", "org.view", None, T0 + 100).unwrap();
+    assert!(!answer.allowed, "{answer:?}");
+    assert!(answer.reason.starts_with("access expired at"), "{answer:?}");
+    // An earlier moment is computed afresh too, not served from a later one.
+    assert!(check(&mut db, &o, ORG, "m@acme.test", "org.view", None, T0 + 50).unwrap().allowed);
+}
+
+#[test]
+fn the_callers_own_expiry_ends_the_kept_answers_too() {
+    let (_dir, _path, mut db, o) = file_world();
+    // An admin whose access ends at T0 + 100 asks about someone with no expiry.
+    let a = add(&mut db, &o, "a@acme.test", "admin", Some(T0 + 100), T0);
+    add(&mut db, &o, "m@acme.test", "member", None, T0);
+    assert!(ask_twice(&mut db, &a, "m@acme.test", "org.view", T0 + 10));
+    // Past it the admin may not ask at all: a refusal (audited), not the kept answer.
+    let refused = check(&mut db, &a, ORG, "m@acme.test", "org.view", None, T0 + 100);
+    assert_eq!(code(refused), gatehouse_core::ErrorCode::Forbidden);
+}
+
+/// `fresh_db`: in memory on SQLite; with $GATEHOUSE_TEST_PG, PostgreSQL, where nothing is kept.
+#[test]
+fn an_in_memory_database_sees_its_own_writes_and_postgresql_keeps_nothing() {
+    let (mut db, o) = world();
+    add(&mut db, &o, "m@acme.test", "admin", None, T0);
+    if on_postgres() {
+        for _ in 0..3 {
+            assert!(check(&mut db, &o, ORG, "m@acme.test", "members.invite", None, T0 + 1).unwrap().allowed);
+        }
+        assert_eq!(db.check_answers_reused(), 0);
+    } else {
+        assert!(ask_twice(&mut db, &o, "m@acme.test", "members.invite", T0 + 1));
+    }
+    members::set_role(&mut db, &o, ORG, "m@acme.test", "member", T0 + 1).unwrap();
+    assert!(!check(&mut db, &o, ORG, "m@acme.test", "members.invite", None, T0 + 1).unwrap().allowed);
+}
