@@ -31,6 +31,7 @@ fn main() {
     let who = gatehouse_core::auth::sign_in(&mut db, OWNER, PASSWORD, now).unwrap();
     db.keep_check_answers(false);
     let mut kept = Database::open_existing(&path).unwrap();
+    let mut missing = Database::open_existing(&path).unwrap();
     let conn = rusqlite::Connection::open(&path).unwrap();
     conn.pragma_update(None, "cache_size", -65_536).unwrap();
     conn.set_prepared_statement_cache_capacity(64);
@@ -91,6 +92,7 @@ fn main() {
         "PRAGMA data_version (autocommit)",
         "of_person alone (autocommit)",
         "core check, answer kept (asked before)",
+        "core check, answers kept but this one new",
     ];
     let mut t: Vec<Vec<f64>> = vec![vec![]; names.len()];
     let mut vm: Vec<i64> = vec![0; names.len()];
@@ -233,9 +235,25 @@ fn main() {
                 &mut t,
                 &mut vm,
             );
+            lap(
+                11,
+                &mut || {
+                    // Emptied before each call: a miss, with the probe before and the next
+                    // change of the rows after the five statements.
+                    missing.keep_check_answers(true);
+                    std::hint::black_box(check::check(&mut missing, &who, "demo", email, perm, None, now).unwrap());
+                    0
+                },
+                &mut t,
+                &mut vm,
+            );
         }
     }
-    println!("answers reused: {}", kept.check_answers_reused());
+    println!(
+        "answers reused: {} (kept), {} (new each time)",
+        kept.check_answers_reused(),
+        missing.check_answers_reused()
+    );
     let calls = t[0].len();
     println!("check_parts on {path}: {} questions x {} timed rounds; {}", emails.len(), rounds - 1, load());
     println!("{:40} {:>10} {:>14}", "part", "median µs", "VM steps/call");
