@@ -76,6 +76,133 @@ fn a_rows_cost_does_not_grow_with_the_organization() {
     assert!(large * 2 < small * 3, "per row: {small} instructions at 400 members, {large} at 4,000");
 }
 
+/// Statements `body` starts on the connection itself, by their SQL (SQLite's statement trace;
+/// the statements a trigger runs, which it reports with a leading `--`, are left out).
+fn statements_started(db: &mut Database, body: impl FnOnce(&mut Database)) -> Vec<String> {
+    static STARTED: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
+    unsafe extern "C" fn on_trace(
+        _kind: std::os::raw::c_uint,
+        _ctx: *mut std::os::raw::c_void,
+        _stmt: *mut std::os::raw::c_void,
+        sql: *mut std::os::raw::c_void,
+    ) -> std::os::raw::c_int {
+        // SAFETY: for SQLITE_TRACE_STMT the last argument is the statement's text, NUL-terminated.
+        let text = unsafe { std::ffi::CStr::from_ptr(sql as *const std::os::raw::c_char) }.to_string_lossy();
+        if !text.starts_with("--") {
+            STARTED.lock().unwrap().push(text.into_owned());
+        }
+        0
+    }
+    STARTED.lock().unwrap().clear();
+    // SAFETY: the handle stays valid while `db` lives; the callback only records, and is removed
+    // before this returns.
+    let handle = unsafe { db.sqlite_connection().unwrap().handle() };
+    unsafe {
+        rusqlite::ffi::sqlite3_trace_v2(
+            handle,
+            rusqlite::ffi::SQLITE_TRACE_STMT as u32,
+            Some(on_trace),
+            std::ptr::null_mut(),
+        );
+    }
+    body(db);
+    unsafe { rusqlite::ffi::sqlite3_trace_v2(handle, 0, None, std::ptr::null_mut()) };
+    std::mem::take(&mut *STARTED.lock().unwrap())
+}
+
+/// A `demo` organization of `n` members and the emails of its first `rows` active members.
+fn demo_members(n: i64, rows: usize) -> (Database, Principal, Vec<String>) {
+    let mut db = Database::open_in_memory().unwrap();
+    orgs::init(&mut db, "Bench", "boss@bench.test", "Boss Bench", PW, T0).unwrap();
+    let who = sign_in(&mut db, "boss@bench.test", PW, T0).unwrap();
+    demo::demo(&mut db, &who, "demo", n, T0).unwrap();
+    let q = MemberQuery {
+        filter: MemberFilter { status: Some("active".into()), role: Some("member".into()), ..Default::default() },
+        sort: SortKey::Email,
+        per_page: rows as i64,
+        page: 1,
+        ..Default::default()
+    };
+    let emails: Vec<String> =
+        members::list(&mut db, &who, "demo", &q, T0 + 1).unwrap().items.into_iter().map(|r| r.email.clone()).collect();
+    assert_eq!(emails.len(), rows);
+    (db, who, emails)
+}
+
+/// The statements a bulk disable of `rows` members starts itself.
+fn disable_statements(rows: usize) -> Vec<String> {
+    let (mut db, who, emails) = demo_members(1_000, rows);
+    statements_started(&mut db, |db| {
+        let r = members::set_enabled(db, &who, "demo", &Selection::Emails(emails), false, T0 + 2).unwrap();
+        assert_eq!(r.changed as usize, rows);
+    })
+}
+
+#[test]
+fn a_bulk_disable_starts_statements_per_batch_not_per_row() {
+    let (few, many) = (disable_statements(20), disable_statements(400));
+    // Before: eleven statements per row (the member's account, membership and owner role one by
+    // one, the UPDATE, and the audit chain's head read, event and head written for every row):
+    // 4,400 statements for 400 rows. Now the people are looked up 500 to a statement, memberships
+    // updated 500 to an UPDATE, events inserted 100 to an INSERT and the head written once: 380
+    // more rows start 3 more statements (the events of rows 101-400).
+    assert!(many.len() - few.len() <= 4, "{} statements for 20 rows, {} for 400: {many:#?}", few.len(), many.len());
+    let events: Vec<&String> = many.iter().filter(|s| s.starts_with("INSERT INTO audit_events")).collect();
+    assert_eq!(events.len(), 4, "400 events, 100 to a statement");
+    assert_eq!(many.iter().filter(|s| s.starts_with("INSERT INTO audit_heads")).count(), 1);
+    assert_eq!(many.iter().filter(|s| s.starts_with("UPDATE memberships")).count(), 1);
+}
+
+/// The statements a bulk invite of `rows` new people starts itself.
+fn invite_statements(rows: usize) -> Vec<String> {
+    let (mut db, who, _) = demo_members(200, 1);
+    let invitees: Vec<gatehouse_core::usecases::invitations::Invitee> = (0..rows)
+        .map(|i| gatehouse_core::usecases::invitations::Invitee {
+            email: format!("new{i}@invited.test"),
+            role: "member".into(),
+            access_expires_at: None,
+            workspace: None,
+        })
+        .collect();
+    statements_started(&mut db, |db| {
+        let r = gatehouse_core::usecases::invitations::create(db, &who, "demo", &invitees, None, T0 + 2).unwrap();
+        assert_eq!(r.invitations.len(), rows);
+    })
+}
+
+#[test]
+fn a_bulk_invite_starts_three_statements_per_row_and_looks_nobody_up_one_by_one() {
+    let (few, many) = (invite_statements(20), invite_statements(400));
+    let selects = |v: &[String]| v.iter().filter(|s| s.trim_start().starts_with("SELECT")).count();
+    // Before: eight per row (the savepoint and its release, the account, the open invitation, the
+    // rejected one superseded, the invitation, its event); now the savepoint, its release and the
+    // invitation, while who is a member or invited already is asked 500 emails to a statement and
+    // the events go 100 to an INSERT.
+    assert!(many.len() - few.len() <= 380 * 3 + 3, "{} statements for 20 rows, {} for 400", few.len(), many.len());
+    assert_eq!(selects(&many), selects(&few), "{many:#?}");
+    assert_eq!(many.iter().filter(|s| s.starts_with("INSERT INTO audit_events")).count(), 4);
+}
+
+#[test]
+fn a_bulk_disable_of_several_batches_keeps_one_intact_chain_in_row_order() {
+    let (mut db, who, emails) = demo_members(1_000, 250);
+    let before = event_count(&db);
+    let r = members::set_enabled(&mut db, &who, "demo", &Selection::Emails(emails.clone()), false, T0 + 2).unwrap();
+    assert_eq!(r.changed, 250);
+    assert_eq!(event_count(&db), before + 250);
+    let chain = gatehouse_core::usecases::audit::verify(&mut db, &who, "demo", T0 + 3).unwrap();
+    assert!(chain.ok);
+    // Newest first: the 250 events are the rows in reverse order, each a members.disabled.
+    let q = gatehouse_core::usecases::audit::AuditQuery { limit: Some(250), ..Default::default() };
+    let listed = gatehouse_core::usecases::audit::list(&mut db, &who, "demo", &q, T0 + 3).unwrap();
+    let targets: Vec<String> = listed.iter().rev().map(|e| e.target.clone()).collect();
+    assert_eq!(targets, emails);
+    assert!(listed.iter().all(|e| e.action == "members.disabled"), "{:?}", listed[0].action);
+    for email in emails.iter().step_by(50) {
+        assert_eq!(status(&mut db, &who, "demo", email), "disabled");
+    }
+}
+
 fn team() -> (Database, Principal) {
     let (mut db, o) = world();
     add(&mut db, &o, "o2@acme.test", "owner", None, T0);

@@ -185,6 +185,47 @@ pub fn open_for(conn: &Connection, org_id: &str, email_norm: &str) -> Result<Opt
     Ok(st.query_row(params![org_id, email_norm], from_row).optional()?)
 }
 
+/// What stands in the way of inviting each of many normalized emails, as `open_for` and
+/// `supersede_rejected` find it one by one: its open invitation (id, valid until) and whether a
+/// rejected one is listed. Emails with neither are absent. One statement per 500 emails.
+pub fn standing_of(
+    conn: &Connection,
+    org_id: &str,
+    email_norms: &[String],
+) -> Result<std::collections::HashMap<String, Standing>> {
+    let mut out: std::collections::HashMap<String, Standing> = Default::default();
+    for chunk in email_norms.chunks(500) {
+        let list: Vec<String> = (0..chunk.len()).map(|i| format!("?{}", i + 2)).collect();
+        let sql = format!(
+            "SELECT email_norm, status, id, valid_until FROM invitations
+             WHERE organization_id = ?1 AND email_norm IN ({}) AND status IN ('open', 'rejected')",
+            list.join(", ")
+        );
+        let mut values: Vec<&dyn crate::sql::ToSql> = vec![&org_id];
+        values.extend(chunk.iter().map(|e| e as &dyn crate::sql::ToSql));
+        let mut st = if chunk.len() == 500 { conn.prepare_cached(&sql)? } else { conn.prepare(&sql)? };
+        let mut rows = st.query(values.as_slice())?;
+        while let Some(r) = rows.next()? {
+            let entry = out.entry(r.get(0)?).or_default();
+            let status: String = r.get(1)?;
+            if status == "open" {
+                entry.open = Some((r.get(2)?, r.get(3)?));
+            } else {
+                entry.rejected = true;
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// See `standing_of`.
+#[derive(Debug, Clone, Default)]
+pub struct Standing {
+    /// The open invitation: id and valid until.
+    pub open: Option<(String, Timestamp)>,
+    pub rejected: bool,
+}
+
 /// Invitations of an organization in one state (or all), newest first.
 pub fn list(conn: &Connection, org_id: &str, status: Option<InvitationState>) -> Result<Vec<Invitation>> {
     let mut st = conn.prepare_cached(&format!(

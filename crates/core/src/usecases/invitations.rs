@@ -97,6 +97,13 @@ pub fn create(
         let mut seen = std::collections::HashSet::new();
         let mut role_cache: std::collections::HashMap<String, roles::Role> = Default::default();
         let mut workspace_cache: std::collections::HashMap<String, workspaces::Workspace> = Default::default();
+        // Who is a member already, and who has an open or rejected invitation, asked for all rows
+        // at once (500 emails to a statement) instead of three statements per row. Rows of one
+        // email are refused as listed twice, so no row changes what another row finds.
+        let norms: Vec<String> =
+            invitees.iter().filter_map(|inv| validate::email("email", &inv.email).ok().map(|(_, n)| n)).collect();
+        let members = memberships::of_emails(tx, &access.org.id, &norms)?;
+        let standing = invitations::standing_of(tx, &access.org.id, &norms)?;
         for (i, inv) in invitees.iter().enumerate() {
             // A row that fails fails alone (a savepoint), so every later row reports its own outcome.
             let row = tx.attempt(|| -> Result<IssuedInvitation> {
@@ -127,21 +134,22 @@ pub fn create(
                 };
                 access.require(&Action::Invite { role: &role.rights(), workspace: workspace.is_some() }, &email)?;
                 let access_expires_at = crate::time::require_future("access_expires", inv.access_expires_at, now)?;
-                if let Some(account) = accounts::by_email(tx, &email_norm)? {
-                    if memberships::of(tx, &access.org.id, &account.id)?.is_some() {
-                        let hint = if workspace.is_some() { "; give workspace access with workspaces grant" } else { "" };
-                        return Err(Error::conflict(ConflictReason::AlreadyMember, format!("{email} is already a member of {}{hint}", access.org.slug)));
-                    }
+                if members.contains_key(&email_norm) {
+                    let hint = if workspace.is_some() { "; give workspace access with workspaces grant" } else { "" };
+                    return Err(Error::conflict(ConflictReason::AlreadyMember, format!("{email} is already a member of {}{hint}", access.org.slug)));
                 }
-                if let Some(open) = invitations::open_for(tx, &access.org.id, &email_norm)? {
-                    if open.valid_until > now {
+                let stands = standing.get(&email_norm);
+                if let Some((open_id, valid_until)) = stands.and_then(|s| s.open.as_ref()) {
+                    if *valid_until > now {
                         return Err(Error::conflict(ConflictReason::OpenInvitation, format!("{email} already has an open invitation; resend or revoke it")));
                     }
                     // An expired invitation gives way to the new one.
-                    invitations::set_status(tx, &open.id, InvitationState::Revoked, now)?;
+                    invitations::set_status(tx, open_id, InvitationState::Revoked, now)?;
                 }
                 // So does a rejected one: a person is listed once, as pending again.
-                invitations::supersede_rejected(tx, &access.org.id, &email_norm)?;
+                if stands.is_some_and(|s| s.rejected) {
+                    invitations::supersede_rejected(tx, &access.org.id, &email_norm)?;
+                }
                 let token = auth::new_token(TOKEN_PREFIX)?;
                 let valid_until = now + valid_for;
                 invitations::insert(

@@ -1031,6 +1031,27 @@ fn subject(conn: &Connection, access: &OrgAccess, email: &str) -> Result<Subject
     Ok(Subject { account, membership, target: Target { is_owner, is_self } })
 }
 
+/// `subject` for many emails, in their order, with the same errors (the first email that is
+/// invalid or of no member refuses), looked up a batch at a time (`memberships::of_emails`) instead
+/// of three statements per email.
+fn subjects(conn: &Connection, access: &OrgAccess, emails: &[String]) -> Result<Vec<Subject>> {
+    let norms: Vec<Result<String>> = emails.iter().map(|e| validate::email("email", e).map(|(_, n)| n)).collect();
+    let valid: Vec<String> = norms.iter().filter_map(|n| n.as_ref().ok().cloned()).collect();
+    let found = memberships::of_emails(conn, &access.org.id, &valid)?;
+    let mut out = Vec::with_capacity(emails.len());
+    for (email, norm) in emails.iter().zip(norms) {
+        let norm = norm?;
+        // A person named twice is one subject twice (the caller skips the repeat).
+        let (account, membership, is_owner) = match found.get(&norm) {
+            Some(hit) => hit.clone(),
+            None => return Err(Error::not_found(format!("{} is not a member of {}", email.trim(), access.org.slug))),
+        };
+        let is_self = access.is_self(&account.id);
+        out.push(Subject { account, membership, target: Target { is_owner, is_self } });
+    }
+    Ok(out)
+}
+
 pub fn show(db: &mut Database, who: &Principal, org: &str, email: &str, now: Timestamp) -> Result<MemberDetails> {
     // Validated before anything, so that a refusal never audits raw input (rule 8).
     let (_, email_norm) = validate::email("email", email)?;
@@ -1282,14 +1303,9 @@ fn bulk_enabled(
     };
     let explicit = matches!(selection, Selection::Emails(_));
     // Every email named must be someone here before any row is decided: an unknown one refuses
-    // the command as not_found whatever the rows before it would have met. Named rows are looked
-    // up once, here; "all matching" rows one by one below.
-    let mut named = if explicit {
-        emails.iter().map(|email| subject(tx, &access, email)).collect::<Result<Vec<_>>>()?
-    } else {
-        vec![]
-    }
-    .into_iter();
+    // the command as not_found whatever the rows before it would have met. All rows are looked up
+    // here, a batch at a time.
+    let mut named = subjects(tx, &access, &emails)?.into_iter();
     // Rule 3 by counting: the lasting owners once, then one less for each lasting owner disabled
     // (a row asks only about its own grants, so the cost of a row does not grow with the
     // organization). The tables are checked again at the end.
@@ -1298,12 +1314,16 @@ fn bulk_enabled(
     let total = emails.len() as u64;
     let mut report = BulkReport { rows: vec![], changed: 0, skipped: 0, dry_run: (!apply).then_some(true) };
     let mut done = std::collections::HashSet::new();
-    for (i, email) in emails.iter().enumerate() {
+    // The changes are written a batch at a time (one UPDATE of many memberships, events many to an
+    // INSERT, the chain's head once), in row order; a cancel or an error rolls them all back.
+    let mut chain = if apply { Some(crate::store::audit::Appender::start(tx, &access.org.id)?) } else { None };
+    let mut pending: Vec<String> = Vec::new();
+    let action = if enabled { AuditAction::MembersEnabled } else { AuditAction::MembersDisabled };
+    for i in 0..emails.len() {
         if !watch(Progress { done: i as u64, total }) {
             return Err(Error::conflict(ConflictReason::Cancelled, "cancelled; nothing was changed"));
         }
-        let s =
-            if explicit { named.next().expect("one subject per email named") } else { subject(tx, &access, email)? };
+        let s = named.next().expect("one subject per email");
         if !done.insert(s.membership.id.clone()) {
             continue;
         }
@@ -1333,14 +1353,13 @@ fn bulk_enabled(
                 if loses_owner {
                     owners -= 1;
                 }
-                if apply {
-                    memberships::set_enabled(tx, &s.membership.id, enabled)?;
-                    access.audit(
-                        tx,
-                        if enabled { AuditAction::MembersEnabled } else { AuditAction::MembersDisabled },
-                        &s.account.email,
-                        serde_json::json!({}),
-                    )?;
+                if let Some(chain) = chain.as_mut() {
+                    pending.push(s.membership.id.clone());
+                    if pending.len() >= memberships::ENABLE_BATCH {
+                        memberships::set_enabled_many(tx, &pending, enabled)?;
+                        pending.clear();
+                    }
+                    chain.append(tx, &access.actor(), action, &s.account.email, &serde_json::json!({}), access.now)?;
                 }
                 outcome.result = if enabled { "enabled".into() } else { "disabled".into() };
             }
@@ -1355,7 +1374,9 @@ fn bulk_enabled(
     if !watch(Progress { done: total, total }) {
         return Err(Error::conflict(ConflictReason::Cancelled, "cancelled; nothing was changed"));
     }
-    if apply {
+    if let Some(chain) = chain {
+        memberships::set_enabled_many(tx, &pending, enabled)?;
+        chain.finish(tx)?;
         keep_an_owner(tx, &access.org.id, owners_before, now, "disabling")?;
     }
     Ok(report)
