@@ -14,7 +14,8 @@
 //!   service account's expiry, of the person asked and of the caller (`rights::next_change`).
 //!   Earlier times are not served either.
 //!
-//! A change of version empties the whole store; so does reaching `CAPACITY` entries. Refusals
+//! A change of version empties the whole store; so does reaching `CAPACITY` entries; a question longer
+//! than `MAX_QUESTION_BYTES` is answered and not kept, so the store stays a few MiB at most. Refusals
 //! (errors) are never kept: each is computed and audited afresh. On PostgreSQL nothing is kept:
 //! it has no equivalent of the data version here, and several services share one server.
 
@@ -26,6 +27,13 @@ use std::collections::HashMap;
 /// this between two writes gains little from keeping them).
 const CAPACITY: usize = 4096;
 
+/// The largest question kept, in bytes of its text. A question's permission, person and workspace
+/// come from the caller, unchecked in length when they name nothing (a 1 MiB unknown permission
+/// is a plain deny): keeping such answers let one caller grow a service by 4,096 × the body limit
+/// (a review measured 49 → 322 MB with 300 questions of 1 MiB). Real questions are far below this
+/// (an email is at most 254 bytes, names and slugs are bounded where they are created).
+const MAX_QUESTION_BYTES: usize = 1024;
+
 /// What was asked, as asked (after trimming): caller, organization slug, person, permission,
 /// workspace name.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -35,6 +43,16 @@ pub(crate) struct Question {
     pub email_norm: String,
     pub permission: String,
     pub workspace: Option<String>,
+}
+
+impl Question {
+    fn bytes(&self) -> usize {
+        self.caller.len()
+            + self.org.len()
+            + self.email_norm.len()
+            + self.permission.len()
+            + self.workspace.as_ref().map_or(0, String::len)
+    }
 }
 
 #[derive(Debug)]
@@ -71,6 +89,9 @@ impl Answers {
     /// Keep `answer`, computed at `now` on a database at `version` (read before computing it),
     /// valid until `until` (exclusive; None: no time limit).
     pub fn put(&mut self, version: u32, q: Question, answer: CheckAnswer, now: Timestamp, until: Option<Timestamp>) {
+        if q.bytes() > MAX_QUESTION_BYTES {
+            return;
+        }
         if self.version != Some(version) || self.kept.len() >= CAPACITY {
             self.kept.clear();
             self.version = Some(version);

@@ -105,3 +105,27 @@ fn an_in_memory_database_sees_its_own_writes_and_postgresql_keeps_nothing() {
     members::set_role(&mut db, &o, ORG, "m@acme.test", "member", T0 + 1).unwrap();
     assert!(!check(&mut db, &o, ORG, "m@acme.test", "members.invite", None, T0 + 1).unwrap().allowed);
 }
+
+/// The attack a review found: a caller who may ask (any member with org.view, any service account)
+/// asks about a 1 MiB permission that names nothing, each time a different one. The deny was kept
+/// with the whole question as its key, so 4,096 of them held ~4 GiB per connection (measured
+/// 49 → 322 MB for 300). Such a question is answered every time and never kept; an ordinary
+/// unknown permission still is.
+#[test]
+fn an_oversized_question_is_answered_and_not_kept() {
+    let (_dir, _path, mut db, o) = file_world();
+    add(&mut db, &o, "m@acme.test", "member", None, T0);
+    assert!(!ask_twice(&mut db, &o, "m@acme.test", "no.such.permission", T0 + 1));
+    let huge = "p".repeat(1 << 20);
+    for _ in 0..2 {
+        let before = db.check_answers_reused();
+        let answer = check(&mut db, &o, ORG, "m@acme.test", &huge, None, T0 + 1).unwrap();
+        assert!(!answer.allowed, "{answer:?}");
+        assert!(answer.reason.len() < 200, "the reason shortens what was asked: {} bytes", answer.reason.len());
+        assert_eq!(db.check_answers_reused(), before, "an oversized question is never kept");
+    }
+    // The person asked is bounded before anything is read (an email is at most 254 characters).
+    let huge_person = format!("{}@acme.test", "m".repeat(4096));
+    let refused = check(&mut db, &o, ORG, &huge_person, "org.view", None, T0 + 1);
+    assert_eq!(code(refused), gatehouse_core::ErrorCode::InvalidInput);
+}
