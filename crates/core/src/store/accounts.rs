@@ -31,8 +31,12 @@ pub fn full_name(given: &str, family: &str) -> String {
 }
 
 const COLUMNS: &str = "id, email, given_name, family_name, password_hash, email_confirmed, created_at, last_login_at";
+/// `COLUMNS` of an `accounts` table named `a` in a join, in `from_row`'s order.
+pub(crate) const COLUMNS_OF_A: &str =
+    "a.id, a.email, a.given_name, a.family_name, a.password_hash, a.email_confirmed, a.created_at, a.last_login_at";
 
-fn from_row(r: &Row) -> crate::sql::Result<Account> {
+/// An account from the first eight columns of a row, in `COLUMNS`' order.
+pub(crate) fn from_row(r: &Row) -> crate::sql::Result<Account> {
     Ok(Account {
         id: r.get(0)?,
         email: r.get(1)?,

@@ -54,12 +54,12 @@ pub fn of_emails(
     for chunk in email_norms.chunks(ENABLE_BATCH) {
         let list: Vec<String> = (0..chunk.len()).map(|i| format!("?{}", i + 2)).collect();
         let sql = format!(
-            "SELECT a.id, a.email, a.given_name, a.family_name, a.password_hash, a.email_confirmed, a.created_at,
-                    a.last_login_at, a.email_norm, m.id, m.enabled, m.access_expires_at, m.joined_at,
+            "SELECT {}, a.email_norm, m.id, m.enabled, m.access_expires_at, m.joined_at,
                     EXISTS (SELECT 1 FROM access_grants g JOIN roles r ON r.id = g.role_id
                             WHERE g.membership_id = m.id AND g.workspace_id IS NULL AND r.is_owner = 1)
              FROM accounts a CROSS JOIN memberships m ON m.account_id = a.id AND m.organization_id = ?1
              WHERE a.email_norm IN ({})",
+            super::accounts::COLUMNS_OF_A,
             list.join(", ")
         );
         let mut values: Vec<&dyn crate::sql::ToSql> = vec![&org_id];
@@ -67,16 +67,7 @@ pub fn of_emails(
         let mut st = if chunk.len() == ENABLE_BATCH { conn.prepare_cached(&sql)? } else { conn.prepare(&sql)? };
         let mut rows = st.query(values.as_slice())?;
         while let Some(r) = rows.next()? {
-            let account = super::accounts::Account {
-                id: r.get(0)?,
-                email: r.get(1)?,
-                given_name: r.get(2)?,
-                family_name: r.get(3)?,
-                password_hash: r.get(4)?,
-                email_confirmed: r.get(5)?,
-                created_at: r.get(6)?,
-                last_login_at: r.get(7)?,
-            };
+            let account = super::accounts::from_row(r)?;
             let email_norm: String = r.get(8)?;
             let membership = Membership {
                 id: r.get(9)?,
@@ -108,15 +99,10 @@ pub fn insert(
     Ok(id)
 }
 
-pub fn set_enabled(conn: &Connection, id: &str, enabled: bool) -> Result<()> {
-    conn.prepare_cached("UPDATE memberships SET enabled = ?2 WHERE id = ?1")?.execute(params![id, enabled])?;
-    Ok(())
-}
-
 /// Memberships updated by one statement of `set_enabled_many`.
 pub const ENABLE_BATCH: usize = 500;
 
-/// `set_enabled` for many memberships, `ENABLE_BATCH` to a statement: a statement's set-up and
+/// Enable or disable many memberships, `ENABLE_BATCH` to a statement: a statement's set-up and
 /// its statement journal (the roster triggers make one) are paid once per batch, not per row.
 pub fn set_enabled_many(conn: &Connection, ids: &[String], enabled: bool) -> Result<()> {
     for chunk in ids.chunks(ENABLE_BATCH) {
