@@ -56,27 +56,7 @@ fn main() {
     let perms = ["org.view", "members.invite", "billing.access", "owners.manage"];
 
     const SLUG: &str = "SELECT id, name, slug, created_at, workspace_access FROM organizations o WHERE o.slug = ?1";
-    const CALLER: &str = "SELECT r.is_owner, rp.permission FROM memberships m
-         JOIN organizations o ON o.id = m.organization_id
-         JOIN access_grants g ON g.membership_id = m.id
-         JOIN roles r ON r.id = g.role_id
-         LEFT JOIN role_permissions rp ON rp.role_id = r.id
-         WHERE m.organization_id = ?1 AND m.account_id = ?2 AND m.enabled = 1
-           AND (m.access_expires_at IS NULL OR m.access_expires_at > ?3)
-           AND (g.workspace_id IS ?4 OR (?4 IS NOT NULL AND g.workspace_id IS NULL AND o.workspace_access = 'inherit'))
-           AND (g.valid_from IS NULL OR g.valid_from <= ?3)
-           AND (g.expires_at IS NULL OR g.expires_at > ?3)";
-    const PERSON: &str = "SELECT m.enabled, m.access_expires_at,
-           (SELECT max(CASE WHEN r.is_owner = 1 THEN 2 WHEN rp.permission IS NOT NULL THEN 1 ELSE 0 END)
-            FROM access_grants g
-            JOIN roles r ON r.id = g.role_id
-            LEFT JOIN role_permissions rp ON rp.role_id = r.id AND rp.permission = ?4
-            WHERE g.membership_id = m.id
-              AND (g.workspace_id IS ?5 OR (?5 IS NOT NULL AND g.workspace_id IS NULL AND ?6 = 1))
-              AND (g.valid_from IS NULL OR g.valid_from <= ?3)
-              AND (g.expires_at IS NULL OR g.expires_at > ?3))
-         FROM accounts a LEFT JOIN memberships m ON m.organization_id = ?1 AND m.account_id = a.id
-         WHERE a.email_norm = ?2";
+    use gatehouse_core::store::rights::{OF_ACCOUNT as CALLER, OF_PERSON as PERSON};
     const POINT: &str = "SELECT id FROM accounts WHERE email_norm = ?1";
     const VERSION: &str = "PRAGMA data_version";
 

@@ -23,6 +23,33 @@ fn collect(rows: impl Iterator<Item = crate::sql::Result<(bool, Option<String>)>
     Ok(rights)
 }
 
+/// `of_account`'s statement, public so that the `check_parts` bench times this very text:
+/// ?1 organization, ?2 account, ?3 now, ?4 workspace.
+pub const OF_ACCOUNT: &str = "SELECT r.is_owner, rp.permission FROM memberships m
+     JOIN organizations o ON o.id = m.organization_id
+     JOIN access_grants g ON g.membership_id = m.id
+     JOIN roles r ON r.id = g.role_id
+     LEFT JOIN role_permissions rp ON rp.role_id = r.id
+     WHERE m.organization_id = ?1 AND m.account_id = ?2 AND m.enabled = 1
+       AND (m.access_expires_at IS NULL OR m.access_expires_at > ?3)
+       AND (g.workspace_id IS ?4 OR (?4 IS NOT NULL AND g.workspace_id IS NULL AND o.workspace_access = 'inherit'))
+       AND (g.valid_from IS NULL OR g.valid_from <= ?3)
+       AND (g.expires_at IS NULL OR g.expires_at > ?3)";
+
+/// `of_person`'s statement, public for the same bench: ?1 organization, ?2 email, ?3 now,
+/// ?4 permission, ?5 workspace, ?6 inherit.
+pub const OF_PERSON: &str = "SELECT m.enabled, m.access_expires_at,
+       (SELECT max(CASE WHEN r.is_owner = 1 THEN 2 WHEN rp.permission IS NOT NULL THEN 1 ELSE 0 END)
+        FROM access_grants g
+        JOIN roles r ON r.id = g.role_id
+        LEFT JOIN role_permissions rp ON rp.role_id = r.id AND rp.permission = ?4
+        WHERE g.membership_id = m.id
+          AND (g.workspace_id IS ?5 OR (?5 IS NOT NULL AND g.workspace_id IS NULL AND ?6 = 1))
+          AND (g.valid_from IS NULL OR g.valid_from <= ?3)
+          AND (g.expires_at IS NULL OR g.expires_at > ?3))
+     FROM accounts a LEFT JOIN memberships m ON m.organization_id = ?1 AND m.account_id = a.id
+     WHERE a.email_norm = ?2";
+
 pub fn of_account(
     conn: &Connection,
     org_id: &str,
@@ -30,18 +57,7 @@ pub fn of_account(
     workspace_id: Option<&str>,
     now: Timestamp,
 ) -> Result<Rights> {
-    let mut st = conn.prepare_cached(
-        "SELECT r.is_owner, rp.permission FROM memberships m
-         JOIN organizations o ON o.id = m.organization_id
-         JOIN access_grants g ON g.membership_id = m.id
-         JOIN roles r ON r.id = g.role_id
-         LEFT JOIN role_permissions rp ON rp.role_id = r.id
-         WHERE m.organization_id = ?1 AND m.account_id = ?2 AND m.enabled = 1
-           AND (m.access_expires_at IS NULL OR m.access_expires_at > ?3)
-           AND (g.workspace_id IS ?4 OR (?4 IS NOT NULL AND g.workspace_id IS NULL AND o.workspace_access = 'inherit'))
-           AND (g.valid_from IS NULL OR g.valid_from <= ?3)
-           AND (g.expires_at IS NULL OR g.expires_at > ?3)",
-    )?;
+    let mut st = conn.prepare_cached(OF_ACCOUNT)?;
     let rows = st.query_map(params![org_id, account_id, now, workspace_id], |r| Ok((r.get(0)?, r.get(1)?)))?;
     collect(rows)
 }
@@ -96,19 +112,7 @@ pub fn of_person(
     workspace_id: Option<&str>,
     now: Timestamp,
 ) -> Result<PersonAnswer> {
-    let mut st = conn.prepare_cached(
-        "SELECT m.enabled, m.access_expires_at,
-           (SELECT max(CASE WHEN r.is_owner = 1 THEN 2 WHEN rp.permission IS NOT NULL THEN 1 ELSE 0 END)
-            FROM access_grants g
-            JOIN roles r ON r.id = g.role_id
-            LEFT JOIN role_permissions rp ON rp.role_id = r.id AND rp.permission = ?4
-            WHERE g.membership_id = m.id
-              AND (g.workspace_id IS ?5 OR (?5 IS NOT NULL AND g.workspace_id IS NULL AND ?6 = 1))
-              AND (g.valid_from IS NULL OR g.valid_from <= ?3)
-              AND (g.expires_at IS NULL OR g.expires_at > ?3))
-         FROM accounts a LEFT JOIN memberships m ON m.organization_id = ?1 AND m.account_id = a.id
-         WHERE a.email_norm = ?2",
-    )?;
+    let mut st = conn.prepare_cached(OF_PERSON)?;
     let mut rows = st.query(params![org_id, email_norm, now, permission, workspace_id, i64::from(inherit)])?;
     let Some(row) = rows.next()? else {
         return Ok(PersonAnswer::NoAccount);
