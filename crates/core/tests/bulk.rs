@@ -79,35 +79,7 @@ fn a_rows_cost_does_not_grow_with_the_organization() {
 /// Statements `body` starts on the connection itself, by their SQL (SQLite's statement trace;
 /// the statements a trigger runs, which it reports with a leading `--`, are left out).
 fn statements_started(db: &mut Database, body: impl FnOnce(&mut Database)) -> Vec<String> {
-    static STARTED: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
-    unsafe extern "C" fn on_trace(
-        _kind: std::os::raw::c_uint,
-        _ctx: *mut std::os::raw::c_void,
-        _stmt: *mut std::os::raw::c_void,
-        sql: *mut std::os::raw::c_void,
-    ) -> std::os::raw::c_int {
-        // SAFETY: for SQLITE_TRACE_STMT the last argument is the statement's text, NUL-terminated.
-        let text = unsafe { std::ffi::CStr::from_ptr(sql as *const std::os::raw::c_char) }.to_string_lossy();
-        if !text.starts_with("--") {
-            STARTED.lock().unwrap().push(text.into_owned());
-        }
-        0
-    }
-    STARTED.lock().unwrap().clear();
-    // SAFETY: the handle stays valid while `db` lives; the callback only records, and is removed
-    // before this returns.
-    let handle = unsafe { db.sqlite_connection().unwrap().handle() };
-    unsafe {
-        rusqlite::ffi::sqlite3_trace_v2(
-            handle,
-            rusqlite::ffi::SQLITE_TRACE_STMT as u32,
-            Some(on_trace),
-            std::ptr::null_mut(),
-        );
-    }
-    body(db);
-    unsafe { rusqlite::ffi::sqlite3_trace_v2(handle, 0, None, std::ptr::null_mut()) };
-    std::mem::take(&mut *STARTED.lock().unwrap())
+    common::statements_started(db, body).into_iter().filter(|text| !text.starts_with("--")).collect()
 }
 
 /// A `demo` organization of `n` members and the emails of its first `rows` active members.

@@ -92,35 +92,7 @@ fn a_members_page_does_not_re_prepare_its_statements() {
 /// Every statement `body` starts on the connection, its own `BEGIN` and `COMMIT` included
 /// (SQLite's statement trace, which also sees what `execute_batch` prepares and runs once).
 fn count_statements(db: &mut Database, body: impl FnOnce(&mut Database)) -> u64 {
-    use std::sync::atomic::{AtomicU64, Ordering};
-    static STARTED: AtomicU64 = AtomicU64::new(0);
-    unsafe extern "C" fn on_trace(
-        _kind: std::os::raw::c_uint,
-        _ctx: *mut std::os::raw::c_void,
-        _stmt: *mut std::os::raw::c_void,
-        _sql: *mut std::os::raw::c_void,
-    ) -> std::os::raw::c_int {
-        STARTED.fetch_add(1, Ordering::Relaxed);
-        0
-    }
-    // SAFETY: the handle stays valid while `db` lives; the callback only counts, and is removed
-    // before this returns.
-    let handle = unsafe { db.sqlite_connection().unwrap().handle() };
-    unsafe {
-        rusqlite::ffi::sqlite3_trace_v2(
-            handle,
-            rusqlite::ffi::SQLITE_TRACE_STMT as u32,
-            Some(on_trace),
-            std::ptr::null_mut(),
-        );
-    }
-    let before = STARTED.load(Ordering::Relaxed);
-    body(db);
-    let started = STARTED.load(Ordering::Relaxed) - before;
-    unsafe {
-        rusqlite::ffi::sqlite3_trace_v2(handle, 0, None, std::ptr::null_mut());
-    }
-    started
+    statements_started(db, body).len() as u64
 }
 
 /// `check` asks five statements (issue 9): BEGIN, the organization, the caller's rights, the

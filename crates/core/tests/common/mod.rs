@@ -129,3 +129,36 @@ pub fn end_writing_sessions(admin: &gatehouse_core::sql::Connection, name: &str)
         )
         .unwrap()
 }
+
+/// The text of every statement `body` starts on the SQLite connection, in order: its own `BEGIN`
+/// and `COMMIT`, what `execute_batch` prepares and runs once, and what triggers run (SQLite reports
+/// those with a leading `--`). SQLite's statement trace; removed before this returns.
+pub fn statements_started(db: &mut Database, body: impl FnOnce(&mut Database)) -> Vec<String> {
+    static STARTED: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
+    unsafe extern "C" fn on_trace(
+        _kind: std::os::raw::c_uint,
+        _ctx: *mut std::os::raw::c_void,
+        _stmt: *mut std::os::raw::c_void,
+        sql: *mut std::os::raw::c_void,
+    ) -> std::os::raw::c_int {
+        // SAFETY: for SQLITE_TRACE_STMT the last argument is the statement's text, NUL-terminated.
+        let text = unsafe { std::ffi::CStr::from_ptr(sql as *const std::os::raw::c_char) }.to_string_lossy();
+        STARTED.lock().unwrap().push(text.into_owned());
+        0
+    }
+    STARTED.lock().unwrap().clear();
+    // SAFETY: the handle stays valid while `db` lives; the callback only records, and is removed
+    // before this returns.
+    let handle = unsafe { db.sqlite_connection().unwrap().handle() };
+    unsafe {
+        rusqlite::ffi::sqlite3_trace_v2(
+            handle,
+            rusqlite::ffi::SQLITE_TRACE_STMT as u32,
+            Some(on_trace),
+            std::ptr::null_mut(),
+        );
+    }
+    body(db);
+    unsafe { rusqlite::ffi::sqlite3_trace_v2(handle, 0, None, std::ptr::null_mut()) };
+    std::mem::take(&mut *STARTED.lock().unwrap())
+}
