@@ -34,20 +34,7 @@ fn event_count(db: &Database) -> i64 {
 /// SQLite virtual-machine instructions per row of a bulk disable of 50 active members of a `demo`
 /// organization of `n` members (counted by a progress handler: deterministic, unlike a clock).
 fn instructions_per_row(n: i64) -> u64 {
-    let mut db = Database::open_in_memory().unwrap();
-    orgs::init(&mut db, "Bench", "boss@bench.test", "Boss Bench", PW, T0).unwrap();
-    let who = sign_in(&mut db, "boss@bench.test", PW, T0).unwrap();
-    demo::demo(&mut db, &who, "demo", n, T0).unwrap();
-    let q = MemberQuery {
-        filter: MemberFilter { status: Some("active".into()), role: Some("member".into()), ..Default::default() },
-        sort: SortKey::Email,
-        per_page: 50,
-        page: 1,
-        ..Default::default()
-    };
-    let emails: Vec<String> =
-        members::list(&mut db, &who, "demo", &q, T0 + 1).unwrap().items.into_iter().map(|r| r.email.clone()).collect();
-    assert_eq!(emails.len(), 50);
+    let (mut db, who, emails) = demo_members(n, 50);
     STEPS.store(0, Ordering::Relaxed);
     // SAFETY: the handle is valid while `db` lives; the handler is removed before it is dropped,
     // and `tick` touches only a static counter.
