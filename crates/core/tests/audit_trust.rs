@@ -331,13 +331,22 @@ fn a_bulk_invite_audits_every_invitation_in_one_chain_and_writes_its_head_once()
     let (mut db, o) = world();
     let acme = org_id(&db, ORG);
     let before = chain_len(&db, &acme);
+    // Count the head's writes: a TEMP trigger on SQLite; on PostgreSQL, where each test has a
+    // database of its own, a trigger function there.
     db.connection()
-        .execute_batch(
+        .execute_batch(if on_postgres() {
+            "CREATE TABLE head_writes (n BIGINT NOT NULL); INSERT INTO head_writes VALUES (0);
+             CREATE FUNCTION count_head_update() RETURNS trigger LANGUAGE plpgsql AS
+               $$ BEGIN UPDATE head_writes SET n = n + 1; RETURN NULL; END $$;
+             CREATE TRIGGER count_head_updates AFTER UPDATE ON audit_heads
+               FOR EACH ROW EXECUTE FUNCTION count_head_update();"
+        } else {
             "CREATE TEMP TABLE head_writes (n INTEGER NOT NULL); INSERT INTO head_writes VALUES (0);
-             CREATE TEMP TRIGGER count_head_updates AFTER UPDATE ON main.audit_heads BEGIN UPDATE head_writes SET n = n + 1; END;",
-        )
+             CREATE TEMP TRIGGER count_head_updates AFTER UPDATE ON main.audit_heads BEGIN UPDATE head_writes SET n = n + 1; END;"
+        })
         .unwrap();
-    // 230: more than two of the Appender's insert batches (100 events to a statement).
+    // 230: more than two of the Appender's insert batches on SQLite (100 events to a statement;
+    // one COPY on PostgreSQL).
     let invitees: Vec<Invitee> = (0..230)
         .map(|i| Invitee {
             email: format!("p{i}@x.test"),
@@ -351,11 +360,10 @@ fn a_bulk_invite_audits_every_invitation_in_one_chain_and_writes_its_head_once()
     assert_eq!(writes, 1, "the head was written {writes} times for 230 invitations");
     assert_eq!(chain_len(&db, &acme), before + 230);
     let q = AuditQuery { action: Some("invites.created".into()), ..Default::default() };
-    let mut targets: Vec<String> =
-        audit::list(&mut db, &o, ORG, &q, T0 + 2).unwrap().into_iter().map(|e| e.target).collect();
-    targets.sort();
-    let mut want: Vec<String> = invitees.iter().map(|i| i.email.clone()).collect();
-    want.sort();
+    // Listed newest first: the events are the rows in their order.
+    let targets: Vec<String> =
+        audit::list(&mut db, &o, ORG, &q, T0 + 2).unwrap().into_iter().rev().map(|e| e.target).collect();
+    let want: Vec<String> = invitees.iter().map(|i| i.email.clone()).collect();
     assert_eq!(targets, want);
     // The head names the last event and the count: the chain verifies, and goes on from there.
     assert!(audit::verify(&mut db, &o, ORG, T0 + 2).unwrap().ok);

@@ -85,15 +85,10 @@ pub fn create(
         return Err(Error::invalid("emails", "name at least one email"));
     }
     let valid_for = valid_for.unwrap_or(DEFAULT_VALID_SECONDS);
+    let valid_until = now + valid_for;
     db.write(now, |tx| {
         let access = OrgAccess::load(tx, who, org, now)?;
-        // The new invitations' roster rows are written in one statement at the end, not one by one
-        // by the triggers (a refusal rolls everything back, this switch included).
-        roster::defer(tx, &access.org.id)?;
-        // Every invitation is audited; the chain's head is read and written once for all of them.
-        let mut chain = crate::store::audit::Appender::start(tx, &access.org.id)?;
-        let mut issued = Vec::with_capacity(invitees.len());
-        let mut errors: Vec<(usize, String, Error)> = Vec::new();
+        let actor = access.actor();
         let mut seen = std::collections::HashSet::new();
         let mut role_cache: std::collections::HashMap<String, roles::Role> = Default::default();
         let mut workspace_cache: std::collections::HashMap<String, workspaces::Workspace> = Default::default();
@@ -104,9 +99,13 @@ pub fn create(
             invitees.iter().filter_map(|inv| validate::email("email", &inv.email).ok().map(|(_, n)| n)).collect();
         let members = memberships::of_emails(tx, &access.org.id, &norms)?;
         let standing = invitations::standing_of(tx, &access.org.id, &norms)?;
+        // First every row is decided, reading only: nothing a row would write can change what
+        // another row finds, so no row needs a savepoint of its own, and a refused row means
+        // nothing was written at all. Then the rows are written set-based.
+        let mut planned: Vec<Planned> = Vec::with_capacity(invitees.len());
+        let mut errors: Vec<(usize, String, Error)> = Vec::new();
         for (i, inv) in invitees.iter().enumerate() {
-            // A row that fails fails alone (a savepoint), so every later row reports its own outcome.
-            let row = tx.attempt(|| -> Result<IssuedInvitation> {
+            let row = (|| -> Result<Planned> {
                 let (email, email_norm) = validate::email("email", &inv.email)?;
                 if !seen.insert(email_norm.clone()) {
                     return Err(Error::invalid("email", format!("{email} is listed twice")));
@@ -139,47 +138,71 @@ pub fn create(
                     return Err(Error::conflict(ConflictReason::AlreadyMember, format!("{email} is already a member of {}{hint}", access.org.slug)));
                 }
                 let stands = standing.get(&email_norm);
-                if let Some((open_id, valid_until)) = stands.and_then(|s| s.open.as_ref()) {
-                    if *valid_until > now {
+                let mut revoke = None;
+                if let Some((open_id, open_until)) = stands.and_then(|s| s.open.as_ref()) {
+                    if *open_until > now {
                         return Err(Error::conflict(ConflictReason::OpenInvitation, format!("{email} already has an open invitation; resend or revoke it")));
                     }
                     // An expired invitation gives way to the new one.
-                    invitations::set_status(tx, open_id, InvitationState::Revoked, now)?;
-                }
-                // So does a rejected one: a person is listed once, as pending again.
-                if stands.is_some_and(|s| s.rejected) {
-                    invitations::supersede_rejected(tx, &access.org.id, &email_norm)?;
+                    revoke = Some(open_id.clone());
                 }
                 let token = auth::new_token(TOKEN_PREFIX)?;
-                let valid_until = now + valid_for;
-                invitations::insert(
-                    tx,
-                    &invitations::NewInvitation {
-                        organization_id: &access.org.id,
-                        email: &email,
-                        email_norm: &email_norm,
-                        role_id: &role.id,
-                        access_expires_at,
-                        valid_until,
-                        token_hash: &auth::token_hash(&token),
-                        invited_by: &access.actor(),
-                        workspace_id: workspace.map(|w| w.id.as_str()),
+                Ok(Planned {
+                    token_hash: auth::token_hash(&token),
+                    issued: IssuedInvitation {
+                        email,
+                        role: role.name.clone(),
+                        token,
+                        valid_until: rfc3339(valid_until),
+                        access_expires_at: rfc3339_opt(access_expires_at),
+                        workspace: workspace.map(|w| w.name.clone()),
                     },
-                    now,
-                )?;
-                let workspace = workspace.map(|w| w.name.clone());
-                chain.append(tx, &access.actor(), AuditAction::InvitesCreated, &email, &serde_json::json!({"role": role.name, "workspace": workspace, "access_expires_at": rfc3339_opt(access_expires_at), "valid_until": rfc3339(valid_until)}), now)?;
-                Ok(IssuedInvitation { email, role: role.name.clone(), token, valid_until: rfc3339(valid_until), access_expires_at: rfc3339_opt(access_expires_at), workspace })
-            });
+                    email_norm,
+                    role_id: role.id.clone(),
+                    workspace_id: workspace.map(|w| w.id.clone()),
+                    access_expires_at,
+                    revoke,
+                    // So does a rejected one: a person is listed once, as pending again.
+                    supersede: stands.is_some_and(|s| s.rejected),
+                })
+            })();
             match row {
-                Ok(ok) => issued.push(ok),
+                Ok(ok) => planned.push(ok),
                 Err(e) => errors.push((i + 1, inv.email.clone(), e)),
             }
         }
         if errors.is_empty() {
+            let revoked: Vec<String> = planned.iter().filter_map(|p| p.revoke.clone()).collect();
+            invitations::revoke_many(tx, &revoked, now)?;
+            let superseded: Vec<String> = planned.iter().filter(|p| p.supersede).map(|p| p.email_norm.clone()).collect();
+            invitations::supersede_rejected_many(tx, &access.org.id, &superseded)?;
+            // The new invitations' roster rows are written in one statement at the end, not one by
+            // one by the triggers (a failure rolls everything back, this switch included).
+            roster::defer(tx, &access.org.id)?;
+            let rows: Vec<invitations::NewInvitation> = planned
+                .iter()
+                .map(|p| invitations::NewInvitation {
+                    organization_id: &access.org.id,
+                    email: &p.issued.email,
+                    email_norm: &p.email_norm,
+                    role_id: &p.role_id,
+                    access_expires_at: p.access_expires_at,
+                    valid_until,
+                    token_hash: &p.token_hash,
+                    invited_by: &actor,
+                    workspace_id: p.workspace_id.as_deref(),
+                })
+                .collect();
+            invitations::insert_many(tx, &rows, now)?;
+            // Every invitation is audited, in row order; the chain's head is read and written once.
+            let mut chain = crate::store::audit::Appender::start(tx, &access.org.id)?;
+            for p in &planned {
+                let i = &p.issued;
+                chain.append(tx, &actor, AuditAction::InvitesCreated, &i.email, &serde_json::json!({"role": i.role, "workspace": i.workspace, "access_expires_at": i.access_expires_at, "valid_until": i.valid_until}), now)?;
+            }
             chain.finish(tx)?;
-            roster::add_new_invitations(tx, &access.org.id, now + valid_for)?;
-            return Ok(IssuedInvitations { invitations: issued });
+            roster::add_new_invitations(tx, &access.org.id, valid_until)?;
+            return Ok(IssuedInvitations { invitations: planned.into_iter().map(|p| p.issued).collect() });
         }
         // A single refused row keeps its own error (and, when forbidden, its audit trail).
         if invitees.len() == 1 {
@@ -202,6 +225,20 @@ pub fn create(
             Error::Internal(_) => Error::Internal(message),
         })
     })
+}
+
+/// A bulk invite's row, decided and not yet written.
+struct Planned {
+    issued: IssuedInvitation,
+    email_norm: String,
+    role_id: String,
+    workspace_id: Option<String>,
+    access_expires_at: Option<Timestamp>,
+    token_hash: Vec<u8>,
+    /// Its expired open invitation, revoked as the new one is made.
+    revoke: Option<String>,
+    /// A rejected invitation of the email is superseded.
+    supersede: bool,
 }
 
 /// Read invitees from CSV with the header `email,role[,access_expires][,workspace]`.
