@@ -93,6 +93,28 @@ fn migrate_to_something_other_than_a_postgres_url_exits_2_naming_to() {
     assert!(msg.contains("127.0.0.1:1"), "the message names the server: {msg}");
 }
 
+/// Without --json, migrate says what it copied in words: one organization is singular (it printed
+/// "1 organizations").
+#[test]
+fn migrate_in_words_says_1_organization() {
+    let Some(server) = pg_server() else { return };
+    let (_dir, db) = seeded_file();
+    let url = fresh_pg_url(&server);
+    let out = assert_cmd::Command::cargo_bin("gatehouse")
+        .unwrap()
+        .env_remove("GATEHOUSE_TOKEN")
+        .env_remove("GATEHOUSE_DB")
+        .env("GATEHOUSE_PASSWORD", PW)
+        .arg("--db")
+        .arg(&db)
+        .args(["--as", OWNER, "migrate", "--to", &url])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{text} {}", String::from_utf8_lossy(&out.stderr));
+    assert!(text.contains(": 1 organization, 4 accounts, 4 memberships, "), "{text}");
+}
+
 /// A seeded SQLite database migrated: the JSON reply counts what was copied, and then `check`,
 /// `members list` and `audit verify` with `--db URL` answer exactly as they do on the file. A
 /// `backup` from the server is a file that answers the same, and that `restore` accepts.

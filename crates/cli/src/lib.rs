@@ -310,14 +310,9 @@ fn execute(cli: &Cli, out: &Out) -> Result<()> {
             let report = gatehouse_core::transfer::migrate_to_postgres(&mut db, to, now, &mut progress)?;
             out.value(&report, || {
                 format!(
-                    "Migrated to {}: {} organizations, {} accounts, {} memberships, {} audit events ({} chains \
-                     verified on both sides). Use --db or $GATEHOUSE_DB with that URL from now on.",
+                    "Migrated to {}: {}. Use --db or $GATEHOUSE_DB with that URL from now on.",
                     report.migrated_to,
-                    report.copied.organizations,
-                    report.copied.accounts,
-                    report.copied.memberships,
-                    report.copied.audit_events,
-                    report.copied.chains_verified
+                    report.copied.summary()
                 )
             })
         }

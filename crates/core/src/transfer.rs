@@ -68,6 +68,26 @@ pub struct CopyReport {
     pub chains_verified: i64,
 }
 
+/// `n` and the noun, singular for one: "1 organization", "2 organizations".
+pub fn counted(n: i64, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
+impl CopyReport {
+    /// What was copied, as the CLI prints it: "1 organization, 4 accounts, 4 memberships, 12 audit
+    /// events (1 chain verified on both sides)".
+    pub fn summary(&self) -> String {
+        format!(
+            "{}, {}, {}, {} ({} on both sides)",
+            counted(self.organizations, "organization", "organizations"),
+            counted(self.accounts, "account", "accounts"),
+            counted(self.memberships, "membership", "memberships"),
+            counted(self.audit_events, "audit event", "audit events"),
+            counted(self.chains_verified, "chain verified", "chains verified"),
+        )
+    }
+}
+
 /// The names of a table's columns, in the order the schema declares them.
 fn columns(conn: &Connection, table: &str) -> Result<Vec<String>> {
     let sql = match conn.backend() {
@@ -342,10 +362,10 @@ pub fn contents_of_target(conn: &Connection) -> Result<Option<String>> {
     }
     let n = |t: &str| if tables.iter().any(|x| x == t) { count(conn, t) } else { Ok(0) };
     Ok(Some(format!(
-        "it already holds a Gatehouse database ({} organizations, {} accounts, {} audit events)",
-        n("organizations")?,
-        n("accounts")?,
-        n("audit_events")?
+        "it already holds a Gatehouse database ({}, {}, {})",
+        counted(n("organizations")?, "organization", "organizations"),
+        counted(n("accounts")?, "account", "accounts"),
+        counted(n("audit_events")?, "audit event", "audit events")
     )))
 }
 
@@ -418,4 +438,31 @@ pub fn migrate_to_postgres(
         })
     })?;
     Ok(MigrateReport { migrated_to: shown, copied })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `gatehouse migrate` printed "1 organizations": one of anything is singular.
+    #[test]
+    fn a_summary_says_one_organization_not_one_organizations() {
+        let report = |orgs, chains| CopyReport {
+            tables: BTreeMap::new(),
+            organizations: orgs,
+            accounts: 4,
+            memberships: 1,
+            audit_events: 12,
+            chains_verified: chains,
+        };
+        assert_eq!(
+            report(1, 1).summary(),
+            "1 organization, 4 accounts, 1 membership, 12 audit events (1 chain verified on both sides)"
+        );
+        assert_eq!(
+            report(2, 3).summary(),
+            "2 organizations, 4 accounts, 1 membership, 12 audit events (3 chains verified on both sides)"
+        );
+        assert_eq!(counted(0, "account", "accounts"), "0 accounts");
+    }
 }
