@@ -28,6 +28,7 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
     ("0005_workspace_scopes", include_str!("../../../migrations/0005_workspace_scopes.sql")),
     ("0005b_invitation_role_history", include_str!("../../../migrations/0005b_invitation_role_history.sql")),
     ("0006_sessions", include_str!("../../../migrations/0006_sessions.sql")),
+    ("0007_check_covering_grants", include_str!("../../../migrations/0007_check_covering_grants.sql")),
 ];
 
 /// Tables every Gatehouse schema has had since 0001: how a SQLite file is recognised as ours.
