@@ -212,3 +212,42 @@ fn restore_takes_only_a_sound_backup_from_an_owner_in_it_and_records_it() {
         .collect();
     assert!(names.is_empty(), "{names:?}");
 }
+
+/// A reader that stops reading (`gatehouse … | head`) is not a failure: every command that prints
+/// to standard output ends as it would have, silently, instead of panicking ("failed printing to
+/// stdout: Broken pipe", exit 101, seen with `audit list --json | head -c 10`) or calling the
+/// closed pipe an error (exports: exit 7 from CSV, exit 1 `internal` from JSON). The read end is
+/// closed before the command starts, so every write it makes finds the pipe broken.
+#[test]
+fn a_reader_that_stops_reading_is_not_a_failure() {
+    let (_dir, db) = setup();
+    for args in [
+        vec!["members", "list", "--org", ORG],
+        vec!["--json", "members", "list", "--org", ORG],
+        vec!["--json", "audit", "list", "--org", ORG],
+        vec!["review", "--org", ORG, "--format", "csv"],
+        vec!["review", "--org", ORG, "--format", "json"],
+        vec!["members", "export", "--org", ORG, "--format", "csv"],
+        vec!["members", "export", "--org", ORG, "--format", "json"],
+        vec!["audit", "export", "--org", ORG, "--format", "jsonl"],
+    ] {
+        let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("gatehouse"))
+            .env_remove("GATEHOUSE_TOKEN")
+            .env_remove("GATEHOUSE_DB")
+            .env("GATEHOUSE_PASSWORD", PW)
+            .arg("--db")
+            .arg(&db)
+            .arg("--as")
+            .arg(OWNER)
+            .args(&args)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        drop(child.stdout.take());
+        let out = child.wait_with_output().unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(0), "{args:?}: {err}");
+        assert!(err.is_empty(), "{args:?} wrote to stderr: {err}");
+    }
+}

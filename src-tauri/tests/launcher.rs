@@ -39,7 +39,7 @@ fn no_arguments_or_a_link_start_the_desktop_program_beside_it() {
     let cli = dir.path().join("gatehouse");
     std::fs::copy(bin("gatehouse"), &cli).unwrap();
     let run = |args: &[&str]| {
-        let out = Command::new(&cli).args(args).env_remove("GATEHOUSE_DB").output().unwrap();
+        let out = Command::new(&cli).args(args).env_remove("GATEHOUSE_DB").env("DISPLAY", ":0").output().unwrap();
         (
             out.status.code(),
             String::from_utf8_lossy(&out.stdout).into_owned(),
@@ -68,7 +68,7 @@ fn no_arguments_or_a_link_start_the_desktop_program_beside_it() {
     assert_eq!(code, Some(0));
     assert!(out.trim_end().ends_with("args=gatehouse://invite/ghi_abc"), "{out}");
     // Same process: the pid the stand-in saw is the one started.
-    let child = Command::new(&cli).stdout(std::process::Stdio::piped()).spawn().unwrap();
+    let child = Command::new(&cli).env("DISPLAY", ":0").stdout(std::process::Stdio::piped()).spawn().unwrap();
     let pid = child.id();
     let out = child.wait_with_output().unwrap();
     assert!(String::from_utf8_lossy(&out.stdout).contains(&format!("pid={pid} ")), "{out:?}");
@@ -77,4 +77,39 @@ fn no_arguments_or_a_link_start_the_desktop_program_beside_it() {
     let (code, out, _) = run(&["--version"]);
     assert_eq!(code, Some(0));
     assert!(out.starts_with("gatehouse "), "{out}");
+}
+
+/// Without a display (over SSH, in a container) the window cannot open: `gatehouse` with no
+/// arguments says so and how to use the command line, and does not start the desktop program,
+/// which would end in a GTK panic (exit 101), as the README's first command did on such a machine.
+#[test]
+fn without_a_display_no_arguments_say_how_to_use_the_command_line() {
+    if !cfg!(unix) || cfg!(target_os = "macos") {
+        return;
+    }
+    let dir = TempDir::new().unwrap();
+    let cli = dir.path().join("gatehouse");
+    std::fs::copy(bin("gatehouse"), &cli).unwrap();
+    let desktop = dir.path().join("gatehouse-desktop");
+    std::fs::write(&desktop, "#!/bin/sh\necho started\n").unwrap();
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&desktop, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    for display in [None, Some("")] {
+        let mut command = Command::new(&cli);
+        command.env_remove("WAYLAND_DISPLAY").env_remove("GATEHOUSE_DB");
+        match display {
+            None => command.env_remove("DISPLAY"),
+            Some(value) => command.env("DISPLAY", value),
+        };
+        let out = command.output().unwrap();
+        let (stdout, stderr) = (String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+        assert_eq!(out.status.code(), Some(2), "{stdout}{stderr}");
+        assert!(!stdout.contains("started"), "the desktop program was started: {stdout}");
+        assert!(stderr.contains("no display") && stderr.contains("gatehouse --help"), "{stderr}");
+    }
+    // A subcommand is the CLI, display or none.
+    let out = Command::new(&cli).arg("--version").env_remove("DISPLAY").env_remove("WAYLAND_DISPLAY").output().unwrap();
+    assert_eq!(out.status.code(), Some(0));
 }

@@ -10,8 +10,10 @@ use std::path::PathBuf;
     name = "gatehouse",
     version,
     about = "Gatehouse: organizations, members, roles, invitations and expiring access, on one machine.",
-    long_about = "Gatehouse keeps who-may-do-what for small teams, offline, in one SQLite file.\n\
-With a subcommand it is this command line; with no arguments it opens the desktop window.\n\n\
+    long_about = "Gatehouse keeps who-may-do-what for small teams: offline in one SQLite file, or for a team\n\
+on a shared PostgreSQL server (--db postgres://…).\n\
+With a subcommand it is this command line; with no arguments it opens the desktop window\n\
+(where a display exists).\n\n\
 Who is calling: --as EMAIL with the password in $GATEHOUSE_PASSWORD (asked for on a terminal),\n\
 or a service-account token in $GATEHOUSE_TOKEN.\n\n\
 Only `init` (and `restore`) create a database; every other command needs an existing one.\n\

@@ -289,11 +289,9 @@ fn execute(cli: &Cli, out: &Out) -> Result<()> {
             let within = expiring_within.as_deref().map(|d| time::parse_duration("expiring_within", d)).transpose()?;
             let rows = review::review(&mut db, &who, org, within, now)?;
             if cli.json || format == "json" {
-                println!("{}", serde_json::to_string_pretty(&Items::from(rows))?);
-                Ok(())
+                output::print_stdout(&format!("{}\n", serde_json::to_string_pretty(&Items::from(rows))?))
             } else if format == "csv" {
-                print!("{}", output::review_csv(&rows)?);
-                Ok(())
+                output::print_stdout(&output::review_csv(&rows)?)
             } else {
                 out.value(&rows, || output::review_table(&rows))
             }
@@ -466,15 +464,16 @@ fn execute(cli: &Cli, out: &Out) -> Result<()> {
                 }
                 AuditCommand::Export { org, format, out: file } => {
                     // Streamed oldest first, event by event, into a new private file or stdout.
+                    let format = ExportFormat::parse(format)?;
                     let mut sink = output::ExportSink::open(file.as_deref())?;
-                    let mut export =
-                        output::Export::of_format(&mut sink, ExportFormat::parse(format)?, &output::AUDIT_HEADERS);
                     let mut progress = progress::RowCount::new("events");
+                    let mut export = output::Export::of_format(&mut sink, format, &output::AUDIT_HEADERS);
                     let events = audit::export_each(&mut db, &who, org, now, |e| {
                         progress.tick();
                         export.audit_event(&e)
-                    })?;
-                    export.finish()?;
+                    })
+                    .and_then(|events| export.finish().map(|_| events));
+                    let events = sink.unless_reader_gone(events)?;
                     sink.finish()?;
                     progress.done();
                     if let Some(f) = file {
@@ -521,10 +520,7 @@ fn execute(cli: &Cli, out: &Out) -> Result<()> {
                                 },
                             )
                         }
-                        None => {
-                            println!("{}", serde_json::to_string_pretty(&cp)?);
-                            Ok(())
-                        }
+                        None => output::print_stdout(&format!("{}\n", serde_json::to_string_pretty(&cp)?)),
                     }
                 }
             }
@@ -642,15 +638,16 @@ fn members_command(cli: &Cli, out: &Out, cmd: &MembersCommand) -> Result<()> {
         }
         MembersCommand::Export { org, format, out: file } => {
             // Streamed row by row in email order, into a new private file or stdout.
+            let format = ExportFormat::parse(format)?;
             let mut sink = output::ExportSink::open(file.as_deref())?;
-            let mut export =
-                output::Export::of_format(&mut sink, ExportFormat::parse(format)?, &output::MEMBER_HEADERS);
             let mut progress = progress::RowCount::new("members");
+            let mut export = output::Export::of_format(&mut sink, format, &output::MEMBER_HEADERS);
             let rows = review::export_members_each(&mut db, &who, org, now, |m| {
                 progress.tick();
                 export.member(&m)
-            })?;
-            export.finish()?;
+            })
+            .and_then(|rows| export.finish().map(|_| rows));
+            let rows = sink.unless_reader_gone(rows)?;
             sink.finish()?;
             progress.done();
             if let Some(f) = file {

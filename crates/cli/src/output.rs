@@ -16,14 +16,14 @@ pub struct Out {
 impl Out {
     pub fn value<T: Serialize>(&self, value: &T, text: impl FnOnce() -> String) -> Result<()> {
         if self.json {
-            println!("{}", serde_json::to_string_pretty(value)?);
+            print_stdout(&format!("{}\n", serde_json::to_string_pretty(value)?))
         } else {
             let t = text();
-            if !t.is_empty() {
-                println!("{}", t.trim_end());
+            if t.is_empty() {
+                return Ok(());
             }
+            print_stdout(&format!("{}\n", t.trim_end()))
         }
-        Ok(())
     }
 
     /// Print an error the way the contract says and return its exit code.
@@ -252,9 +252,26 @@ pub fn audit_export(items: &[AuditEventView], format: ExportFormat) -> Result<St
 
 /// A file or stdout that an export is written to, buffered. A file is a new owner-only one
 /// (rule 12), removed again if the export fails.
+/// Write `text` to standard output. A reader that stopped reading (`gatehouse … | head`) is not a
+/// failure: what it read is what it wanted, so the rest is dropped and the command ends as it would
+/// have (`println!` panicked there, exit 101).
+pub fn print_stdout(text: &str) -> Result<()> {
+    let mut out = std::io::stdout().lock();
+    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+            Err(Error::Unavailable(format!("cannot write to standard output: {e}")))
+        }
+        _ => Ok(()),
+    }
+}
+
 pub enum ExportSink {
     File(std::io::BufWriter<gatehouse_core::files::NewFile>),
-    Stdout(std::io::BufWriter<std::io::Stdout>),
+    /// `reader_gone`: a write found the pipe closed by its reader.
+    Stdout {
+        out: std::io::BufWriter<std::io::Stdout>,
+        reader_gone: bool,
+    },
 }
 
 impl ExportSink {
@@ -264,7 +281,10 @@ impl ExportSink {
                 1 << 16,
                 gatehouse_core::files::NewFile::create(path, "out")?,
             )),
-            None => ExportSink::Stdout(std::io::BufWriter::with_capacity(1 << 16, std::io::stdout())),
+            None => ExportSink::Stdout {
+                out: std::io::BufWriter::with_capacity(1 << 16, std::io::stdout()),
+                reader_gone: false,
+            },
         })
     }
 
@@ -275,7 +295,19 @@ impl ExportSink {
                 let file = w.into_inner().map_err(|e| write_failed(e.error()))?;
                 file.finish().map(drop)
             }
-            ExportSink::Stdout(mut w) => w.flush().map_err(|e| write_failed(&e)),
+            ExportSink::Stdout { out: mut w, reader_gone } => match w.flush() {
+                Err(e) if !reader_gone && e.kind() != std::io::ErrorKind::BrokenPipe => Err(write_failed(&e)),
+                _ => Ok(()),
+            },
+        }
+    }
+
+    /// The export's outcome, where an export cut short because the reader of standard output
+    /// stopped reading (`| head`) is not a failure: the reader has all it asked for.
+    pub fn unless_reader_gone<T: Default>(&self, outcome: Result<T>) -> Result<T> {
+        match (outcome, self) {
+            (Err(_), ExportSink::Stdout { reader_gone: true, .. }) => Ok(T::default()),
+            (outcome, _) => outcome,
         }
     }
 }
@@ -284,14 +316,26 @@ impl std::io::Write for ExportSink {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
         match self {
             ExportSink::File(w) => w.write(buf),
-            ExportSink::Stdout(w) => w.write(buf),
+            ExportSink::Stdout { out, reader_gone } => {
+                let written = out.write(buf);
+                if written.as_ref().is_err_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe) {
+                    *reader_gone = true;
+                }
+                written
+            }
         }
     }
 
     fn flush(&mut self) -> std::io::Result<()> {
         match self {
             ExportSink::File(w) => w.flush(),
-            ExportSink::Stdout(w) => w.flush(),
+            ExportSink::Stdout { out, reader_gone } => {
+                let flushed = out.flush();
+                if flushed.as_ref().is_err_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe) {
+                    *reader_gone = true;
+                }
+                flushed
+            }
         }
     }
 }
@@ -364,10 +408,10 @@ impl<W: std::io::Write> Export<W> {
             Encoding::Csv { out, .. } => out.write_record(cells()).map_err(csv_failed),
             Encoding::JsonItems(out) => {
                 out.write_all(if first { b"\n" } else { b",\n" }).map_err(|e| write_failed(&e))?;
-                serde_json::to_writer(&mut *out, value).map_err(|e| Error::Internal(format!("json: {e}")))
+                serde_json::to_writer(&mut *out, value).map_err(json_failed)
             }
             Encoding::JsonLines(out) => {
-                serde_json::to_writer(&mut *out, value).map_err(|e| Error::Internal(format!("json: {e}")))?;
+                serde_json::to_writer(&mut *out, value).map_err(json_failed)?;
                 out.write_all(b"\n").map_err(|e| write_failed(&e))
             }
         }
@@ -396,6 +440,15 @@ impl<W: std::io::Write> Export<W> {
             }
             Encoding::JsonLines(out) => Ok(out),
         }
+    }
+}
+
+/// serde_json reports a failed write as its own error: a write that failed is `unavailable` as with
+/// CSV (a full disk is not a bug), anything else is.
+fn json_failed(e: serde_json::Error) -> Error {
+    match e.io_error_kind() {
+        Some(kind) => write_failed(&std::io::Error::from(kind)),
+        None => Error::Internal(format!("json: {e}")),
     }
 }
 

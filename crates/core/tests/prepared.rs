@@ -180,3 +180,71 @@ fn a_kept_answer_costs_one_statement() {
     assert_eq!(count_statements(&mut db, ask), 6, "statements started by the same 6 questions again");
     assert_eq!(db.check_answers_reused(), reused + 6);
 }
+
+/// What one members page costs the server, by page kind: statements started on SQLite (the
+/// trace), requests that waited for the answer on PostgreSQL (`Connection::round_trips`), each
+/// asked after the same page once prepared what it needs.
+fn page_costs(db: &mut Database, who: &gatehouse_core::Principal) -> Vec<(&'static str, u64)> {
+    let window = |count_limit, page, per_page| members::MemberQuery {
+        filter: members::MemberFilter {
+            search: Some("a".into()),
+            status: Some("active".into()),
+            role: Some("member".into()),
+        },
+        sort: members::SortKey::Name,
+        page,
+        per_page,
+        count_limit,
+        ..Default::default()
+    };
+    let after = members::list(db, who, "demo", &window(Some(1000), 1, 20), T0 + 1).unwrap().next;
+    assert!(after.is_some(), "a full first page says where the next starts");
+    let kinds: Vec<(&'static str, members::MemberQuery)> = vec![
+        ("page 1 of 50, capped counts", window(Some(1000), 1, 50)),
+        ("page 1 of 50, exact counts", window(None, 1, 50)),
+        ("page 1 of 10, capped counts", window(Some(1000), 1, 10)),
+        ("page 3 of 20 by number", window(Some(1000), 3, 20)),
+        ("page 2 of 20 by cursor", members::MemberQuery { after, ..window(Some(1000), 2, 20) }),
+        ("every member, by email", members::MemberQuery { per_page: 50, ..Default::default() }),
+    ];
+    kinds
+        .into_iter()
+        .map(|(name, q)| {
+            members::list(db, who, "demo", &q, T0 + 1).unwrap();
+            let cost = match db.connection().round_trips() {
+                Some(before) => {
+                    members::list(db, who, "demo", &q, T0 + 1).unwrap();
+                    db.connection().round_trips().unwrap() - before
+                }
+                None => count_statements(db, |db| {
+                    members::list(db, who, "demo", &q, T0 + 1).unwrap();
+                }),
+            };
+            (name, cost)
+        })
+        .collect()
+}
+
+/// A members page (issues 9 and 12) asks the same few statements whatever its size, its counts or
+/// how it was asked: BEGIN, the organization and the caller's rights (`OrgAccess`), the roster's
+/// number with whether any roles start or end, the six status counts, the walk of the sort index,
+/// the page's rows with where the next page starts, their workspace roles, COMMIT. It asked 60 for
+/// a page of 50 (a statement per row, one more for the next page's position, two for the roster's
+/// number, two for the counts without a search): on PostgreSQL every one of them is a round trip.
+#[test]
+fn a_members_page_asks_nine_statements_whatever_its_size() {
+    let nine = |costs: Vec<(&'static str, u64)>| {
+        for (name, cost) in costs {
+            assert_eq!(cost, 9, "{name}");
+        }
+    };
+    let (_dir, mut db, who) = demo_db();
+    nine(page_costs(&mut db, &who));
+    if let Some(server) = pg_url() {
+        let mut db = Database::open(fresh_pg_url(&server)).unwrap();
+        orgs::init(&mut db, "Bench", "boss@bench.test", "Boss Bench", PW, T0).unwrap();
+        let boss = sign_in(&mut db, "boss@bench.test", PW, T0).unwrap();
+        demo::demo(&mut db, &boss, "demo", 500, T0).unwrap();
+        nine(page_costs(&mut db, &boss));
+    }
+}
