@@ -1,8 +1,10 @@
 //! Where one `check` spends its time (issue 9): on an existing `demo` database
 //! ($GATEHOUSE_BENCH_DB, made by `gatehouse demo` or `scripts/bench-table`), the whole core `check`
-//! beside each statement it asks, timed one by one through raw rusqlite on a connection configured
-//! as `Database` configures its own, with each statement's VM steps (sqlite3_stmt_status). Medians
-//! of the same questions, interleaved, so the machine's load weighs on every row alike.
+//! beside the statements it asks (`rights::asked_at_once`'s one statement, with and without the next
+//! change) and those it asked before that (BEGIN, the organization, the caller's rights, the person,
+//! COMMIT), timed one by one through raw rusqlite on a connection configured as `Database`
+//! configures its own, with each statement's VM steps (sqlite3_stmt_status). Medians of the same
+//! questions, interleaved, so the machine's load weighs on every row alike.
 //!
 //!   GATEHOUSE_BENCH_DB=/tmp/x/demo.db cargo bench -p gatehouse-bench --bench check_parts
 
@@ -59,6 +61,8 @@ fn main() {
     use gatehouse_core::store::rights::{OF_ACCOUNT as CALLER, OF_PERSON as PERSON};
     const POINT: &str = "SELECT id FROM accounts WHERE email_norm = ?1";
     const VERSION: &str = "PRAGMA data_version";
+    use gatehouse_core::store::rights::{asked_at_once_sql, Times};
+    let at_once = [asked_at_once_sql(&who, Times::Now), asked_at_once_sql(&who, Times::Next)];
 
     let names = [
         "core check, computed (answers not kept)",
@@ -73,6 +77,8 @@ fn main() {
         "of_person alone (autocommit)",
         "core check, answer kept (asked before)",
         "core check, answers kept but this one new",
+        "one statement, answer (asked_at_once, autocommit)",
+        "one statement, answer + next change (kept's miss)",
     ];
     let mut t: Vec<Vec<f64>> = vec![vec![]; names.len()];
     let mut vm: Vec<i64> = vec![0; names.len()];
@@ -227,6 +233,25 @@ fn main() {
                 &mut t,
                 &mut vm,
             );
+            for (k, sql) in at_once.iter().enumerate() {
+                lap(
+                    12 + k,
+                    &mut || {
+                        let mut st = conn.prepare_cached(sql).unwrap();
+                        let before = steps(&st);
+                        let mut rows = st
+                            .query(rusqlite::params!["demo", owner_id, now, email, perm, Option::<&str>::None])
+                            .unwrap();
+                        while let Some(r) = rows.next().unwrap() {
+                            std::hint::black_box(r.get::<_, Option<i64>>(10).unwrap());
+                        }
+                        drop(rows);
+                        steps(&st) - before
+                    },
+                    &mut t,
+                    &mut vm,
+                );
+            }
         }
     }
     println!(

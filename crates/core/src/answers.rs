@@ -11,7 +11,8 @@
 //!   stale, which can only cause a recomputation, never an old answer.
 //! - the time: from the `now` it was computed at up to (not including) the next moment at which a
 //!   row it depends on changes by itself: a membership's access expiry, a grant's start or end, a
-//!   service account's expiry, of the person asked and of the caller (`rights::next_change`).
+//!   service account's expiry, of the person asked and of the caller (`rights::Question::next_change`,
+//!   read by the same statement as the answer).
 //!   Earlier times are not served either.
 //!
 //! A change of version empties the whole store; so does reaching `CAPACITY` entries; a question longer

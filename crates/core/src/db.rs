@@ -28,6 +28,7 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
     ("0005_workspace_scopes", include_str!("../../../migrations/0005_workspace_scopes.sql")),
     ("0005b_invitation_role_history", include_str!("../../../migrations/0005b_invitation_role_history.sql")),
     ("0006_sessions", include_str!("../../../migrations/0006_sessions.sql")),
+    ("0007_check_covering_grants", include_str!("../../../migrations/0007_check_covering_grants.sql")),
 ];
 
 /// Tables every Gatehouse schema has had since 0001: how a SQLite file is recognised as ours.
@@ -808,18 +809,20 @@ impl Database {
         self.finish(result, now)
     }
 
-    /// A read that is one statement (`check` on PostgreSQL): there it is sent with no BEGIN and
-    /// COMMIT around it (one statement outside a transaction reads one snapshot of its own), so
-    /// it waits for the server once instead of three times; a refusal is audited as in `read`.
-    /// `f` must read with one statement (a prepare, the first time, is no read). When the server
+    /// A read that is one statement (`check`): sent with no BEGIN and COMMIT around it, since one
+    /// statement outside a transaction reads one snapshot of its own (SQLite holds its read
+    /// transaction from the statement's first step to its reset; PostgreSQL takes one snapshot per
+    /// statement), so it waits for a server once instead of three times and SQLite steps one
+    /// statement instead of three; a refusal is audited as in `read`. `f` must read with one
+    /// statement (a prepare, the first time, is no read; `tests/kept_answers.rs` commits from
+    /// another connection at every step of `check`'s and sees no mixed answer). When the server
     /// ended the session while it sat idle, the client learns it only now: `f` runs once more, on
-    /// a new connection, as `begin` does for a transaction. On SQLite this is `read`.
+    /// a new connection, as `begin` does for a transaction.
     pub fn read_one<T>(&mut self, now: Timestamp, mut f: impl FnMut(&sql::Connection) -> Result<T>) -> Result<T> {
-        if self.conn.backend() == sql::Backend::Sqlite {
-            return self.read(now, |tx| f(tx));
-        }
         let result = match f(&self.conn) {
-            Err(Error::Unavailable(_)) if self.conn.is_closed() => f(&self.conn),
+            Err(Error::Unavailable(_)) if self.conn.backend() == sql::Backend::Postgres && self.conn.is_closed() => {
+                f(&self.conn)
+            }
             other => other,
         };
         self.finish(result, now)

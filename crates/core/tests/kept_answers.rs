@@ -129,3 +129,86 @@ fn an_oversized_question_is_answered_and_not_kept() {
     let refused = check(&mut db, &o, ORG, &huge_person, "org.view", None, T0 + 1);
     assert_eq!(code(refused), gatehouse_core::ErrorCode::InvalidInput);
 }
+
+/// What the injected commit needs from inside SQLite's progress callback.
+struct Inject {
+    /// Callbacks so far, and the one at which to commit (0: never, only count).
+    calls: u64,
+    at: u64,
+    other: rusqlite::Connection,
+}
+
+extern "C" fn inject(data: *mut std::ffi::c_void) -> std::ffi::c_int {
+    // SAFETY: `data` is the `Inject` of `a_commit_at_any_step_of_a_check_is_seen_whole_or_not_at_all`,
+    // alive while the handler is set; the callback runs on that test's thread, inside its check.
+    let state = unsafe { &mut *(data as *mut Inject) };
+    state.calls += 1;
+    if state.calls == state.at {
+        // Both memberships, in one transaction of another connection.
+        state
+            .other
+            .execute_batch(
+                "UPDATE memberships SET enabled = 0 WHERE enabled = 1 AND id IN
+             (SELECT m.id FROM memberships m JOIN accounts a ON a.id = m.account_id
+              WHERE a.email_norm IN ('a@acme.test', 'm@acme.test'))",
+            )
+            .unwrap();
+    }
+    0
+}
+
+/// `check` reads with one statement and no transaction around it (`Database::read_one`): SQLite
+/// holds one read snapshot from that statement's first step to its end, so a commit made by
+/// another connection at any moment of a check is seen whole or not at all. Here the commit
+/// disables both the caller (an admin) and the person asked, from SQLite's progress callback
+/// after every single VM step of the check in turn (the probe of the data version included).
+/// Before it: allowed. After it: the caller is refused. A mix (the caller's rights from before,
+/// the person from after) would answer "membership disabled"; two statements in autocommit
+/// would give that mix for a commit between them.
+#[test]
+fn a_commit_at_any_step_of_a_check_is_seen_whole_or_not_at_all() {
+    let (_dir, path, mut db, o) = file_world();
+    let a = add(&mut db, &o, "a@acme.test", "admin", None, T0);
+    add(&mut db, &o, "m@acme.test", "member", None, T0);
+    let other = rusqlite::Connection::open(&path).unwrap();
+    other.busy_timeout(std::time::Duration::from_secs(5)).unwrap();
+    let mut state = Box::new(Inject { calls: 0, at: 0, other });
+    // SAFETY: only handed to sqlite3_progress_handler, while `db` lives.
+    let handle = unsafe { db.sqlite_connection().unwrap().handle() };
+    let set = |state: &mut Inject| unsafe {
+        // SAFETY: the handle is `db`'s, alive for the whole test; the handler is removed below.
+        rusqlite::ffi::sqlite3_progress_handler(handle, 1, Some(inject), state as *mut Inject as *mut _)
+    };
+    let unset = || unsafe { rusqlite::ffi::sqlite3_progress_handler(handle, 0, None, std::ptr::null_mut()) };
+    // How many steps a check takes (answers kept, as by default: the probe, then the question).
+    db.keep_check_answers(true);
+    set(&mut state);
+    assert!(check(&mut db, &a, ORG, "m@acme.test", "org.view", None, T0 + 1).unwrap().allowed);
+    unset();
+    let steps = state.calls;
+    assert!(steps > 20, "a check takes {steps} steps");
+    let (mut before, mut after) = (0, 0);
+    for at in 1..=steps + 1 {
+        // Nothing kept: each check computes its answer.
+        db.keep_check_answers(true);
+        let now = T0 + 2;
+        state.calls = 0;
+        state.at = at;
+        set(&mut state);
+        let answer = check(&mut db, &a, ORG, "m@acme.test", "org.view", None, now);
+        unset();
+        match answer {
+            Ok(answer) => {
+                assert!(answer.allowed, "commit at step {at} of {steps}: a mixed answer {answer:?}");
+                before += 1;
+            }
+            Err(e) => {
+                assert_eq!(e.code(), gatehouse_core::ErrorCode::Forbidden, "step {at}: {e:?}");
+                after += 1;
+            }
+        }
+        state.other.execute_batch("UPDATE memberships SET enabled = 1 WHERE enabled = 0").unwrap();
+    }
+    // The commit landed both before the snapshot and inside it (or after the check's end).
+    assert!(before > 0 && after > 0, "{before} answers from before the commit, {after} after");
+}

@@ -36,8 +36,10 @@ pub const OF_ACCOUNT: &str = "SELECT r.is_owner, rp.permission FROM memberships 
        AND (g.valid_from IS NULL OR g.valid_from <= ?3)
        AND (g.expires_at IS NULL OR g.expires_at > ?3)";
 
-/// `of_person`'s statement, public for the same bench: ?1 organization, ?2 email, ?3 now,
-/// ?4 permission, ?5 workspace, ?6 inherit.
+/// The person's part of `check` alone (the account by its email, its membership, the best grant
+/// in scope), which `check` asked as a statement of its own before `asked_at_once`: the
+/// `check_parts` bench times it, to show what reading a random person's pages costs. ?1
+/// organization, ?2 email, ?3 now, ?4 permission, ?5 workspace, ?6 inherit.
 pub const OF_PERSON: &str = "SELECT m.enabled, m.access_expires_at,
        (SELECT max(CASE WHEN r.is_owner = 1 THEN 2 WHEN rp.permission IS NOT NULL THEN 1 ELSE 0 END)
         FROM access_grants g
@@ -85,7 +87,7 @@ pub fn of_service_account(
     collect(rows)
 }
 
-/// What `check` asks about one person, by email: whether they are a member in force and, if so,
+/// What `check` finds about one person, by email: whether they are a member in force and, if so,
 /// whether they hold the owner role or `permission` at `now` (the scopes of `of_account`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PersonAnswer {
@@ -96,42 +98,6 @@ pub enum PersonAnswer {
     Owner,
     Holds,
     Lacks,
-}
-
-/// `PersonAnswer` in one statement: the account by its email, its membership, and the grants of
-/// `of_account` asked about the one permission (instead of `accounts::by_email`,
-/// `memberships::of` and `of_account`, which looked the membership up twice and read every
-/// permission of every role). `inherit`: the organization's `workspace_access` is `inherit`.
-/// `tests/prepared.rs` counts the statements; `tests/scopes.rs` and `tests/rules.rs` hold its answers.
-pub fn of_person(
-    conn: &Connection,
-    org_id: &str,
-    inherit: bool,
-    email_norm: &str,
-    permission: &str,
-    workspace_id: Option<&str>,
-    now: Timestamp,
-) -> Result<PersonAnswer> {
-    let mut st = conn.prepare_cached(OF_PERSON)?;
-    let mut rows = st.query(params![org_id, email_norm, now, permission, workspace_id, i64::from(inherit)])?;
-    let Some(row) = rows.next()? else {
-        return Ok(PersonAnswer::NoAccount);
-    };
-    let enabled: Option<bool> = row.get(0)?;
-    let expires: Option<Timestamp> = row.get(1)?;
-    let held: Option<i64> = row.get(2)?;
-    Ok(match enabled {
-        None => PersonAnswer::NotMember,
-        Some(false) => PersonAnswer::Disabled,
-        Some(true) => match expires.filter(|t| *t <= now) {
-            Some(t) => PersonAnswer::ExpiredAt(t),
-            None => match held {
-                Some(2) => PersonAnswer::Owner,
-                Some(1) => PersonAnswer::Holds,
-                _ => PersonAnswer::Lacks,
-            },
-        },
-    })
 }
 
 /// Owners who will stay owners with nothing more done: enabled, no access expiry, an
@@ -202,7 +168,7 @@ pub enum Asker {
 /// `check`'s whole question in one statement: the organization by its slug, the caller's rights
 /// there at organization scope (`of_account` / `of_service_account`) and what the caller is to it,
 /// whether `permission` is one of the organization's own, the workspace asked by name, and
-/// `of_person`'s answer in that scope. `None`: no organization with that slug.
+/// the person's answer in that scope (`PersonAnswer`). `None`: no organization with that slug.
 #[derive(Debug, Clone)]
 pub struct Question {
     pub org: crate::store::organizations::Organization,
@@ -212,13 +178,30 @@ pub struct Question {
     /// The workspace asked for, when one was named and exists.
     pub workspace_id: Option<String>,
     pub answer: PersonAnswer,
+    /// Asked with `Times::Next` (SQLite's kept answers, `answers.rs`): the first moment after
+    /// `now` at which a row this answer was read from changes by itself: an access expiry of the
+    /// person's or the calling account's membership, the start or end of any of their grants (of
+    /// any scope, in force or not), the expiry of a calling service account or the start or end of
+    /// its grants. None: nothing of theirs has a time ahead (or not asked).
+    pub next_change: Option<Timestamp>,
+}
+
+/// Whether `asked_at_once` also reads when its answer next changes by itself (`Question::next_change`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Times {
+    /// PostgreSQL, and SQLite when answers are not kept: the answer alone.
+    Now,
+    /// SQLite keeping answers: the answer and the next moment it could change.
+    Next,
 }
 
 /// The part of `asked_at_once` about the person asked: one row (the organization `o2`, the
 /// workspace named, the account and its membership, the best grant in scope), whoever asks.
+/// `$next` is `person_next!` (`Times::Next`) or nothing.
 macro_rules! person_asked {
-    () => {
-        "
+    ($next:expr) => {
+        concat!(
+            "
     JOIN (SELECT o2.id AS org,
                  CASE WHEN EXISTS (SELECT 1 FROM custom_permissions p WHERE p.organization_id = o2.id AND p.name = ?5)
                       THEN 1 ELSE 0 END AS custom,
@@ -231,20 +214,132 @@ macro_rules! person_asked {
                     AND (g.workspace_id IS w.id
                          OR (w.id IS NOT NULL AND g.workspace_id IS NULL AND o2.workspace_access = 'inherit'))
                     AND (g.valid_from IS NULL OR g.valid_from <= ?3)
-                    AND (g.expires_at IS NULL OR g.expires_at > ?3)) AS held
+                    AND (g.expires_at IS NULL OR g.expires_at > ?3)) AS held",
+            $next,
+            "
           FROM organizations o2
           LEFT JOIN workspaces w ON w.organization_id = o2.id AND w.name = ?6 COLLATE NOCASE
           LEFT JOIN accounts a ON a.email_norm = ?4
           LEFT JOIN memberships m ON m.organization_id = o2.id AND m.account_id = a.id
           WHERE o2.slug = ?1) x ON x.org = o.id"
+        )
     };
 }
 
-/// `check` in one statement (so on PostgreSQL one round trip, and with no transaction around it
-/// one snapshot): see `Question`. The rows are the caller's (grant, permission) pairs in force,
-/// at least one, each carrying the organization, the caller and the answer about the person.
-/// `check` on PostgreSQL asks this; `tests/prepared.rs` counts its round trips and the scope and
-/// rule suites on PostgreSQL hold its answers to SQLite's.
+/// The earliest start or end still ahead of `now` (?3) among the grants `WHERE $owner`: per grant
+/// the earlier of the two that lie ahead (a start is ahead and earlier unless the end is ahead and
+/// before it), then the least of those.
+macro_rules! grants_next {
+    ($owner:expr) => {
+        concat!(
+            "(SELECT min(CASE WHEN g.valid_from > ?3
+                               AND (g.expires_at IS NULL OR g.expires_at <= ?3 OR g.expires_at >= g.valid_from)
+                             THEN g.valid_from
+                             WHEN g.expires_at > ?3 THEN g.expires_at END)
+              FROM access_grants g WHERE ",
+            $owner,
+            ")"
+        )
+    };
+}
+
+/// `Times::Next`'s columns in `person_asked`: the person's membership's expiry if ahead, and the
+/// next start or end of their grants (read through the same index entries as `held`).
+macro_rules! person_next {
+    () => {
+        concat!(
+            ",
+                 CASE WHEN m.access_expires_at > ?3 THEN m.access_expires_at END AS expires_next,
+                 ",
+            grants_next!("g.membership_id = m.id"),
+            " AS grants_next"
+        )
+    };
+}
+
+/// `asked_at_once`'s statement for a calling account; `$times` is `Times::Next`'s columns (the
+/// person's from `person_next!`, then the caller's) or nothing, `$person` `person_asked!` with or
+/// without `person_next!`.
+macro_rules! asked_by_account {
+    ($times:expr, $person:expr) => {
+        concat!(
+            "SELECT o.id, o.name, o.slug, o.created_at, o.workspace_access,
+                    x.custom, x.ws, x.account, x.enabled, x.expires, x.held,
+                    cm.id, NULL, NULL, cr.is_owner, crp.permission",
+            $times,
+            "
+             FROM organizations o",
+            $person,
+            "
+             LEFT JOIN memberships cm ON cm.organization_id = o.id AND cm.account_id = ?2
+             LEFT JOIN access_grants cg ON cg.membership_id = cm.id AND cm.enabled = 1
+                  AND (cm.access_expires_at IS NULL OR cm.access_expires_at > ?3) AND cg.workspace_id IS NULL
+                  AND (cg.valid_from IS NULL OR cg.valid_from <= ?3) AND (cg.expires_at IS NULL OR cg.expires_at > ?3)
+             LEFT JOIN roles cr ON cr.id = cg.role_id
+             LEFT JOIN role_permissions crp ON crp.role_id = cr.id
+             WHERE o.slug = ?1"
+        )
+    };
+}
+
+/// The same for a calling service account.
+macro_rules! asked_by_service_account {
+    ($times:expr, $person:expr) => {
+        concat!(
+            "SELECT o.id, o.name, o.slug, o.created_at, o.workspace_access,
+                    x.custom, x.ws, x.account, x.enabled, x.expires, x.held,
+                    s.organization_id, s.created_by_account,
+                    CASE WHEN s.revoked_at IS NULL AND (s.expires_at IS NULL OR s.expires_at > ?3) THEN 1 ELSE 0 END,
+                    cr.is_owner, crp.permission",
+            $times,
+            "
+             FROM organizations o",
+            $person,
+            "
+             LEFT JOIN service_accounts s ON s.id = ?2
+             LEFT JOIN access_grants cg ON cg.service_account_id = s.id AND s.organization_id = o.id
+                  AND s.revoked_at IS NULL AND (s.expires_at IS NULL OR s.expires_at > ?3) AND cg.workspace_id IS NULL
+                  AND (cg.valid_from IS NULL OR cg.valid_from <= ?3) AND (cg.expires_at IS NULL OR cg.expires_at > ?3)
+             LEFT JOIN roles cr ON cr.id = cg.role_id
+             LEFT JOIN role_permissions crp ON crp.role_id = cr.id
+             WHERE o.slug = ?1"
+        )
+    };
+}
+
+/// `asked_at_once`'s statement for this kind of caller: ?1 slug, ?2 the caller's id, ?3 now, ?4
+/// the person's email, ?5 permission, ?6 workspace name. Public so that the `check_parts` bench
+/// steps this very text.
+pub fn asked_at_once_sql(principal: &crate::auth::Principal, times: Times) -> &'static str {
+    use crate::auth::Principal;
+    match (principal, times) {
+        (Principal::Account { .. }, Times::Now) => asked_by_account!("", person_asked!("")),
+        (Principal::Account { .. }, Times::Next) => asked_by_account!(
+            concat!(
+                ", x.expires_next, x.grants_next,
+                     CASE WHEN cm.access_expires_at > ?3 THEN cm.access_expires_at END, ",
+                grants_next!("g.membership_id = cm.id")
+            ),
+            person_asked!(person_next!())
+        ),
+        (Principal::ServiceAccount { .. }, Times::Now) => asked_by_service_account!("", person_asked!("")),
+        (Principal::ServiceAccount { .. }, Times::Next) => asked_by_service_account!(
+            concat!(
+                ", x.expires_next, x.grants_next,
+                     CASE WHEN s.expires_at > ?3 THEN s.expires_at END, ",
+                grants_next!("g.service_account_id = s.id")
+            ),
+            person_asked!(person_next!())
+        ),
+    }
+}
+
+/// `check` in one statement (so on PostgreSQL one round trip, and on either engine one snapshot:
+/// one statement outside a transaction reads one snapshot of its own): see `Question`. The rows
+/// are the caller's (grant, permission) pairs in force, at least one, each carrying the
+/// organization, the caller and the answer about the person. `tests/prepared.rs` counts its
+/// statements and round trips; the scope and rule suites hold its answers on both engines, and
+/// `kept_answers` its `next_change`.
 #[allow(clippy::too_many_arguments)]
 pub fn asked_at_once(
     conn: &Connection,
@@ -254,48 +349,13 @@ pub fn asked_at_once(
     permission: &str,
     workspace: Option<&str>,
     now: Timestamp,
+    times: Times,
 ) -> Result<Option<Question>> {
     use crate::auth::Principal;
-    let (sql, caller_id) = match principal {
-        Principal::Account { id, .. } => (
-            concat!(
-                "SELECT o.id, o.name, o.slug, o.created_at, o.workspace_access,
-                        x.custom, x.ws, x.account, x.enabled, x.expires, x.held,
-                        cm.id, NULL, NULL, cr.is_owner, crp.permission
-                 FROM organizations o",
-                person_asked!(),
-                "
-                 LEFT JOIN memberships cm ON cm.organization_id = o.id AND cm.account_id = ?2
-                 LEFT JOIN access_grants cg ON cg.membership_id = cm.id AND cm.enabled = 1
-                      AND (cm.access_expires_at IS NULL OR cm.access_expires_at > ?3) AND cg.workspace_id IS NULL
-                      AND (cg.valid_from IS NULL OR cg.valid_from <= ?3) AND (cg.expires_at IS NULL OR cg.expires_at > ?3)
-                 LEFT JOIN roles cr ON cr.id = cg.role_id
-                 LEFT JOIN role_permissions crp ON crp.role_id = cr.id
-                 WHERE o.slug = ?1"
-            ),
-            id,
-        ),
-        Principal::ServiceAccount { id, .. } => (
-            concat!(
-                "SELECT o.id, o.name, o.slug, o.created_at, o.workspace_access,
-                        x.custom, x.ws, x.account, x.enabled, x.expires, x.held,
-                        s.organization_id, s.created_by_account,
-                        CASE WHEN s.revoked_at IS NULL AND (s.expires_at IS NULL OR s.expires_at > ?3) THEN 1 ELSE 0 END,
-                        cr.is_owner, crp.permission
-                 FROM organizations o",
-                person_asked!(),
-                "
-                 LEFT JOIN service_accounts s ON s.id = ?2
-                 LEFT JOIN access_grants cg ON cg.service_account_id = s.id AND s.organization_id = o.id
-                      AND s.revoked_at IS NULL AND (s.expires_at IS NULL OR s.expires_at > ?3) AND cg.workspace_id IS NULL
-                      AND (cg.valid_from IS NULL OR cg.valid_from <= ?3) AND (cg.expires_at IS NULL OR cg.expires_at > ?3)
-                 LEFT JOIN roles cr ON cr.id = cg.role_id
-                 LEFT JOIN role_permissions crp ON crp.role_id = cr.id
-                 WHERE o.slug = ?1"
-            ),
-            id,
-        ),
+    let caller_id = match principal {
+        Principal::Account { id, .. } | Principal::ServiceAccount { id, .. } => id,
     };
+    let sql = asked_at_once_sql(principal, times);
     let mut st = conn.prepare_cached(sql)?;
     let mut rows = st.query(params![slug, caller_id, now, email_norm, permission, workspace])?;
     let mut question: Option<Question> = None;
@@ -335,6 +395,13 @@ pub fn asked_at_once(
                         active: row.get::<_, Option<bool>>(13)?.unwrap_or(false),
                     },
                 };
+                // The least of the four times ahead (each NULL when there is none).
+                let mut next_change: Option<Timestamp> = None;
+                for i in (16..20).filter(|_| times == Times::Next) {
+                    if let Some(t) = row.get::<_, Option<Timestamp>>(i)? {
+                        next_change = Some(next_change.map_or(t, |n| n.min(t)));
+                    }
+                }
                 question.insert(Question {
                     org,
                     rights: Rights::none(),
@@ -342,6 +409,7 @@ pub fn asked_at_once(
                     custom_permission: row.get(5)?,
                     workspace_id: row.get(6)?,
                     answer,
+                    next_change,
                 })
             }
         };
@@ -352,36 +420,4 @@ pub fn asked_at_once(
         }
     }
     Ok(question)
-}
-
-/// The first moment after `now` at which a row `check` reads about `email_norm` in the organization,
-/// or about the caller, changes by itself: an access expiry of either one's membership, the start
-/// or end of any of their grants (of any scope, in force or not), the expiry of a calling service
-/// account. None: nothing of theirs has a time still ahead. `check` keeps its answer until then
-/// (`answers.rs`); `caller_account`/`caller_service_account` name the caller.
-pub fn next_change(
-    conn: &Connection,
-    org_id: &str,
-    email_norm: &str,
-    caller_account: Option<&str>,
-    caller_service_account: Option<&str>,
-    now: Timestamp,
-) -> Result<Option<Timestamp>> {
-    Ok(conn
-        .prepare_cached(
-            "WITH ms(id, expires) AS (
-               SELECT m.id, m.access_expires_at FROM accounts a
-               JOIN memberships m ON m.organization_id = ?1 AND m.account_id = a.id WHERE a.email_norm = ?2
-               UNION ALL
-               SELECT m.id, m.access_expires_at FROM memberships m WHERE m.organization_id = ?1 AND m.account_id = ?3),
-             times(t) AS (
-               SELECT expires FROM ms
-               UNION ALL SELECT g.valid_from FROM ms JOIN access_grants g ON g.membership_id = ms.id
-               UNION ALL SELECT g.expires_at FROM ms JOIN access_grants g ON g.membership_id = ms.id
-               UNION ALL SELECT s.expires_at FROM service_accounts s WHERE s.id = ?4
-               UNION ALL SELECT g.valid_from FROM access_grants g WHERE g.service_account_id = ?4
-               UNION ALL SELECT g.expires_at FROM access_grants g WHERE g.service_account_id = ?4)
-             SELECT min(t) FROM times WHERE t > ?5",
-        )?
-        .query_row(params![org_id, email_norm, caller_account, caller_service_account, now], |r| r.get(0))?)
 }

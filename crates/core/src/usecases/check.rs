@@ -8,9 +8,7 @@ use crate::db::Database;
 use crate::error::{Error, Result};
 use crate::policy::Action;
 use crate::sql::Backend;
-use crate::store::organizations::WorkspaceAccessMode;
-use crate::store::rights::{self, Asker, PersonAnswer};
-use crate::store::{permissions, workspaces};
+use crate::store::rights::{self, Asker, PersonAnswer, Times};
 use crate::time::{rfc3339, Timestamp};
 use crate::validate;
 use serde::Serialize;
@@ -29,9 +27,11 @@ fn deny(reason: impl Into<String>) -> CheckAnswer {
 }
 
 /// Anyone holding `org.view` in the organization, or one of its service accounts, may ask.
-/// On SQLite an answer is kept and given again while nothing was committed and no expiry or grant
-/// start of the person's or the caller's rows was reached (`answers.rs`): one statement, the probe
-/// of the data version, instead of five.
+/// On either engine the question is one statement (`rights::asked_at_once`) sent with no
+/// transaction around it: one statement reads one snapshot. On SQLite an answer is kept and given
+/// again while nothing was committed and no expiry or grant start of the person's or the caller's
+/// rows was reached (`answers.rs`): one statement, the probe of the data version, instead of the
+/// probe and the question (which then also reads that next time).
 pub fn check(
     db: &mut Database,
     who: &Principal,
@@ -46,54 +46,10 @@ pub fn check(
     if permission.is_empty() {
         return Err(Error::invalid("permission", "must not be empty"));
     }
-    // PostgreSQL: one statement, one round trip, nothing kept (`check_at_once`).
+    // PostgreSQL: nothing kept.
     if db.backend() == Backend::Postgres {
-        return check_at_once(db, who, org, &email_norm, &permission, workspace, now);
+        return Ok(check_at_once(db, who, org, &email_norm, &permission, workspace, Times::Now, now)?.0);
     }
-    // The answer, and the organization's id.
-    let answer = |tx: &crate::sql::Transaction| -> Result<(CheckAnswer, String)> {
-        let access = OrgAccess::load(tx, who, org, now)?;
-        // One of the organization's own service accounts may ask — while it is still active. A
-        // principal held since before a revocation or expiry falls back to its rights, which are
-        // none then, so the policy refuses it (rule 1) and the refusal is audited.
-        let own_service_account = match who {
-            Principal::ServiceAccount { id, organization_id, .. } if *organization_id == access.org.id => {
-                crate::store::service_accounts::by_id(tx, id)?
-                    .is_some_and(|sa| crate::store::service_accounts::is_active(&sa, now))
-            }
-            _ => false,
-        };
-        if !own_service_account {
-            access.require(&Action::ViewOrganization, &email_norm)?;
-        }
-        if !is_built_in(&permission) && !permissions::exists(tx, &access.org.id, &permission)? {
-            return Ok((deny(format!("unknown permission {}", validate::shorten(&permission))), access.org.id));
-        }
-        let workspace_id = match workspace {
-            Some(w) => Some(
-                workspaces::by_name(tx, &access.org.id, w.trim())?
-                    .ok_or_else(|| {
-                        Error::not_found(format!("no workspace '{}' in {}", validate::shorten(w), access.org.slug))
-                    })?
-                    .id,
-            ),
-            None => None,
-        };
-        let inherit = access.org.workspace_access == WorkspaceAccessMode::Inherit;
-        let answer =
-            rights::of_person(tx, &access.org.id, inherit, &email_norm, &permission, workspace_id.as_deref(), now)?;
-        let answer = match answer {
-            PersonAnswer::NoAccount | PersonAnswer::NotMember => {
-                deny(format!("{email_norm} is not a member of {}", access.org.slug))
-            }
-            PersonAnswer::Disabled => deny("membership disabled"),
-            PersonAnswer::ExpiredAt(t) => deny(format!("access expired at {}", rfc3339(t))),
-            PersonAnswer::Owner => CheckAnswer { allowed: true, reason: "holds the owner role".into() },
-            PersonAnswer::Holds => CheckAnswer { allowed: true, reason: format!("a current role grants {permission}") },
-            PersonAnswer::Lacks => deny(format!("no current role grants {permission}")),
-        };
-        Ok((answer, access.org.id))
-    };
     let question = Question {
         caller: match who {
             Principal::Account { id, .. } => format!("a:{id}"),
@@ -106,35 +62,23 @@ pub fn check(
     };
     // Read before the answer is computed (answers.rs says why that order is safe).
     let version = db.data_version()?;
-    if let Some(v) = version {
-        if let Some(answer) = db.answers.get(v, &question, now) {
-            return Ok(answer);
-        }
+    let Some(v) = version else {
+        return Ok(check_at_once(db, who, org, &email_norm, &permission, workspace, Times::Now, now)?.0);
+    };
+    if let Some(answer) = db.answers.get(v, &question, now) {
+        return Ok(answer);
     }
-    let (answer, until) = db.read(now, |tx| {
-        let (answer, org_id) = answer(tx)?;
-        let until = match version {
-            Some(_) => {
-                let (account, service_account) = match who {
-                    Principal::Account { id, .. } => (Some(id.as_str()), None),
-                    Principal::ServiceAccount { id, .. } => (None, Some(id.as_str())),
-                };
-                rights::next_change(tx, &org_id, &email_norm, account, service_account, now)?
-            }
-            None => None,
-        };
-        Ok((answer, until))
-    })?;
-    if let Some(v) = version {
-        db.answers.put(v, question, answer.clone(), now, until);
-    }
+    let (answer, until) = check_at_once(db, who, org, &email_norm, &permission, workspace, Times::Next, now)?;
+    db.answers.put(v, question, answer.clone(), now, until);
     Ok(answer)
 }
 
-/// `check` on PostgreSQL: the same decisions on what one statement read (`rights::asked_at_once`),
-/// sent with no transaction around it, so a check waits for the server once instead of five to
-/// seven times (BEGIN, the organization, the caller's rights, the service account twice, the
-/// custom permission, the workspace, the person, COMMIT).
+/// `check`'s decisions on what one statement read (`rights::asked_at_once`), sent with no
+/// transaction around it: on PostgreSQL a check waits for the server once instead of five to seven
+/// times (BEGIN, the organization, the caller's rights, the service account twice, the custom
+/// permission, the workspace, the person, COMMIT); on SQLite it steps one statement instead of
+/// five to seven. With `Times::Next`, also the next moment the answer's rows change by themselves.
+#[allow(clippy::too_many_arguments)]
 fn check_at_once(
     db: &mut Database,
     who: &Principal,
@@ -142,13 +86,17 @@ fn check_at_once(
     email_norm: &str,
     permission: &str,
     workspace: Option<&str>,
+    times: Times,
     now: Timestamp,
-) -> Result<CheckAnswer> {
+) -> Result<(CheckAnswer, Option<Timestamp>)> {
     db.read_one(now, |conn| {
-        let q = rights::asked_at_once(conn, who, org.trim(), email_norm, permission, workspace.map(str::trim), now)?
-            .ok_or_else(|| super::access::no_organization(org))?;
+        let q =
+            rights::asked_at_once(conn, who, org.trim(), email_norm, permission, workspace.map(str::trim), now, times)?
+                .ok_or_else(|| super::access::no_organization(org))?;
         let access = OrgAccess::from_question(who, &q, now);
-        // As above: the organization's own service account, while active, may ask.
+        // The organization's own service account, while active, may ask. A principal held since
+        // before a revocation or expiry falls back to its rights, which are none then, so the
+        // policy refuses it (rule 1) and the refusal is audited.
         let own_service_account = match (who, &q.asker) {
             (Principal::ServiceAccount { organization_id, .. }, Asker::ServiceAccount { active, .. }) => {
                 *organization_id == access.org.id && *active
@@ -159,14 +107,14 @@ fn check_at_once(
             access.require(&Action::ViewOrganization, email_norm)?;
         }
         if !is_built_in(permission) && !q.custom_permission {
-            return Ok(unknown(permission));
+            return Ok((unknown(permission), q.next_change));
         }
         if let Some(w) = workspace {
             if q.workspace_id.is_none() {
                 return Err(no_workspace(w, &access));
             }
         }
-        Ok(reply(q.answer, email_norm, &access.org.slug, permission))
+        Ok((reply(q.answer, email_norm, &access.org.slug, permission), q.next_change))
     })
 }
 
