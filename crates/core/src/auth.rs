@@ -5,6 +5,7 @@
 use crate::audit_actions::AuditAction;
 use crate::db::Database;
 use crate::error::{Error, Result};
+use crate::sql::Scope;
 use crate::store::{accounts, audit, service_accounts};
 use crate::time::{rfc3339, Timestamp};
 use crate::validate;
@@ -136,19 +137,19 @@ pub fn sign_in(db: &mut Database, email: &str, password: &str, now: Timestamp) -
     }
     if failures > 0 {
         // Consecutive failures end with a success: this must be written, so wait for the lock.
-        db.write(now, |tx| {
+        db.write_in(now, &Scope::system(), |tx| {
             accounts::clear_attempts(tx, &email_norm)?;
             accounts::record_login(tx, &account.id, now)
         })?;
     } else if account.last_login_at.is_none_or(|t| now - t > BOOKKEEPING_GRANULARITY) {
-        db.try_write(|tx| accounts::record_login(tx, &account.id, now))?;
+        db.try_write(&Scope::system(), |tx| accounts::record_login(tx, &account.id, now))?;
     }
     Ok(Principal::Account { id: account.id, email: account.email })
 }
 
 /// A locked email: audit the refused attempt and answer with when to try again.
 fn refuse_locked(db: &mut Database, email_norm: &str, until: Timestamp, now: Timestamp) -> Error {
-    let audited = db.write(now, |tx| {
+    let audited = db.write_in(now, &Scope::system(), |tx| {
         audit::append(
             tx,
             "",
@@ -169,7 +170,7 @@ fn refuse_locked(db: &mut Database, email_norm: &str, until: Timestamp, now: Tim
 /// count) and lock the email at the fifth. An attempt that finds the email already locked by
 /// parallel ones is answered as locked, like any attempt after the lock.
 fn record_failure(db: &mut Database, email_norm: &str, now: Timestamp) -> Error {
-    let counted = db.write(now, |tx| {
+    let counted = db.write_in(now, &Scope::system(), |tx| {
         let (failures, locked_until) = accounts::attempts(tx, email_norm)?;
         if let Some(until) = locked_until.filter(|t| *t > now) {
             audit::append(
@@ -225,13 +226,13 @@ pub fn authenticate_token(db: &mut Database, token: &str, now: Timestamp) -> Res
         }
         Some(sa) => {
             if sa.last_used_at.is_none_or(|t| now - t > BOOKKEEPING_GRANULARITY) {
-                db.try_write(|tx| service_accounts::touch(tx, &sa.id, now))?;
+                db.try_write(&Scope::org_id(&sa.organization_id), |tx| service_accounts::touch(tx, &sa.id, now))?;
             }
             return Ok(Principal::ServiceAccount { id: sa.id, organization_id: sa.organization_id, name: sa.name });
         }
     };
     let shown: String = token.chars().take(TOKEN_SHOWN_CHARS).collect();
-    db.write(now, |tx| {
+    db.write_in(now, &Scope::org_id(&chain), |tx| {
         audit::append(
             tx,
             &chain,

@@ -738,22 +738,40 @@ impl Database {
     /// command could not record, because another process held the lock, is recorded before any
     /// command acts on that state, in the same transaction as the change.
     pub fn write<T>(&mut self, now: Timestamp, f: impl FnMut(&Transaction) -> Result<T>) -> Result<T> {
-        self.write_inner(now, true, f)
+        self.write_inner(now, &sql::Scope::whole(), true, f)
+    }
+
+    /// `write` of what `scope` names (`sql::Scope`): on PostgreSQL it waits only for the writers
+    /// of the same organizations (and of the system, when it names it), and its expiry sweep
+    /// records the expiries of those organizations; on SQLite it is `write`.
+    pub fn write_in<T>(
+        &mut self,
+        now: Timestamp,
+        scope: &sql::Scope,
+        f: impl FnMut(&Transaction) -> Result<T>,
+    ) -> Result<T> {
+        self.write_inner(now, scope, true, f)
     }
 
     /// A write without the expiry sweep: the sweep itself.
-    pub(crate) fn write_unswept<T>(&mut self, now: Timestamp, f: impl FnMut(&Transaction) -> Result<T>) -> Result<T> {
-        self.write_inner(now, false, f)
+    pub(crate) fn write_unswept<T>(
+        &mut self,
+        now: Timestamp,
+        scope: &sql::Scope,
+        f: impl FnMut(&Transaction) -> Result<T>,
+    ) -> Result<T> {
+        self.write_inner(now, scope, false, f)
     }
 
     fn write_inner<T>(
         &mut self,
         now: Timestamp,
+        scope: &sql::Scope,
         sweep: bool,
         mut f: impl FnMut(&Transaction) -> Result<T>,
     ) -> Result<T> {
         let lock = Arc::clone(&self.lock);
-        let result = self.conn.write(|tx| {
+        let result = self.conn.write_in(scope, |tx| {
             lock.settle();
             if sweep {
                 crate::usecases::audit::record_expiries_in(tx, now)?;
@@ -765,17 +783,18 @@ impl Database {
     }
 
     /// A write that is only bookkeeping (last login, a token's last use, the expiry sweep of a
-    /// read command): done now if the write lock is free, skipped (`None`) if another process
-    /// holds it, never waited for.
-    pub fn try_write<T>(&mut self, f: impl FnOnce(&Transaction) -> Result<T>) -> Result<Option<T>> {
+    /// read command): done now if the locks of `scope` are free, skipped (`None`) if another
+    /// process holds one, never waited for. It sweeps no expiries.
+    pub fn try_write<T>(&mut self, scope: &sql::Scope, f: impl FnOnce(&Transaction) -> Result<T>) -> Result<Option<T>> {
         self.lock.no_wait.store(true, Ordering::Relaxed);
-        let begun = self.conn.begin_write();
+        let begun = self.conn.try_begin_write_in(scope);
         self.lock.no_wait.store(false, Ordering::Relaxed);
         self.lock.settle();
         let result = match begun {
             Err(e) if is_busy(&e) => Ok(None),
             Err(e) => Err(e.into()),
-            Ok(tx) => f(&tx).and_then(|value| {
+            Ok(None) => Ok(None),
+            Ok(Some(tx)) => f(&tx).and_then(|value| {
                 tx.commit()?;
                 Ok(Some(value))
             }),
@@ -823,7 +842,8 @@ impl Database {
     }
 
     fn record_denial(&mut self, denial: &Denial, reason: &str, now: Timestamp) -> Result<()> {
-        let tx = self.conn.begin_write();
+        let scope = if denial.outsider { sql::Scope::system() } else { sql::Scope::org_id(&denial.organization_id) };
+        let tx = self.conn.begin_write_in(&scope);
         self.lock.settle();
         let tx = tx?;
         // An outsider's refusal goes to the system chain (rule 8): recorded, but not in the

@@ -12,9 +12,10 @@
 //! `Params`, rusqlite's statement cache is used, and a row is rusqlite's row seen through the
 //! object-safe `RowValues` (a fat pointer, no copy).
 //!
-//! Transactions: `begin_write` serializes writers (SQLite `BEGIN IMMEDIATE`; PostgreSQL READ
-//! COMMITTED after `pg_advisory_xact_lock`, taken first so that every later statement sees what the
-//! previous writer committed), `begin_read` takes a snapshot (SQLite's deferred read; PostgreSQL
+//! Transactions: `begin_write_in(scope)` serializes writers (SQLite `BEGIN IMMEDIATE`, one writer
+//! per file; PostgreSQL READ COMMITTED after the advisory locks of the organizations the write
+//! names (`Scope`), taken first so that every later statement sees what the previous writer of
+//! those organizations committed; `begin_write` is a write of the whole database), `begin_read` takes a snapshot (SQLite's deferred read; PostgreSQL
 //! `REPEATABLE READ READ ONLY`). `write` and `read` run a closure in one and retry it, a bounded number
 //! of times, when the engine reports a serialization failure or a deadlock.
 //!
@@ -458,6 +459,72 @@ pub struct Connection {
     inner: Inner,
     /// Set while a transaction of this facade is open.
     in_transaction: Cell<bool>,
+    /// The organizations ('' the system) whose locks the open write transaction holds; `None`:
+    /// all of them (SQLite's one write lock, a whole-database write, a read, no transaction).
+    held: std::cell::RefCell<Option<Vec<String>>>,
+    /// The organizations whose locks the open write took late (`lock_org`): a new attempt of the
+    /// same write names them up front.
+    late: std::cell::RefCell<Vec<String>>,
+}
+
+/// What a write transaction will change, named before it begins, so that PostgreSQL can serialize
+/// writers per organization instead of per database (SQLite has one write lock per file, and
+/// ignores the scope). Organizations are named by slug (what use cases are given) or by id; the
+/// system is what belongs to no organization (accounts, sessions, sign-in bookkeeping, the system
+/// chain). `whole`: the entire database (restore, demo, migrations, and any write that names
+/// nothing: `Connection::write`, `Database::write`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Scope {
+    pub(crate) whole: bool,
+    pub(crate) slugs: Vec<String>,
+    pub(crate) ids: Vec<String>,
+    pub(crate) system: bool,
+}
+
+impl Scope {
+    /// Everything: waits for every other writer, and they for it.
+    pub fn whole() -> Scope {
+        Scope { whole: true, ..Scope::default() }
+    }
+
+    /// The organization with this slug (none, if no organization has it).
+    pub fn org(slug: &str) -> Scope {
+        Scope { slugs: vec![slug.trim().to_string()], ..Scope::default() }
+    }
+
+    /// The organization with this id ('' is the system).
+    pub fn org_id(id: &str) -> Scope {
+        Scope::default().and_org_id(id)
+    }
+
+    /// The organizations with these ids.
+    pub fn org_ids<'a>(ids: impl IntoIterator<Item = &'a str>) -> Scope {
+        ids.into_iter().fold(Scope::default(), Scope::and_org_id)
+    }
+
+    /// Accounts, sessions and the system chain, and no organization.
+    pub fn system() -> Scope {
+        Scope { system: true, ..Scope::default() }
+    }
+
+    pub fn and_org(mut self, slug: &str) -> Scope {
+        self.slugs.push(slug.trim().to_string());
+        self
+    }
+
+    pub fn and_org_id(mut self, id: &str) -> Scope {
+        if id.is_empty() {
+            self.system = true;
+        } else {
+            self.ids.push(id.to_string());
+        }
+        self
+    }
+
+    pub fn and_system(mut self) -> Scope {
+        self.system = true;
+        self
+    }
 }
 
 enum Inner {
@@ -468,14 +535,20 @@ enum Inner {
 /// How many times `write`/`read` run a closure that hit a serialization failure or deadlock.
 pub const ATTEMPTS: u32 = 5;
 
-/// The advisory lock every PostgreSQL write transaction takes first: one per database, as SQLite's
-/// write lock is one per file ("Gatehous" in ASCII).
+/// The advisory lock every PostgreSQL write transaction takes first: exclusive for a write of the
+/// whole database (`Scope::whole`), shared for a write of some organizations, which then take each
+/// organization's own lock ("Gatehous" in ASCII).
 pub const WRITE_LOCK: i64 = 0x4761_7465_686f_7573;
 
 impl Connection {
     /// Wrap an open SQLite connection (its pragmas already set).
     pub fn sqlite(conn: rusqlite::Connection) -> Connection {
-        Connection { inner: Inner::Sqlite(conn), in_transaction: Cell::new(false) }
+        Connection {
+            inner: Inner::Sqlite(conn),
+            in_transaction: Cell::new(false),
+            held: Default::default(),
+            late: Default::default(),
+        }
     }
 
     /// Connect to a PostgreSQL server (`postgres://…`, completed by the `PG*` variables).
@@ -488,6 +561,8 @@ impl Connection {
         Ok(Connection {
             inner: Inner::Postgres(postgres::PgConnection::connect(options)?),
             in_transaction: Cell::new(false),
+            held: Default::default(),
+            late: Default::default(),
         })
     }
 
@@ -596,52 +671,116 @@ impl Connection {
         }
     }
 
-    /// Open a write transaction: writers run one at a time (see the module's header).
+    /// Open a write transaction of the whole database: writers run one at a time.
     pub fn begin_write(&self) -> Result<Transaction<'_>> {
-        self.begin(true)
+        self.begin_write_in(&Scope::whole())
+    }
+
+    /// Open a write transaction of `scope`: on PostgreSQL it waits for the writers of the same
+    /// organizations only (see `Scope`); on SQLite for every writer.
+    pub fn begin_write_in(&self, scope: &Scope) -> Result<Transaction<'_>> {
+        self.begin(Some(scope), false)?.ok_or_else(|| Error::Invalid("a lock was not taken".into()))
+    }
+
+    /// `begin_write_in` that waits for no lock on PostgreSQL: `None` when one is held elsewhere.
+    /// (SQLite's busy handler decides how long its own waits.)
+    pub fn try_begin_write_in(&self, scope: &Scope) -> Result<Option<Transaction<'_>>> {
+        self.begin(Some(scope), true)
     }
 
     /// Open a read transaction: one consistent snapshot.
     pub fn begin_read(&self) -> Result<Transaction<'_>> {
-        self.begin(false)
+        self.begin(None, false)?.ok_or_else(|| Error::Invalid("a read was not begun".into()))
     }
 
-    fn begin(&self, write: bool) -> Result<Transaction<'_>> {
+    fn begin(&self, write: Option<&Scope>, try_: bool) -> Result<Option<Transaction<'_>>> {
         if self.in_transaction.get() {
             return Err(Error::Invalid("a transaction is already open on this connection".into()));
         }
-        match &self.inner {
+        let held = match &self.inner {
             // Cached: parsing BEGIN and COMMIT again on every transaction was a tenth of a `check`.
             Inner::Sqlite(c) => {
-                c.prepare_cached(if write { "BEGIN IMMEDIATE" } else { "BEGIN DEFERRED" })?.execute([])?;
+                c.prepare_cached(if write.is_some() { "BEGIN IMMEDIATE" } else { "BEGIN DEFERRED" })?.execute([])?;
+                None
             }
-            Inner::Postgres(c) => c.begin(write)?,
-        }
+            Inner::Postgres(c) => match c.begin(write, try_)? {
+                Some(held) => held,
+                None => return Ok(None),
+            },
+        };
+        *self.held.borrow_mut() = held;
         self.in_transaction.set(true);
-        Ok(Transaction { conn: self, open: true, attempt_open: Cell::new(false) })
+        Ok(Some(Transaction { conn: self, open: true, attempt_open: Cell::new(false) }))
     }
 
-    /// Run `f` in a write transaction and commit; on error roll back. A serialization failure or
-    /// deadlock anywhere in it (commit included) runs `f` again, at most `ATTEMPTS` times in all.
+    /// Whether the open write transaction holds organization `id`'s lock ('' the system's):
+    /// always on SQLite and in a whole-database write.
+    pub fn holds(&self, id: &str) -> bool {
+        self.held.borrow().as_ref().is_none_or(|held| held.iter().any(|h| h == id))
+    }
+
+    /// Take organization `id`'s lock ('' the system's) in the open write transaction if it does
+    /// not hold it yet (an organization created since it began, or a write that named too
+    /// little); `true` if it had to, and then what was read of that organization before must be
+    /// read again. Outside a scoped PostgreSQL write, nothing to do.
+    pub fn lock_org(&self, id: &str) -> Result<bool> {
+        if self.holds(id) {
+            return Ok(false);
+        }
+        if let Inner::Postgres(c) = &self.inner {
+            self.late.borrow_mut().push(id.to_string());
+            c.lock_late(id)?;
+        }
+        if let Some(held) = self.held.borrow_mut().as_mut() {
+            held.push(id.to_string());
+        }
+        Ok(true)
+    }
+
+    /// Run `f` in a write transaction of the whole database and commit; on error roll back. A
+    /// serialization failure or deadlock anywhere in it (commit included) runs `f` again, at most
+    /// `ATTEMPTS` times in all.
     pub fn write<T, E: From<Error>>(&self, f: impl FnMut(&Transaction<'_>) -> Result<T, E>) -> Result<T, E> {
-        self.run(true, f)
+        self.run(Some(&Scope::whole()), f)
+    }
+
+    /// `write` in a transaction of `scope` (`begin_write_in`).
+    pub fn write_in<T, E: From<Error>>(
+        &self,
+        scope: &Scope,
+        f: impl FnMut(&Transaction<'_>) -> Result<T, E>,
+    ) -> Result<T, E> {
+        self.run(Some(scope), f)
     }
 
     /// Run `f` in a read transaction, as `write` does.
     pub fn read<T, E: From<Error>>(&self, f: impl FnMut(&Transaction<'_>) -> Result<T, E>) -> Result<T, E> {
-        self.run(false, f)
+        self.run(None, f)
     }
 
-    fn run<T, E: From<Error>>(&self, write: bool, mut f: impl FnMut(&Transaction<'_>) -> Result<T, E>) -> Result<T, E> {
+    fn run<T, E: From<Error>>(
+        &self,
+        write: Option<&Scope>,
+        mut f: impl FnMut(&Transaction<'_>) -> Result<T, E>,
+    ) -> Result<T, E> {
         let mut attempt = 1;
+        let mut scope = write.cloned();
         loop {
             self.clear_retry();
-            let tx = self.begin(write)?;
+            self.late.borrow_mut().clear();
+            let tx = self.begin(scope.as_ref(), false)?.ok_or_else(|| Error::Invalid("a lock was not taken".into()))?;
             let result = f(&tx).and_then(|value| tx.commit().map(|()| value).map_err(E::from));
             match result {
                 Ok(value) => return Ok(value),
                 Err(e) if self.retry_seen() && attempt < ATTEMPTS => {
                     attempt += 1;
+                    // Locks taken late can deadlock with other writers' (they were not taken in
+                    // the one order): the next attempt takes them up front, in order.
+                    if let Some(s) = scope.as_mut() {
+                        for id in self.late.borrow_mut().drain(..) {
+                            *s = std::mem::take(s).and_org_id(&id);
+                        }
+                    }
                     // Back off a little, longer each time, so the other transaction can finish.
                     std::thread::sleep(Duration::from_millis(u64::from(attempt) * 5 + rand::random::<u64>() % 10));
                     drop(e);
@@ -675,6 +814,7 @@ impl Connection {
 
     fn end(&self, commit: bool) -> Result<()> {
         self.in_transaction.set(false);
+        *self.held.borrow_mut() = None;
         match &self.inner {
             Inner::Sqlite(c) => {
                 c.prepare_cached(if commit { "COMMIT" } else { "ROLLBACK" })?.execute([])?;

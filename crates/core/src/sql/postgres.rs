@@ -280,34 +280,65 @@ impl PgConnection {
         Ok(rows)
     }
 
-    pub fn begin(&self, write: bool) -> Result<()> {
-        let sql = if write {
-            // The lock first: READ COMMITTED then gives every later statement a snapshot taken
-            // after the previous writer committed, so writers run as if one after another.
-            format!(
-                "BEGIN ISOLATION LEVEL READ COMMITTED READ WRITE; SELECT pg_advisory_xact_lock({})",
-                super::WRITE_LOCK
-            )
-        } else {
-            "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY".to_string()
+    /// Begin a transaction. A write first takes its locks (`super::Scope`), in the same round trip
+    /// as BEGIN: READ COMMITTED then gives every later statement a snapshot taken after the
+    /// previous writer of the same organizations committed, so they run as if one after another.
+    /// `Ok(None)`: a `try_` write found a lock taken and began nothing. `Ok(Some(held))`: the
+    /// organizations the transaction holds (`None` inside: all of them).
+    #[allow(clippy::option_option)] // none begun; begun holding all; begun holding these
+    pub fn begin(&self, write: Option<&super::Scope>, try_: bool) -> Result<Option<Option<Vec<String>>>> {
+        let sql = match write {
+            None => "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY".to_string(),
+            Some(scope) => format!("BEGIN ISOLATION LEVEL READ COMMITTED READ WRITE; {}", lock_sql(scope, try_)),
         };
         self.failed.set(false);
-        let mut begun = self.with_client(|c| c.batch_execute(&sql));
+        let mut begun = self.with_client(|c| c.simple_query(&sql));
         if begun.is_err() && self.client.borrow().as_ref().is_none_or(Client::is_closed) {
             // The server ended this session while it sat idle (a restart, `pg_terminate_backend`,
             // an idle timeout, a proxy): the client learns it only now, at BEGIN, and nothing of
             // the command has run. Connect anew (`with_client` replaces a closed client) and
             // begin once more; a server that is really gone fails this second attempt.
-            begun = self.with_client(|c| c.batch_execute(&sql));
+            begun = self.with_client(|c| c.simple_query(&sql));
         }
-        if let Err(e) = begun {
-            // BEGIN may have run before the lock failed: leave no transaction open behind.
-            if let Some(client) = self.client.borrow_mut().as_mut() {
-                let _ = client.batch_execute("ROLLBACK");
+        let messages = match begun {
+            Ok(messages) => messages,
+            Err(e) => {
+                // BEGIN may have run before the lock failed: leave no transaction open behind.
+                if let Some(client) = self.client.borrow_mut().as_mut() {
+                    let _ = client.batch_execute("ROLLBACK");
+                }
+                return Err(e);
             }
-            return Err(e);
-        }
+        };
         self.in_transaction.set(true);
+        let mut held = Vec::new();
+        let mut all_taken = true;
+        for m in &messages {
+            if let postgres::SimpleQueryMessage::Row(row) = m {
+                // (id, taken): '' is the system's lock; `taken` is "false" when a try found it held.
+                if let Some(id) = row.get(0) {
+                    held.push(id.to_string());
+                }
+                if row.get(1) == Some("false") {
+                    all_taken = false;
+                }
+            }
+        }
+        if try_ && !all_taken {
+            self.end(false)?;
+            return Ok(None);
+        }
+        match write {
+            Some(scope) if !scope.whole => Ok(Some(Some(held))),
+            _ => Ok(Some(None)),
+        }
+    }
+
+    /// Take organization `id`'s lock ('' the system's) inside the open write transaction: for an
+    /// organization the transaction did not name up front (one created since, or a use case that
+    /// names too little). Waits; a deadlock with another such late lock is 40P01, retried.
+    pub fn lock_late(&self, id: &str) -> Result<()> {
+        self.with_client(|c| c.execute("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", &[&key_text(id)]))?;
         Ok(())
     }
 
@@ -453,6 +484,54 @@ impl RowValues for postgres::Row {
     }
 }
 
+/// The text whose hash (`hashtextextended(text, 0)`) is organization `id`'s lock ('' the system's:
+/// accounts, sessions, the system chain).
+fn key_text(id: &str) -> String {
+    if id.is_empty() {
+        "gatehouse system".to_string()
+    } else {
+        format!("gatehouse org {id}")
+    }
+}
+
+/// `s` as an SQL string literal when it could be an organization's slug or id (letters, digits,
+/// `-`, `_`); anything else names no organization and is left out of the locks.
+fn literal(s: &str) -> Option<String> {
+    let s = s.trim();
+    (!s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')).then(|| format!("'{s}'"))
+}
+
+/// The statements that take a write's locks, after its BEGIN. A whole-database write takes
+/// `WRITE_LOCK` exclusively. Any other takes it shared, then each organization it names
+/// (resolved from slugs and ids on the server, in the same round trip) and the system's lock when
+/// it asks for it, in one order for every transaction (by key): no two writers can each hold a
+/// lock the other waits for. One row per lock taken: (organization id or '', taken).
+fn lock_sql(scope: &super::Scope, try_: bool) -> String {
+    let (lock, shared) = if try_ {
+        ("pg_try_advisory_xact_lock", "pg_try_advisory_xact_lock_shared")
+    } else {
+        ("pg_advisory_xact_lock", "pg_advisory_xact_lock_shared")
+    };
+    if scope.whole {
+        let whole = if try_ { "pg_try_advisory_xact_lock" } else { "pg_advisory_xact_lock" };
+        return format!("SELECT NULL, {whole}({})::text", super::WRITE_LOCK);
+    }
+    let list = |items: &[String]| items.iter().filter_map(|s| literal(s)).collect::<Vec<_>>().join(", ");
+    let system = if scope.system { "TRUE" } else { "FALSE" };
+    // The lock functions are volatile: PostgreSQL calls them after the sort, in key order.
+    format!(
+        "SELECT NULL, {shared}({write})::text;
+         SELECT id, {lock}(key)::text FROM (
+             SELECT id, hashtextextended('gatehouse org ' || id, 0) AS key FROM organizations
+              WHERE slug = ANY (ARRAY[{slugs}]::text[]) OR id = ANY (ARRAY[{ids}]::text[])
+             UNION ALL SELECT '', hashtextextended('gatehouse system', 0) WHERE {system}
+         ) k ORDER BY key",
+        write = super::WRITE_LOCK,
+        slugs = list(&scope.slugs),
+        ids = list(&scope.ids),
+    )
+}
+
 /// The advisory lock that migrations take besides the write lock ("GhSchema").
 const MIGRATION_LOCK: i64 = 0x4768_5363_6865_6d61;
 
@@ -463,6 +542,11 @@ pub fn migrate_postgres(conn: &Connection) -> crate::error::Result<()> {
     let Inner::Postgres(_) = &conn.inner else {
         return Err(crate::error::Error::Internal("migrate_postgres on a SQLite connection".into()));
     };
+    // Up to date (every open but the first after an upgrade): nothing to lock. Each migration
+    // takes the whole database's write lock, which would wait for every write in progress.
+    if schema_version(conn)? >= PG_MIGRATIONS.len() as i64 {
+        return Ok(());
+    }
     for i in 0..PG_MIGRATIONS.len() {
         let tx = conn.begin_write()?;
         apply_migration(&tx, i)?;

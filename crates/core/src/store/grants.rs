@@ -170,6 +170,17 @@ pub fn mark_expiry_recorded(conn: &Connection, id: &str) -> Result<()> {
     Ok(())
 }
 
+/// The organizations with something awaiting an `access.expired` event.
+pub fn orgs_with_unrecorded_expiry(conn: &Connection, now: Timestamp) -> Result<Vec<String>> {
+    conn.prepare_cached(
+        "SELECT organization_id FROM access_grants WHERE expires_at IS NOT NULL AND expiry_recorded = 0 AND expires_at <= ?1
+         UNION SELECT organization_id FROM memberships WHERE access_expires_at IS NOT NULL AND expiry_recorded = 0 AND access_expires_at <= ?1",
+    )?
+    .query_map([now], |r| r.get(0))?
+    .collect::<crate::sql::Result<_>>()
+    .map_err(Into::into)
+}
+
 /// Whether anything at all awaits an `access.expired` event (a cheap probe on partial indexes).
 pub fn any_unrecorded_expiry(conn: &Connection, now: Timestamp) -> Result<bool> {
     Ok(conn.prepare_cached(

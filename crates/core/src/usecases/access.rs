@@ -22,8 +22,14 @@ pub struct OrgAccess {
     outsider: bool,
 }
 
+/// The organization with this slug. In a PostgreSQL write that did not name it (`sql::Scope`),
+/// its lock is taken first and it is read again.
 pub fn organization(conn: &Connection, slug: &str) -> Result<Organization> {
-    organizations::by_slug(conn, slug.trim())?.ok_or_else(|| no_organization(slug))
+    let org = organizations::by_slug(conn, slug.trim())?.ok_or_else(|| no_organization(slug))?;
+    if conn.lock_org(&org.id)? {
+        return organizations::by_slug(conn, slug.trim())?.ok_or_else(|| no_organization(slug));
+    }
+    Ok(org)
 }
 
 pub(crate) fn no_organization(slug: &str) -> Error {

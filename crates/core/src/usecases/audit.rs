@@ -7,7 +7,7 @@ use crate::auth::Principal;
 use crate::db::Database;
 use crate::error::{ConflictReason, Denial, Error, Result};
 use crate::policy::Action;
-use crate::sql::Transaction;
+use crate::sql::{Scope, Transaction};
 use crate::store::{audit, grants, memberships};
 use crate::time::{rfc3339, Timestamp};
 use serde::{Deserialize, Serialize};
@@ -235,10 +235,11 @@ pub fn verify(db: &mut Database, who: &Principal, org: &str, now: Timestamp) -> 
 /// Record an `access.expired` event for every membership and grant whose expiry has passed since
 /// the last sweep, waiting for the write lock if another process holds it.
 pub fn record_expiries(db: &mut Database, now: Timestamp) -> Result<usize> {
-    if !db.read(now, |tx| grants::any_unrecorded_expiry(tx, now))? {
+    let orgs = db.read(now, |tx| grants::orgs_with_unrecorded_expiry(tx, now))?;
+    if orgs.is_empty() {
         return Ok(0);
     }
-    db.write_unswept(now, |tx| record_expiries_in(tx, now))
+    db.write_unswept(now, &Scope::org_ids(orgs.iter().map(String::as_str)), |tx| record_expiries_in(tx, now))
 }
 
 /// What front doors call when they open the database and before each command: record what has
@@ -248,20 +249,24 @@ pub fn record_expiries(db: &mut Database, now: Timestamp) -> Result<usize> {
 /// any command changes anything; and rights never depend on the record (they compare expiry
 /// times with `now`), so a read answers correctly either way.
 pub fn try_record_expiries(db: &mut Database, now: Timestamp) -> Result<Option<usize>> {
-    if !db.read(now, |tx| grants::any_unrecorded_expiry(tx, now))? {
+    let orgs = db.read(now, |tx| grants::orgs_with_unrecorded_expiry(tx, now))?;
+    if orgs.is_empty() {
         return Ok(Some(0));
     }
-    db.try_write(|tx| record_expiries_in(tx, now))
+    db.try_write(&Scope::org_ids(orgs.iter().map(String::as_str)), |tx| record_expiries_in(tx, now))
 }
 
 /// The sweep itself, inside a write transaction: one event per expiry, dated at the moment it
-/// passed. `Database::write` runs it first in every write.
+/// passed, of the organizations whose locks the transaction holds (all of them on SQLite and in a
+/// whole-database write; on PostgreSQL those the write named, whose state it may act on: rule 9
+/// asks that expiries be recorded before a command acts on that state). `Database::write` runs it
+/// first in every write.
 pub(crate) fn record_expiries_in(tx: &Transaction, now: Timestamp) -> Result<usize> {
     if !grants::any_unrecorded_expiry(tx, now)? {
         return Ok(0);
     }
     let mut n = 0;
-    for (id, org, email, at) in memberships::unrecorded_expiries(tx, now)? {
+    for (id, org, email, at) in memberships::unrecorded_expiries(tx, now)?.into_iter().filter(|e| tx.holds(&e.1)) {
         audit::append(
             tx,
             &org,
@@ -274,7 +279,9 @@ pub(crate) fn record_expiries_in(tx: &Transaction, now: Timestamp) -> Result<usi
         memberships::mark_expiry_recorded(tx, &id)?;
         n += 1;
     }
-    for (id, org, subject, role, workspace, at) in grants::unrecorded_expiries(tx, now)? {
+    for (id, org, subject, role, workspace, at) in
+        grants::unrecorded_expiries(tx, now)?.into_iter().filter(|e| tx.holds(&e.1))
+    {
         audit::append(
             tx,
             &org,

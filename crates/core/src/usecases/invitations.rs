@@ -7,6 +7,7 @@ use crate::auth::{self, Principal};
 use crate::db::Database;
 use crate::error::{ConflictReason, Error, Result};
 use crate::policy::Action;
+use crate::sql::Scope;
 use crate::store::invitations::{InvitationState, InvitationStatus};
 use crate::store::{accounts, grants, invitations, memberships, roles, roster, workspaces};
 use crate::time::{rfc3339, rfc3339_opt, Timestamp};
@@ -86,7 +87,7 @@ pub fn create(
     }
     let valid_for = valid_for.unwrap_or(DEFAULT_VALID_SECONDS);
     let valid_until = now + valid_for;
-    db.write(now, |tx| {
+    db.write_in(now, &Scope::org(org), |tx| {
         let access = OrgAccess::load(tx, who, org, now)?;
         let actor = access.actor();
         let mut seen = std::collections::HashSet::new();
@@ -325,7 +326,7 @@ pub fn list(
 /// A new token for the invitation of `email`; the old token stops working.
 pub fn resend(db: &mut Database, who: &Principal, org: &str, email: &str, now: Timestamp) -> Result<IssuedInvitations> {
     let (_, email_norm) = validate::email("email", email)?;
-    db.write(now, |tx| {
+    db.write_in(now, &Scope::org(org), |tx| {
         let access = OrgAccess::load(tx, who, org, now)?;
         let inv =
             invitations::latest_for(tx, &access.org.id, &email_norm)?.filter(|i| i.status.can_be_resent()).ok_or_else(
@@ -367,7 +368,7 @@ pub fn resend(db: &mut Database, who: &Principal, org: &str, email: &str, now: T
 
 pub fn revoke(db: &mut Database, who: &Principal, org: &str, email: &str, now: Timestamp) -> Result<()> {
     let (_, email_norm) = validate::email("email", email)?;
-    db.write(now, |tx| {
+    db.write_in(now, &Scope::org(org), |tx| {
         let access = OrgAccess::load(tx, who, org, now)?;
         access.require(&Action::ManageInvitations { owner_role: false }, &email_norm)?;
         let inv =
@@ -443,7 +444,9 @@ fn accept_held(db: &mut Database, held: Held, acceptor: Acceptor, now: Timestamp
         }
         Acceptor::SignedIn(_) => None,
     };
-    db.write(now, |tx| {
+    // The invitation's organization, and the system's lock: an acceptance may make an account.
+    let scope = scope_of(db, &held, now).and_system();
+    db.write_in(now, &scope, |tx| {
         let inv = held.usable(tx, now)?;
         let org = crate::store::organizations::by_id(tx, &inv.organization_id)?
             .ok_or_else(|| Error::Internal("organization missing".into()))?;
@@ -521,7 +524,8 @@ fn accept_held(db: &mut Database, held: Held, acceptor: Acceptor, now: Timestamp
 }
 
 fn reject_held(db: &mut Database, held: Held, now: Timestamp) -> Result<InvitationView> {
-    db.write(now, |tx| {
+    let scope = scope_of(db, &held, now);
+    db.write_in(now, &scope, |tx| {
         let inv = held.usable(tx, now)?;
         invitations::set_status(tx, &inv.id, InvitationState::Rejected, now)?;
         crate::store::audit::append(
@@ -546,6 +550,16 @@ fn reject_held(db: &mut Database, held: Held, now: Timestamp) -> Result<Invitati
 // signed-in person accepts from the organization switcher, with no token at hand).
 
 /// How the person accepting or rejecting holds the invitation.
+/// The organization of the invitation `held`, read before the write that changes it: an
+/// invitation never moves. Any doubt (no such invitation) is the whole database: the write then
+/// answers why.
+fn scope_of(db: &mut Database, held: &Held, now: Timestamp) -> Scope {
+    match db.read(now, |tx| Ok(held.usable(tx, now).ok().map(|inv| inv.organization_id))) {
+        Ok(Some(id)) => Scope::org_id(&id),
+        _ => Scope::whole(),
+    }
+}
+
 enum Held<'a> {
     /// The token: whoever holds it.
     Token(&'a str),

@@ -7,7 +7,7 @@ use crate::auth::Principal;
 use crate::db::Database;
 use crate::error::{ConflictReason, Error, Result};
 use crate::policy::{Action, MemberChange, Target};
-use crate::sql::{Connection, OptionalExtension};
+use crate::sql::{Connection, OptionalExtension, Scope};
 use crate::sql::{FromSql, FromSqlError, FromSqlResult, ValueRef};
 use crate::store::{accounts, grants, memberships, rights, roles};
 use crate::time::{require_future, rfc3339, rfc3339_opt, Timestamp};
@@ -1099,7 +1099,7 @@ pub fn show(db: &mut Database, who: &Principal, org: &str, email: &str, now: Tim
 
 /// Give a member one organization role in place of the ones they have.
 pub fn set_role(db: &mut Database, who: &Principal, org: &str, email: &str, role: &str, now: Timestamp) -> Result<()> {
-    db.write(now, |tx| {
+    db.write_in(now, &Scope::org(org), |tx| {
         let access = OrgAccess::load(tx, who, org, now)?;
         let s = subject(tx, &access, email)?;
         let role = roles::by_name(tx, &access.org.id, role.trim())?.ok_or_else(|| {
@@ -1166,7 +1166,7 @@ pub fn set_expiry(
     now: Timestamp,
 ) -> Result<()> {
     let when = require_future("when", when, now)?;
-    db.write(now, |tx| {
+    db.write_in(now, &Scope::org(org), |tx| {
         let access = OrgAccess::load(tx, who, org, now)?;
         let s = subject(tx, &access, email)?;
         let extends = match (s.membership.access_expires_at, when) {
@@ -1262,7 +1262,7 @@ pub fn set_enabled_watched(
     now: Timestamp,
     watch: &mut dyn FnMut(Progress) -> bool,
 ) -> Result<BulkReport> {
-    db.write(now, |tx| bulk_enabled(tx, who, org, selection, enabled, now, true, watch))
+    db.write_in(now, &Scope::org(org), |tx| bulk_enabled(tx, who, org, selection, enabled, now, true, watch))
 }
 
 /// What `set_enabled` would do, row by row, with the same rules, in a read transaction: nothing
@@ -1391,7 +1391,7 @@ fn bulk_enabled(
 /// Remove a member: the membership and its grants go; audit events, invitations and service
 /// accounts they created stay (rule 6).
 pub fn remove(db: &mut Database, who: &Principal, org: &str, email: &str, now: Timestamp) -> Result<()> {
-    db.write(now, |tx| {
+    db.write_in(now, &Scope::org(org), |tx| {
         let access = OrgAccess::load(tx, who, org, now)?;
         let s = subject(tx, &access, email)?;
         access.require(&Action::ChangeMember { target: s.target, change: MemberChange::Remove }, &s.account.email)?;
@@ -1404,7 +1404,7 @@ pub fn remove(db: &mut Database, who: &Principal, org: &str, email: &str, now: T
 
 /// Leave an organization oneself; the last owner cannot.
 pub fn leave(db: &mut Database, who: &Principal, org: &str, now: Timestamp) -> Result<()> {
-    db.write(now, |tx| {
+    db.write_in(now, &Scope::org(org), |tx| {
         let org_row = super::access::organization(tx, org)?;
         let account = who.account_id().ok_or_else(|| Error::Forbidden {
             message: "a service account cannot leave an organization".into(),

@@ -7,7 +7,7 @@ use crate::catalogue::default_roles;
 use crate::db::Database;
 use crate::error::{ConflictReason, Error, Result};
 use crate::policy::Action;
-use crate::sql::Connection;
+use crate::sql::{Connection, Scope};
 use crate::store::organizations::{Organization, WorkspaceAccessMode};
 use crate::store::{accounts, audit, grants, memberships, organizations, roles};
 use crate::time::Timestamp;
@@ -174,7 +174,8 @@ pub fn create(
     let workspace_access = workspace_access.unwrap_or(WorkspaceAccessMode::Separate);
     let account =
         who.account_id().ok_or_else(|| Error::forbidden("service accounts cannot create organizations"))?.to_string();
-    db.write(now, |tx| {
+    // The new organization has no lock to wait for yet (`audit::Appender::start` takes it).
+    db.write_in(now, &Scope::system(), |tx| {
         create_with_owner(tx, &name, &slug, workspace_access, &account, &who.label(), now)?;
         Ok(OrganizationView { slug: slug.clone(), name: name.clone(), workspace_access })
     })
@@ -189,7 +190,7 @@ pub fn update(
     workspace_access: WorkspaceAccessMode,
     now: Timestamp,
 ) -> Result<OrganizationView> {
-    db.write(now, |tx| {
+    db.write_in(now, &Scope::org(slug), |tx| {
         let access = OrgAccess::load(tx, who, slug, now)?;
         access.require(&Action::ManageOrganization, &access.org.slug)?;
         let mut org = access.org.clone();
@@ -209,7 +210,7 @@ pub fn update(
 
 pub fn rename(db: &mut Database, who: &Principal, slug: &str, name: &str, now: Timestamp) -> Result<OrganizationView> {
     let name = validate::display_name("name", name)?;
-    db.write(now, |tx| {
+    db.write_in(now, &Scope::org(slug), |tx| {
         let access = OrgAccess::load(tx, who, slug, now)?;
         access.require(&Action::ManageOrganization, &access.org.slug)?;
         organizations::rename(tx, &access.org.id, &name)?;

@@ -7,7 +7,7 @@ use crate::catalogue::{is_built_in, BUILT_IN_PERMISSIONS};
 use crate::db::Database;
 use crate::error::{ConflictReason, Error, Result};
 use crate::policy::{Action, RoleRights};
-use crate::sql::Connection;
+use crate::sql::{Connection, Scope};
 use crate::store::{permissions, roles};
 use crate::time::Timestamp;
 use crate::validate;
@@ -123,7 +123,7 @@ pub fn create(
 ) -> Result<RoleView> {
     let name = validate::identifier_name("name", name)?;
     let description = validate::description("description", description)?;
-    db.write(now, |tx| {
+    db.write_in(now, &Scope::org(org), |tx| {
         let access = OrgAccess::load(tx, who, org, now)?;
         let set = parse_permissions(tx, &access.org.id, perms)?;
         access.require(
@@ -164,7 +164,7 @@ pub fn update(
     now: Timestamp,
 ) -> Result<RoleView> {
     let description = description.map(|d| validate::description("description", d)).transpose()?;
-    db.write(now, |tx| {
+    db.write_in(now, &Scope::org(org), |tx| {
         let access = OrgAccess::load(tx, who, org, now)?;
         let r = find(tx, &access, role)?;
         let set = parse_permissions(tx, &access.org.id, perms)?;
@@ -191,7 +191,7 @@ pub fn update(
 
 pub fn delete(db: &mut Database, who: &Principal, org: &str, role: &str, now: Timestamp) -> Result<()> {
     let role = &validate::identifier_name("role", role)?;
-    db.write(now, |tx| {
+    db.write_in(now, &Scope::org(org), |tx| {
         let access = OrgAccess::load(tx, who, org, now)?;
         access.require(&Action::DeleteRole, role)?;
         let r = find(tx, &access, role)?;
@@ -230,7 +230,7 @@ pub fn create_permission(
 ) -> Result<PermissionView> {
     let name = validate::permission_name("name", name)?;
     let description = validate::description("description", description)?;
-    db.write(now, |tx| {
+    db.write_in(now, &Scope::org(org), |tx| {
         let access = OrgAccess::load(tx, who, org, now)?;
         access.require(&Action::CreatePermission, &name)?;
         if is_built_in(&name) || permissions::exists(tx, &access.org.id, &name)? {

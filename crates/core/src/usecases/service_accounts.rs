@@ -6,6 +6,7 @@ use crate::auth::{self, Principal};
 use crate::db::Database;
 use crate::error::{ConflictReason, Error, Result};
 use crate::policy::Action;
+use crate::sql::Scope;
 use crate::store::{grants, roles, service_accounts};
 use crate::time::{require_future, rfc3339, rfc3339_opt, Timestamp};
 use crate::validate;
@@ -79,7 +80,7 @@ pub fn create(
 ) -> Result<CreatedServiceAccount> {
     let name = validate::identifier_name("name", name)?;
     let expires = require_future("expires", expires, now)?;
-    db.write(now, |tx| {
+    db.write_in(now, &Scope::org(org), |tx| {
         let access = OrgAccess::load(tx, who, org, now)?;
         let role = roles::by_name(tx, &access.org.id, role.trim())?.ok_or_else(|| {
             Error::invalid("role", format!("no role '{}' in {}", validate::shorten(role), access.org.slug))
@@ -137,7 +138,7 @@ pub fn list(db: &mut Database, who: &Principal, org: &str, now: Timestamp) -> Re
 pub fn revoke(db: &mut Database, who: &Principal, org: &str, name: &str, now: Timestamp) -> Result<ServiceAccountView> {
     // Validated before anything, so that a refusal never audits raw input (rule 8).
     let name = &validate::identifier_name("name", name)?;
-    db.write(now, |tx| {
+    db.write_in(now, &Scope::org(org), |tx| {
         let access = OrgAccess::load(tx, who, org, now)?;
         access.require(&Action::RevokeServiceAccount { owner_role: false }, name)?;
         let sa = service_accounts::by_name(tx, &access.org.id, name)?.ok_or_else(|| {

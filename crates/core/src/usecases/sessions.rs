@@ -6,6 +6,7 @@ use crate::audit_actions::AuditAction;
 use crate::auth::{self, Principal};
 use crate::db::Database;
 use crate::error::{Error, Result};
+use crate::sql::Scope;
 use crate::store::{accounts, audit, sessions};
 use crate::time::{rfc3339, Timestamp};
 use serde::Serialize;
@@ -34,7 +35,7 @@ pub fn create(db: &mut Database, email: &str, password: &str, lifetime: i64, now
     };
     let token = auth::new_token(TOKEN_PREFIX)?;
     let expires_at = now + lifetime;
-    db.write(now, |tx| {
+    db.write_in(now, &Scope::system(), |tx| {
         sessions::forget_ended(tx, now)?;
         sessions::insert(tx, &id, &auth::token_hash(&token), expires_at, now)?;
         audit::append(
@@ -75,7 +76,7 @@ pub fn authenticate(db: &mut Database, token: &str, now: Timestamp) -> Result<Pr
 pub fn revoke(db: &mut Database, token: &str, now: Timestamp) -> Result<()> {
     let who = authenticate(db, token, now)?;
     let hash = auth::token_hash(token.trim());
-    db.write(now, |tx| {
+    db.write_in(now, &Scope::system(), |tx| {
         let session = sessions::by_token_hash(tx, &hash)?
             .ok_or_else(|| Error::Unauthenticated("unknown session token".into()))?;
         sessions::revoke(tx, &session.id, now)?;

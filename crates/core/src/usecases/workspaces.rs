@@ -9,6 +9,7 @@ use crate::auth::Principal;
 use crate::db::Database;
 use crate::error::{ConflictReason, Error, Result};
 use crate::policy::{Action, Target};
+use crate::sql::Scope;
 use crate::store::{accounts, grants, invitations, memberships, rights, roles, workspaces};
 use crate::time::{require_future, rfc3339, rfc3339_opt, Timestamp};
 use crate::validate;
@@ -36,7 +37,7 @@ pub fn list(db: &mut Database, who: &Principal, org: &str, now: Timestamp) -> Re
 
 pub fn create(db: &mut Database, who: &Principal, org: &str, name: &str, now: Timestamp) -> Result<WorkspaceView> {
     let name = validate::identifier_name("name", name)?;
-    db.write(now, |tx| {
+    db.write_in(now, &Scope::org(org), |tx| {
         let access = OrgAccess::load(tx, who, org, now)?;
         access.require(&Action::ManageWorkspaces, &name)?;
         if workspaces::by_name(tx, &access.org.id, &name)?.is_some() {
@@ -110,7 +111,7 @@ pub fn grant(
     now: Timestamp,
 ) -> Result<WorkspaceGrantView> {
     let expires = require_future("expires", expires, now)?;
-    db.write(now, |tx| {
+    db.write_in(now, &Scope::org(org), |tx| {
         let access = OrgAccess::load(tx, who, org, now)?;
         let ws = workspaces::by_name(tx, &access.org.id, workspace.trim())?.ok_or_else(|| {
             Error::not_found(format!("no workspace '{}' in {}", validate::shorten(workspace), access.org.slug))
@@ -185,7 +186,7 @@ pub fn revoke(
     email: &str,
     now: Timestamp,
 ) -> Result<()> {
-    db.write(now, |tx| {
+    db.write_in(now, &Scope::org(org), |tx| {
         let access = OrgAccess::load(tx, who, org, now)?;
         let ws = workspaces::by_name(tx, &access.org.id, workspace.trim())?.ok_or_else(|| {
             Error::not_found(format!("no workspace '{}' in {}", validate::shorten(workspace), access.org.slug))

@@ -1,0 +1,328 @@
+//! PostgreSQL writes serialize per organization (issue 12): a write names what it will change
+//! (`sql::Scope`) and waits only for the writers of the same organizations; a whole-database write
+//! (restore, demo, migrations) waits for all of them, and they for it. No two writers can wait for
+//! each other: the locks are taken in one order. Each test needs two connections to one server
+//! (`$GATEHOUSE_TEST_PG`); on SQLite, one writer per file, there is nothing per organization to test
+//! and they return at once, except the last, which runs on both engines.
+
+mod common;
+
+use common::*;
+use gatehouse_core::audit_actions::AuditAction;
+use gatehouse_core::sql::Scope;
+use gatehouse_core::store::audit as chain;
+use gatehouse_core::usecases::orgs;
+use gatehouse_core::{Database, Principal};
+use std::sync::mpsc;
+use std::sync::{Arc, Barrier};
+use std::time::Duration;
+
+/// Long enough for a write that is not blocked to finish on a loaded 2-core machine.
+const FINISHES: Duration = Duration::from_secs(20);
+/// How long a blocked write is watched to stay blocked.
+const STAYS_BLOCKED: Duration = Duration::from_millis(700);
+
+/// A database on the server with organizations `acme` (Olivia's) and `beta`, and its URL.
+fn two_orgs() -> Option<(String, Principal)> {
+    let url = fresh_pg_url(&pg_url()?);
+    let mut db = Database::open(&url).unwrap();
+    orgs::init(&mut db, "Acme", OWNER, "Olivia Owner", PW, T0).unwrap();
+    let o = gatehouse_core::auth::sign_in(&mut db, OWNER, PW, T0).unwrap();
+    orgs::create(&mut db, &o, "Beta", None, T0).unwrap();
+    Some((url, o))
+}
+
+/// A thread that opens its own connection and runs a write of `scope`, which holds its locks until
+/// `release` says so; `held` is told once they are taken. Returns when it committed.
+fn holder(url: &str, scope: Scope, held: mpsc::Sender<()>, release: mpsc::Receiver<()>) -> std::thread::JoinHandle<()> {
+    let url = url.to_string();
+    std::thread::spawn(move || {
+        let mut db = Database::open(&url).unwrap();
+        db.write_in(T0 + 1, &scope, |_tx| {
+            held.send(()).unwrap();
+            release.recv().unwrap();
+            Ok(())
+        })
+        .unwrap();
+    })
+}
+
+/// A thread that runs `f` on its own connection and says when it is done.
+fn writer(
+    url: &str,
+    f: impl FnOnce(&mut Database) -> gatehouse_core::Result<()> + Send + 'static,
+) -> mpsc::Receiver<gatehouse_core::Result<()>> {
+    let (done, finished) = mpsc::channel();
+    let url = url.to_string();
+    std::thread::spawn(move || {
+        let mut db = Database::open(&url).unwrap();
+        let _ = done.send(f(&mut db));
+    });
+    finished
+}
+
+#[test]
+fn a_write_in_one_organization_does_not_wait_for_a_write_in_another() {
+    let Some((url, o)) = two_orgs() else { return };
+    let (held_tx, held) = mpsc::channel();
+    let (release, release_rx) = mpsc::channel();
+    let acme_writer = holder(&url, Scope::org("acme"), held_tx, release_rx);
+    held.recv_timeout(FINISHES).expect("the first write took acme's lock");
+
+    // Beta's write commits while acme's is still open.
+    let who = o.clone();
+    let beta = writer(&url, move |db| orgs::rename(db, &who, "beta", "Beta Two", T0 + 2).map(drop));
+    beta.recv_timeout(FINISHES).expect("a write in beta finished while acme's was open").unwrap();
+
+    // A write in acme waits for the open one.
+    let who = o.clone();
+    let acme = writer(&url, move |db| orgs::rename(db, &who, "acme", "Acme Two", T0 + 3).map(drop));
+    assert!(acme.recv_timeout(STAYS_BLOCKED).is_err(), "a second write in acme did not wait for the first");
+    release.send(()).unwrap();
+    acme.recv_timeout(FINISHES).expect("the second write in acme finished after the first").unwrap();
+    acme_writer.join().unwrap();
+
+    let mut db = Database::open(&url).unwrap();
+    let names: Vec<String> =
+        orgs::list(&mut db, &o, T0 + 4).unwrap().into_iter().map(|org| org.name).collect::<Vec<_>>();
+    assert_eq!(names, ["Acme Two", "Beta Two"]);
+}
+
+#[test]
+fn a_whole_database_write_waits_for_organization_writes_and_they_for_it() {
+    let Some((url, o)) = two_orgs() else { return };
+
+    // An organization's write is open: a whole-database write (restore's, demo's) waits for it.
+    let (held_tx, held) = mpsc::channel();
+    let (release, release_rx) = mpsc::channel();
+    let acme_writer = holder(&url, Scope::org("acme"), held_tx, release_rx);
+    held.recv_timeout(FINISHES).unwrap();
+    let whole = writer(&url, |db| db.write(T0 + 2, |_tx| Ok(())));
+    assert!(whole.recv_timeout(STAYS_BLOCKED).is_err(), "a whole-database write did not wait for acme's");
+    release.send(()).unwrap();
+    whole.recv_timeout(FINISHES).expect("the whole-database write finished after acme's").unwrap();
+    acme_writer.join().unwrap();
+
+    // A whole-database write is open: writes in any organization, and of the system, wait for it.
+    let (held_tx, held) = mpsc::channel();
+    let (release, release_rx) = mpsc::channel();
+    let whole_writer = holder(&url, Scope::whole(), held_tx, release_rx);
+    held.recv_timeout(FINISHES).unwrap();
+    let who = o.clone();
+    let beta = writer(&url, move |db| orgs::rename(db, &who, "beta", "Beta Two", T0 + 3).map(drop));
+    let system = writer(&url, |db| gatehouse_core::usecases::sessions::create(db, OWNER, PW, 3600, T0 + 3).map(drop));
+    assert!(beta.recv_timeout(STAYS_BLOCKED).is_err(), "beta's write did not wait for the whole-database one");
+    assert!(system.recv_timeout(Duration::ZERO).is_err(), "a sign-in's session did not wait for it");
+    release.send(()).unwrap();
+    beta.recv_timeout(FINISHES).unwrap().unwrap();
+    system.recv_timeout(FINISHES).unwrap().unwrap();
+    whole_writer.join().unwrap();
+}
+
+/// Many writers, each naming two organizations picked at random (and the system, one time in
+/// three), appending to each chain it named: all finish (no deadlock: the locks are taken in one
+/// order), no write is lost, every chain verifies. Runs on SQLite too.
+#[test]
+fn many_writers_on_random_organizations_all_finish_and_every_chain_holds() {
+    const ORGS: usize = 5;
+    const THREADS: usize = 6;
+    const WRITES: usize = 25;
+    let url = match pg_url() {
+        Some(server) => fresh_pg_url(&server),
+        None => tempfile::tempdir().unwrap().keep().join("g.db").to_string_lossy().into_owned(),
+    };
+    let mut db = Database::open(&url).unwrap();
+    orgs::init(&mut db, "Org 0", OWNER, "Olivia Owner", PW, T0).unwrap();
+    let o = gatehouse_core::auth::sign_in(&mut db, OWNER, PW, T0).unwrap();
+    for i in 1..ORGS {
+        orgs::create(&mut db, &o, &format!("Org {i}"), None, T0).unwrap();
+    }
+    let ids: Vec<String> = (0..ORGS)
+        .map(|i| {
+            gatehouse_core::store::organizations::by_slug(db.connection(), &format!("org-{i}")).unwrap().unwrap().id
+        })
+        .collect();
+    let before: Vec<i64> =
+        ids.iter().chain([&String::new()]).map(|id| chain::head(db.connection(), id).unwrap().0).collect();
+
+    let start = Arc::new(Barrier::new(THREADS));
+    let (done, finished) = mpsc::channel();
+    for t in 0..THREADS {
+        let (url, ids, start, done) = (url.clone(), ids.clone(), start.clone(), done.clone());
+        std::thread::spawn(move || {
+            let mut db = Database::open(&url).unwrap();
+            // One count per chain (the organizations', then the system's) of the events appended.
+            let mut appended = vec![0i64; ORGS + 1];
+            start.wait();
+            for w in 0..WRITES {
+                let a = rand::random::<u64>() as usize % ORGS;
+                let b = (a + 1 + rand::random::<u64>() as usize % (ORGS - 1)) % ORGS;
+                let system = rand::random::<u64>() % 3 == 0;
+                let mut scope = Scope::org(&format!("org-{a}")).and_org(&format!("org-{b}"));
+                if system {
+                    scope = scope.and_system();
+                }
+                let mut chains: Vec<usize> = vec![a, b];
+                if system {
+                    chains.push(ORGS);
+                }
+                db.write_in(T0 + 1, &scope, |tx| {
+                    for &c in &chains {
+                        let id = if c == ORGS { "" } else { ids[c].as_str() };
+                        chain::append(
+                            tx,
+                            id,
+                            "writer",
+                            AuditAction::OrgUpdated,
+                            &format!("t{t}w{w}"),
+                            &serde_json::json!({}),
+                            T0 + 1,
+                        )?;
+                    }
+                    Ok(())
+                })
+                .unwrap();
+                for c in chains {
+                    appended[c] += 1;
+                }
+            }
+            done.send(appended).unwrap();
+        });
+    }
+    drop(done);
+    let mut appended = vec![0i64; ORGS + 1];
+    for _ in 0..THREADS {
+        let counts = finished.recv_timeout(Duration::from_secs(300)).expect("every writer finished");
+        for (sum, n) in appended.iter_mut().zip(counts) {
+            *sum += n;
+        }
+    }
+    for (i, id) in ids.iter().chain([&String::new()]).enumerate() {
+        let (events, _) = chain::head(db.connection(), id).unwrap();
+        assert_eq!(events, before[i] + appended[i], "chain {i}: no append lost");
+        match chain::verify(db.connection(), id).unwrap() {
+            chain::ChainState::Intact { events: n } => assert_eq!(n, events),
+            broken => panic!("chain {i} broken: {broken:?}"),
+        }
+    }
+}
+
+/// The figure of docs/SCALING.md: two connections (as two processes) each writing in its own
+/// organization as fast as they can (a rename and its audit event, as `orgs rename` writes), with
+/// each write's locks named as the use cases name them (`Scope::org`) against the whole database
+/// (every write before issue 12's per-organization locks), alternated in rounds of `SECONDS`.
+/// `GATEHOUSE_TEST_PG=… cargo nextest run --workspace -E 'test(/writes_per_second/)' --run-ignored
+/// only --no-capture`
+#[test]
+#[ignore]
+fn writes_per_second_in_two_organizations_at_once() {
+    const SECONDS: f64 = 3.0;
+    const ROUNDS: usize = 5;
+    let Some((url, _)) = two_orgs() else { return };
+    let db = Database::open(&url).unwrap();
+    let ids: Vec<String> = ["acme", "beta"]
+        .iter()
+        .map(|s| gatehouse_core::store::organizations::by_slug(db.connection(), s).unwrap().unwrap().id)
+        .collect();
+    let run = |whole: bool| -> f64 {
+        let start = Arc::new(Barrier::new(2));
+        let threads: Vec<_> = ["acme", "beta"]
+            .into_iter()
+            .zip(ids.clone())
+            .map(|(slug, id)| {
+                let (url, start) = (url.clone(), start.clone());
+                std::thread::spawn(move || {
+                    let mut db = Database::open(&url).unwrap();
+                    let scope = if whole { Scope::whole() } else { Scope::org(slug) };
+                    start.wait();
+                    let began = std::time::Instant::now();
+                    let mut n = 0u64;
+                    while began.elapsed().as_secs_f64() < SECONDS {
+                        db.write_in(T0 + 1, &scope, |tx| {
+                            gatehouse_core::store::organizations::rename(tx, &id, &format!("{slug} {n}"))?;
+                            chain::append(
+                                tx,
+                                &id,
+                                "bench",
+                                AuditAction::OrgRenamed,
+                                slug,
+                                &serde_json::json!({}),
+                                T0 + 1,
+                            )
+                        })
+                        .unwrap();
+                        n += 1;
+                    }
+                    n as f64 / began.elapsed().as_secs_f64()
+                })
+            })
+            .collect();
+        threads.into_iter().map(|t| t.join().unwrap()).sum()
+    };
+    let (mut whole, mut per_org) = (Vec::new(), Vec::new());
+    for _ in 0..ROUNDS {
+        whole.push(run(true));
+        per_org.push(run(false));
+    }
+    let median = |v: &mut Vec<f64>| {
+        v.sort_by(f64::total_cmp);
+        v[v.len() / 2]
+    };
+    let (w, p) = (median(&mut whole), median(&mut per_org));
+    let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
+    println!(
+        "writes/s, two connections in two organizations, median of {ROUNDS} rounds of {SECONDS} s: \
+         whole-database lock {w:.0}, per-organization locks {p:.0}, ratio {:.2} (whole {whole:.0?}, per org \
+         {per_org:.0?}; load {})",
+        p / w,
+        load.trim()
+    );
+}
+
+/// A write that did not name an organization it touches takes that lock late (`Connection::
+/// lock_org`), out of the one order: two such writes can deadlock. PostgreSQL finds it (40P01), and
+/// the write that lost runs again with the late lock named up front; both finish, nothing surfaces.
+#[test]
+fn a_lock_taken_late_that_deadlocks_is_retried_with_it_named_up_front() {
+    let Some((url, _)) = two_orgs() else { return };
+    let db = Database::open(&url).unwrap();
+    let ids: Vec<String> = ["acme", "beta"]
+        .iter()
+        .map(|s| gatehouse_core::store::organizations::by_slug(db.connection(), s).unwrap().unwrap().id)
+        .collect();
+    let both_hold = Arc::new(Barrier::new(2));
+    let threads: Vec<_> = [(0, 1), (1, 0)]
+        .into_iter()
+        .map(|(named, late)| {
+            let (url, ids, both_hold) = (url.clone(), ids.clone(), both_hold.clone());
+            std::thread::spawn(move || {
+                let mut db = Database::open(&url).unwrap();
+                let mut attempts = 0;
+                db.write_in(T0 + 1, &Scope::org_id(&ids[named]), |tx| {
+                    attempts += 1;
+                    chain::append(
+                        tx,
+                        &ids[named],
+                        "w",
+                        AuditAction::OrgUpdated,
+                        "named",
+                        &serde_json::json!({}),
+                        T0 + 1,
+                    )?;
+                    if attempts == 1 {
+                        both_hold.wait();
+                    }
+                    chain::append(tx, &ids[late], "w", AuditAction::OrgUpdated, "late", &serde_json::json!({}), T0 + 1)
+                })
+                .unwrap();
+                attempts
+            })
+        })
+        .collect();
+    let mut attempts: Vec<u32> = threads.into_iter().map(|t| t.join().unwrap()).collect();
+    attempts.sort();
+    assert_eq!(attempts, [1, 2], "one write deadlocked and ran once more");
+    for id in &ids {
+        assert!(matches!(chain::verify(db.connection(), id).unwrap(), chain::ChainState::Intact { .. }));
+    }
+}
