@@ -771,7 +771,9 @@ impl Database {
         mut f: impl FnMut(&Transaction) -> Result<T>,
     ) -> Result<T> {
         let lock = Arc::clone(&self.lock);
-        let result = self.conn.write_in(scope, |tx| {
+        // The sweep (this one's, or `f` when it is the sweep) learns from BEGIN's round trip
+        // whether anything it holds is due (`sql::Connection::expiries_due`).
+        let result = self.conn.write_in_sweeping(scope, now, |tx| {
             lock.settle();
             if sweep {
                 crate::usecases::audit::record_expiries_in(tx, now)?;

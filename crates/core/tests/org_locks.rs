@@ -326,3 +326,100 @@ fn a_lock_taken_late_that_deadlocks_is_retried_with_it_named_up_front() {
         assert!(matches!(chain::verify(db.connection(), id).unwrap(), chain::ChainState::Intact { .. }));
     }
 }
+
+/// What `org`'s chain holds of `access.expired` events.
+fn expired_events(db: &mut Database, who: &Principal, org: &str, now: i64) -> usize {
+    use gatehouse_core::usecases::audit;
+    let events = audit::list(db, who, org, &audit::AuditQuery::default(), now).unwrap();
+    events.iter().filter(|e| e.action == "access.expired").count()
+}
+
+/// Round trips to the server of `f` (after a first run of the same statements prepared them).
+fn round_trips(db: &mut Database, f: impl FnOnce(&mut Database)) -> u64 {
+    let before = db.connection().round_trips().unwrap();
+    f(db);
+    db.connection().round_trips().unwrap() - before
+}
+
+/// The expiry sweep at the start of a write (issue 12) looks only at the organizations the write
+/// locks, and asks in BEGIN's round trip. Before: every write sent a probe of every organization
+/// (`EXISTS (… expires_at <= $1)`, prepared, which PostgreSQL planned as a read of all of
+/// `access_grants` after five uses: 26-39 ms a write at 100k), and, while some organization had an
+/// expiry waiting that the write could not record (its lock held elsewhere), read every waiting
+/// expiry of every organization and threw them away: 3 round trips for an empty write in beta, 5
+/// while acme had one waiting (7 the first time; 68 ms a write at 100k with 8,000 waiting). Now:
+/// BEGIN and COMMIT.
+/// Acme's expiry is recorded by acme's next write, in acme's chain, once.
+#[test]
+fn a_write_does_not_read_the_expiries_another_organization_has_waiting() {
+    let Some((url, o)) = two_orgs() else { return };
+    let mut db = Database::open(&url).unwrap();
+    add(&mut db, &o, "temp@acme.test", "member", Some(T0 + 10), T0);
+    let empty_write = |now: i64| move |db: &mut Database| db.write_in(now, &Scope::org("beta"), |_tx| Ok(())).unwrap();
+    empty_write(T0 + 5)(&mut db);
+    assert_eq!(round_trips(&mut db, empty_write(T0 + 5)), 2, "an empty write in beta: BEGIN with its locks, COMMIT");
+
+    // Acme's member expires at T0 + 10; acme's lock is held by another writer meanwhile.
+    let (held_tx, held) = mpsc::channel();
+    let (release, release_rx) = mpsc::channel();
+    let acme_writer = holder(&url, Scope::org("acme"), held_tx, release_rx);
+    held.recv_timeout(FINISHES).unwrap();
+    for i in 0..8 {
+        assert_eq!(
+            round_trips(&mut db, empty_write(T0 + 20 + i)),
+            2,
+            "an empty write in beta while acme has an expiry waiting that it cannot record"
+        );
+    }
+    orgs::rename(&mut db, &o, "beta", "Beta Two", T0 + 30).unwrap();
+    assert_eq!(expired_events(&mut db, &o, "beta", T0 + 30), 0);
+    release.send(()).unwrap();
+    acme_writer.join().unwrap();
+    assert_eq!(expired_events(&mut db, &o, "acme", T0 + 30), 0, "nothing recorded acme's expiry yet");
+
+    // Acme's next write records it first, in acme's chain, dated when it passed; once.
+    orgs::rename(&mut db, &o, "acme", "Acme Two", T0 + 40).unwrap();
+    orgs::rename(&mut db, &o, "acme", "Acme Three", T0 + 41).unwrap();
+    assert_eq!(expired_events(&mut db, &o, "acme", T0 + 42), 1);
+    assert_eq!(expired_events(&mut db, &o, "beta", T0 + 42), 0);
+    let acme = gatehouse_core::store::organizations::by_slug(db.connection(), "acme").unwrap().unwrap().id;
+    assert!(matches!(chain::verify(db.connection(), &acme).unwrap(), chain::ChainState::Intact { .. }));
+}
+
+/// What a command's front door pays when nothing has expired: `try_record_expiries` asks which
+/// organizations have an expiry due in one statement with no transaction around it, one round
+/// trip (it was BEGIN, the statement, COMMIT: three, before every CLI command and every request
+/// of `serve`). A write that names several organizations records the expiries of each in its own
+/// chain.
+#[test]
+fn the_front_doors_sweep_asks_once_and_each_chain_gets_its_own_expiries() {
+    use gatehouse_core::usecases::audit;
+    let Some((url, o)) = two_orgs() else { return };
+    let mut db = Database::open(&url).unwrap();
+    audit::try_record_expiries(&mut db, T0 + 1).unwrap();
+    let trips = round_trips(&mut db, |db| assert_eq!(audit::try_record_expiries(db, T0 + 1).unwrap(), Some(0)));
+    assert_eq!(trips, 1, "the front door's sweep with nothing expired");
+
+    // A member of each organization whose access ends at T0 + 10 (acme) and T0 + 12 (beta).
+    add(&mut db, &o, "temp@acme.test", "member", Some(T0 + 10), T0 + 2);
+    use gatehouse_core::usecases::invitations::{self, Acceptor, Invitee};
+    let invitee = Invitee {
+        email: "temp@beta.test".into(),
+        role: "member".into(),
+        access_expires_at: Some(T0 + 12),
+        workspace: None,
+    };
+    let token = invitations::create(&mut db, &o, "beta", &[invitee], None, T0 + 2).unwrap().invitations.remove(0).token;
+    invitations::accept(&mut db, &token, Acceptor::NewAccount { full_name: "Temp Beta", password: PW }, T0 + 2)
+        .unwrap();
+    let ids: Vec<String> = ["acme", "beta"]
+        .iter()
+        .map(|slug| gatehouse_core::store::organizations::by_slug(db.connection(), slug).unwrap().unwrap().id)
+        .collect();
+    db.write_in(T0 + 20, &Scope::org("acme").and_org("beta"), |_tx| Ok(())).unwrap();
+    assert_eq!(expired_events(&mut db, &o, "acme", T0 + 21), 1);
+    assert_eq!(expired_events(&mut db, &o, "beta", T0 + 21), 1);
+    for id in &ids {
+        assert!(matches!(chain::verify(db.connection(), id).unwrap(), chain::ChainState::Intact { .. }));
+    }
+}

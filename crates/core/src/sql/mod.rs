@@ -465,6 +465,9 @@ pub struct Connection {
     /// The organizations whose locks the open write took late (`lock_org`): a new attempt of the
     /// same write names them up front.
     late: std::cell::RefCell<Vec<String>>,
+    /// Of the organizations the open write holds, those BEGIN found with an expiry due (a write
+    /// that asked, on PostgreSQL: `write_in_sweeping`); `None`: not asked.
+    due: std::cell::RefCell<Option<Vec<String>>>,
 }
 
 /// What a write transaction will change, named before it begins, so that PostgreSQL can serialize
@@ -547,6 +550,7 @@ impl Connection {
             inner: Inner::Sqlite(conn),
             in_transaction: Cell::new(false),
             held: Default::default(),
+            due: Default::default(),
             late: Default::default(),
         }
     }
@@ -562,6 +566,7 @@ impl Connection {
             inner: Inner::Postgres(postgres::PgConnection::connect(options)?),
             in_transaction: Cell::new(false),
             held: Default::default(),
+            due: Default::default(),
             late: Default::default(),
         })
     }
@@ -679,36 +684,37 @@ impl Connection {
     /// Open a write transaction of `scope`: on PostgreSQL it waits for the writers of the same
     /// organizations only (see `Scope`); on SQLite for every writer.
     pub fn begin_write_in(&self, scope: &Scope) -> Result<Transaction<'_>> {
-        self.begin(Some(scope), false)?.ok_or_else(|| Error::Invalid("a lock was not taken".into()))
+        self.begin(Some(scope), false, None)?.ok_or_else(|| Error::Invalid("a lock was not taken".into()))
     }
 
     /// `begin_write_in` that waits for no lock on PostgreSQL: `None` when one is held elsewhere.
     /// (SQLite's busy handler decides how long its own waits.)
     pub fn try_begin_write_in(&self, scope: &Scope) -> Result<Option<Transaction<'_>>> {
-        self.begin(Some(scope), true)
+        self.begin(Some(scope), true, None)
     }
 
     /// Open a read transaction: one consistent snapshot.
     pub fn begin_read(&self) -> Result<Transaction<'_>> {
-        self.begin(None, false)?.ok_or_else(|| Error::Invalid("a read was not begun".into()))
+        self.begin(None, false, None)?.ok_or_else(|| Error::Invalid("a read was not begun".into()))
     }
 
-    fn begin(&self, write: Option<&Scope>, try_: bool) -> Result<Option<Transaction<'_>>> {
+    fn begin(&self, write: Option<&Scope>, try_: bool, expiries_at: Option<i64>) -> Result<Option<Transaction<'_>>> {
         if self.in_transaction.get() {
             return Err(Error::Invalid("a transaction is already open on this connection".into()));
         }
-        let held = match &self.inner {
+        let begun = match &self.inner {
             // Cached: parsing BEGIN and COMMIT again on every transaction was a tenth of a `check`.
             Inner::Sqlite(c) => {
                 c.prepare_cached(if write.is_some() { "BEGIN IMMEDIATE" } else { "BEGIN DEFERRED" })?.execute([])?;
-                None
+                postgres::Begun::default()
             }
-            Inner::Postgres(c) => match c.begin(write, try_)? {
-                Some(held) => held,
+            Inner::Postgres(c) => match c.begin(write, try_, expiries_at)? {
+                Some(begun) => begun,
                 None => return Ok(None),
             },
         };
-        *self.held.borrow_mut() = held;
+        *self.held.borrow_mut() = begun.held;
+        *self.due.borrow_mut() = begun.due;
         self.in_transaction.set(true);
         Ok(Some(Transaction { conn: self, open: true, attempt_open: Cell::new(false) }))
     }
@@ -717,6 +723,19 @@ impl Connection {
     /// always on SQLite and in a whole-database write.
     pub fn holds(&self, id: &str) -> bool {
         self.held.borrow().as_ref().is_none_or(|held| held.iter().any(|h| h == id))
+    }
+
+    /// The organizations ('' the system) whose locks the open write transaction holds; `None`:
+    /// all of them (SQLite, a whole-database write).
+    pub fn held(&self) -> Option<Vec<String>> {
+        self.held.borrow().clone()
+    }
+
+    /// Of the organizations the open write holds, those with a membership's or grant's expiry due
+    /// and not yet recorded, as BEGIN found them in its round trip (`write_in_sweeping` on
+    /// PostgreSQL); `None` when it did not look (SQLite, reads, other writes): ask the tables.
+    pub fn expiries_due(&self) -> Option<Vec<String>> {
+        self.due.borrow().clone()
     }
 
     /// Take organization `id`'s lock ('' the system's) in the open write transaction if it does
@@ -753,6 +772,18 @@ impl Connection {
         self.run(Some(scope), f)
     }
 
+    /// `write_in` of a write that first records the expiries due at `now` (`Database::write`):
+    /// on PostgreSQL its BEGIN also finds, in the same round trip, which of the organizations it
+    /// locks have any (`expiries_due`).
+    pub fn write_in_sweeping<T, E: From<Error>>(
+        &self,
+        scope: &Scope,
+        now: i64,
+        f: impl FnMut(&Transaction<'_>) -> Result<T, E>,
+    ) -> Result<T, E> {
+        self.run_at(Some(scope), Some(now), f)
+    }
+
     /// Run `f` in a read transaction, as `write` does.
     pub fn read<T, E: From<Error>>(&self, f: impl FnMut(&Transaction<'_>) -> Result<T, E>) -> Result<T, E> {
         self.run(None, f)
@@ -761,6 +792,15 @@ impl Connection {
     fn run<T, E: From<Error>>(
         &self,
         write: Option<&Scope>,
+        f: impl FnMut(&Transaction<'_>) -> Result<T, E>,
+    ) -> Result<T, E> {
+        self.run_at(write, None, f)
+    }
+
+    fn run_at<T, E: From<Error>>(
+        &self,
+        write: Option<&Scope>,
+        expiries_at: Option<i64>,
         mut f: impl FnMut(&Transaction<'_>) -> Result<T, E>,
     ) -> Result<T, E> {
         let mut attempt = 1;
@@ -768,7 +808,9 @@ impl Connection {
         loop {
             self.clear_retry();
             self.late.borrow_mut().clear();
-            let tx = self.begin(scope.as_ref(), false)?.ok_or_else(|| Error::Invalid("a lock was not taken".into()))?;
+            let tx = self
+                .begin(scope.as_ref(), false, expiries_at)?
+                .ok_or_else(|| Error::Invalid("a lock was not taken".into()))?;
             let result = f(&tx).and_then(|value| tx.commit().map(|()| value).map_err(E::from));
             match result {
                 Ok(value) => return Ok(value),
@@ -815,6 +857,7 @@ impl Connection {
     fn end(&self, commit: bool) -> Result<()> {
         self.in_transaction.set(false);
         *self.held.borrow_mut() = None;
+        *self.due.borrow_mut() = None;
         match &self.inner {
             Inner::Sqlite(c) => {
                 c.prepare_cached(if commit { "COMMIT" } else { "ROLLBACK" })?.execute([])?;

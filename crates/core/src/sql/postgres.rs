@@ -22,7 +22,20 @@ pub const PG_MIGRATIONS: &[(&str, &str)] = &[
         "0002_roster_counts_per_statement",
         include_str!("../../../../migrations/postgres/0002_roster_counts_per_statement.sql"),
     ),
+    (
+        "0003_pending_expiry_per_organization",
+        include_str!("../../../../migrations/postgres/0003_pending_expiry_per_organization.sql"),
+    ),
 ];
+
+/// What BEGIN of a write found: the organizations ('' the system) whose locks it holds (`None`:
+/// all of them), and, when it was asked to look (`expiries_at`), those of them with an expiry due
+/// and not yet recorded.
+#[derive(Debug, Default)]
+pub struct Begun {
+    pub held: Option<Vec<String>>,
+    pub due: Option<Vec<String>>,
+}
 
 /// Prepared statements kept per connection before the cache starts over.
 const PREPARED_CAPACITY: usize = 512;
@@ -285,11 +298,18 @@ impl PgConnection {
     /// previous writer of the same organizations committed, so they run as if one after another.
     /// `Ok(None)`: a `try_` write found a lock taken and began nothing. `Ok(Some(held))`: the
     /// organizations the transaction holds (`None` inside: all of them).
-    #[allow(clippy::option_option)] // none begun; begun holding all; begun holding these
-    pub fn begin(&self, write: Option<&super::Scope>, try_: bool) -> Result<Option<Option<Vec<String>>>> {
+    ///
+    /// `expiries_at`: a write that records the expiries due at that time first (the sweep of
+    /// `Database::write`) also asks, in the same round trip and after its locks are taken, which
+    /// of the organizations it locks have one due (`Begun::due`), so that a write with nothing to
+    /// record waits for the server no more than one without the sweep.
+    pub fn begin(&self, write: Option<&super::Scope>, try_: bool, expiries_at: Option<i64>) -> Result<Option<Begun>> {
         let sql = match write {
             None => "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY".to_string(),
-            Some(scope) => format!("BEGIN ISOLATION LEVEL READ COMMITTED READ WRITE; {}", lock_sql(scope, try_)),
+            Some(scope) => {
+                let probe = expiries_at.map(|now| due_sql(scope, now)).unwrap_or_default();
+                format!("BEGIN ISOLATION LEVEL READ COMMITTED READ WRITE; {}{probe}", lock_sql(scope, try_))
+            }
         };
         self.failed.set(false);
         let mut begun = self.with_client(|c| c.simple_query(&sql));
@@ -312,9 +332,14 @@ impl PgConnection {
         };
         self.in_transaction.set(true);
         let mut held = Vec::new();
+        let mut due = Vec::new();
         let mut all_taken = true;
         for m in &messages {
             if let postgres::SimpleQueryMessage::Row(row) = m {
+                if row.get(1) == Some(DUE) {
+                    due.extend(row.get(0).map(str::to_string));
+                    continue;
+                }
                 // (id, taken): '' is the system's lock; `taken` is "false" when a try found it held.
                 if let Some(id) = row.get(0) {
                     held.push(id.to_string());
@@ -328,10 +353,13 @@ impl PgConnection {
             self.end(false)?;
             return Ok(None);
         }
-        match write {
-            Some(scope) if !scope.whole => Ok(Some(Some(held))),
-            _ => Ok(Some(None)),
-        }
+        let held = match write {
+            Some(scope) if !scope.whole => Some(held),
+            _ => None,
+        };
+        // Only what it holds: an organization made since the locks were taken is not its to sweep.
+        due.retain(|id| held.as_ref().is_none_or(|held| held.contains(id)));
+        Ok(Some(Begun { held, due: expiries_at.map(|_| due) }))
     }
 
     /// Take organization `id`'s lock ('' the system's) inside the open write transaction: for an
@@ -527,6 +555,43 @@ fn lock_sql(scope: &super::Scope, try_: bool) -> String {
              UNION ALL SELECT '', hashtextextended('gatehouse system', 0) WHERE {system}
          ) k ORDER BY key",
         write = super::WRITE_LOCK,
+        slugs = list(&scope.slugs),
+        ids = list(&scope.ids),
+    )
+}
+
+/// The second column of `due_sql`'s rows, which sets them apart from the locks' rows.
+const DUE: &str = "expiry due";
+
+/// The statement that finds, after a write's locks, the organizations it locks that have a
+/// membership's or a grant's expiry due at `now` and not yet recorded: one row (id, `DUE`) each.
+/// Sent as text with `now` written in, so it is planned for that `now` every time. (As a prepared
+/// statement, `expires_at <= $1` got a generic plan after five uses: PostgreSQL guessed a third of
+/// the pending grants due, found a sequential scan of `access_grants` the cheaper way to the first
+/// of them, and read the whole table to find none: 26-39 ms a write at 100k, against 0.03 ms.)
+/// An organization's earliest pending expiry is the first entry of its range in the
+/// `*_org_pending_expiry` indexes, whatever any other organization has waiting. A whole-database
+/// write sweeps every organization: the `*_pending_expiry` indexes, by time.
+fn due_sql(scope: &super::Scope, now: i64) -> String {
+    if scope.whole {
+        return format!(
+            "; SELECT organization_id, '{DUE}' FROM access_grants
+                WHERE expires_at IS NOT NULL AND expiry_recorded = 0 AND expires_at <= {now}
+             UNION SELECT organization_id, '{DUE}' FROM memberships
+                WHERE access_expires_at IS NOT NULL AND expiry_recorded = 0 AND access_expires_at <= {now}"
+        );
+    }
+    let list = |items: &[String]| items.iter().filter_map(|s| literal(s)).collect::<Vec<_>>().join(", ");
+    if scope.slugs.is_empty() && scope.ids.is_empty() {
+        return String::new();
+    }
+    format!(
+        "; SELECT o.id, '{DUE}' FROM organizations o
+            WHERE (o.slug = ANY (ARRAY[{slugs}]::text[]) OR o.id = ANY (ARRAY[{ids}]::text[]))
+              AND ((SELECT min(g.expires_at) FROM access_grants g
+                     WHERE g.organization_id = o.id AND g.expires_at IS NOT NULL AND g.expiry_recorded = 0) <= {now}
+                OR (SELECT min(m.access_expires_at) FROM memberships m
+                     WHERE m.organization_id = o.id AND m.access_expires_at IS NOT NULL AND m.expiry_recorded = 0) <= {now})",
         slugs = list(&scope.slugs),
         ids = list(&scope.ids),
     )

@@ -130,16 +130,27 @@ pub fn delete(conn: &Connection, id: &str) -> Result<()> {
     Ok(())
 }
 
-/// Memberships whose expiry has passed and was not yet audited: (id, org, email, expires_at).
-pub fn unrecorded_expiries(conn: &Connection, now: Timestamp) -> Result<Vec<(String, String, String, Timestamp)>> {
-    let mut st = conn.prepare_cached(
+/// Memberships whose expiry has passed and was not yet audited: (id, org, email, expires_at), of
+/// organization `org` (by the `memberships_org_pending_expiry` index, PostgreSQL's) or of all.
+pub fn unrecorded_expiries(
+    conn: &Connection,
+    org: Option<&str>,
+    now: Timestamp,
+) -> Result<Vec<(String, String, String, Timestamp)>> {
+    let mut st = conn.prepare_cached(if org.is_some() {
+        "SELECT m.id, m.organization_id, a.email, m.access_expires_at FROM memberships m JOIN accounts a ON a.id = m.account_id
+         WHERE m.organization_id = ?2 AND m.access_expires_at IS NOT NULL AND m.expiry_recorded = 0 AND m.access_expires_at <= ?1
+         ORDER BY m.access_expires_at"
+    } else {
         "SELECT m.id, m.organization_id, a.email, m.access_expires_at FROM memberships m JOIN accounts a ON a.id = m.account_id
          WHERE m.access_expires_at IS NOT NULL AND m.expiry_recorded = 0 AND m.access_expires_at <= ?1
-         ORDER BY m.access_expires_at",
-    )?;
-    let rows = st
-        .query_map([now], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?
-        .collect::<crate::sql::Result<_>>()?;
+         ORDER BY m.access_expires_at"
+    })?;
+    let row = |r: &crate::sql::Row| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?));
+    let rows = match org {
+        Some(org) => st.query_map(params![now, org], row)?.collect::<crate::sql::Result<_>>()?,
+        None => st.query_map([now], row)?.collect::<crate::sql::Result<_>>()?,
+    };
     Ok(rows)
 }
 
