@@ -395,3 +395,71 @@ fn a_sign_in_while_a_workspace_grant_makes_the_person_a_member_is_not_lost_from_
         "acme's member list shows Pat's last sign-in as the account has it"
     );
 }
+
+/// The other side of a late lock's deadlock: a write that names an organization and the system up
+/// front (an invitation's acceptance) holds the system's lock (the lower key) and waits at BEGIN
+/// for the organization's, held by a write that then takes the system's lock late (a new
+/// membership, an event of the system chain). PostgreSQL ends the one whose wait began first: the
+/// write waiting at BEGIN. Nothing of it had run, and it must begin again, not fail (it did: the
+/// error of its BEGIN was returned at once, code unavailable/internal instead of the acceptance).
+#[test]
+fn a_write_ended_by_a_deadlock_while_taking_its_locks_up_front_begins_again() {
+    let Some((url, o)) = two_orgs() else { return };
+    let mut db = Database::open(&url).unwrap();
+    // An organization whose lock comes after the system's in the one order (keys are hashes).
+    let mut n = 0;
+    let org = loop {
+        let slug = if n == 0 { "acme".to_string() } else { format!("org-{n}") };
+        if n > 0 {
+            orgs::create(&mut db, &o, &format!("Org {n}"), None, T0).unwrap();
+        }
+        let id = gatehouse_core::store::organizations::by_slug(db.connection(), &slug).unwrap().unwrap().id;
+        let after: bool = db
+            .connection()
+            .query_row(
+                "SELECT hashtextextended('gatehouse org ' || ?1, 0) > hashtextextended('gatehouse system', 0)",
+                [&id],
+                |r| r.get(0),
+            )
+            .unwrap();
+        if after {
+            break id;
+        }
+        n += 1;
+    };
+
+    let (held_tx, held) = mpsc::channel();
+    let (go, go_rx) = mpsc::channel::<()>();
+    let late = {
+        let (url, org) = (url.clone(), org.clone());
+        std::thread::spawn(move || {
+            let mut db = Database::open(&url).unwrap();
+            let mut attempts = 0;
+            db.write_in(T0 + 1, &Scope::org_id(&org), |tx| {
+                attempts += 1;
+                if attempts == 1 {
+                    held_tx.send(()).unwrap();
+                    go_rx.recv().unwrap();
+                }
+                chain::append(tx, "", "w", AuditAction::OrgUpdated, "late", &serde_json::json!({}), T0 + 1)
+            })
+        })
+    };
+    held.recv_timeout(FINISHES).unwrap();
+    let up_front = {
+        let org = org.clone();
+        writer(&url, move |db| {
+            db.write_in(T0 + 1, &Scope::org_id(&org).and_system(), |tx| {
+                chain::append(tx, &org, "w", AuditAction::OrgUpdated, "up front", &serde_json::json!({}), T0 + 1)
+            })
+        })
+    };
+    // It holds the system's lock and waits for the organization's; then the late lock closes the cycle.
+    assert!(up_front.recv_timeout(STAYS_BLOCKED).is_err(), "the write naming both waits for the organization");
+    go.send(()).unwrap();
+    late.join().unwrap().expect("the write with the late lock finished");
+    up_front.recv_timeout(FINISHES).expect("the write naming both finished").expect("and did not fail");
+    for id in [org.as_str(), ""] {
+        assert!(matches!(chain::verify(db.connection(), id).unwrap(), chain::ChainState::Intact { .. }));
+    }
+}
