@@ -423,3 +423,140 @@ fn the_front_doors_sweep_asks_once_and_each_chain_gets_its_own_expiries() {
         assert!(matches!(chain::verify(db.connection(), id).unwrap(), chain::ChainState::Intact { .. }));
     }
 }
+
+/// A workspace grant to a person who is not yet a member makes them one, and the new membership's
+/// roster row copies their account (name, last sign-in). The account is the system's: a sign-in
+/// writes its `last_login_at` under the system's lock, and the roster rows of the memberships it
+/// sees with it. A grant that held only its organization's lock copied the account as it stood
+/// when its INSERT began, the sign-in saw no new membership yet, and both committed: the member
+/// list showed "never signed in" for someone who just had, until their next sign-in a minute
+/// later. The interleaving: the grant is held after its INSERT (a transaction of beta holds the
+/// row of acme's chain head it updates last), the sign-in commits, the grant commits.
+#[test]
+fn a_sign_in_while_a_workspace_grant_makes_the_person_a_member_is_not_lost_from_the_roster() {
+    use gatehouse_core::usecases::invitations::{self, Acceptor, Invitee};
+    use gatehouse_core::usecases::{members, workspaces};
+    const PERSON: &str = "pat@beta.test";
+    let Some((url, o)) = two_orgs() else { return };
+    let mut db = Database::open(&url).unwrap();
+    workspaces::create(&mut db, &o, "acme", "ops", T0).unwrap();
+    // Pat has an account (a member of beta), and none of acme.
+    let invitee = Invitee { email: PERSON.into(), role: "member".into(), access_expires_at: None, workspace: None };
+    let token = invitations::create(&mut db, &o, "beta", &[invitee], None, T0).unwrap().invitations.remove(0).token;
+    invitations::accept(&mut db, &token, Acceptor::NewAccount { full_name: "Pat Person", password: PW }, T0).unwrap();
+    let acme_id = gatehouse_core::store::organizations::by_slug(db.connection(), "acme").unwrap().unwrap().id;
+
+    // A write of beta holds the row of acme's chain head: acme's next write stops at its end.
+    let (held_tx, held) = mpsc::channel();
+    let (release, release_rx) = mpsc::channel();
+    let head_holder = {
+        let url = url.clone();
+        std::thread::spawn(move || {
+            let mut db = Database::open(&url).unwrap();
+            db.write_in(T0 + 1, &Scope::org("beta"), |tx| {
+                tx.execute("UPDATE audit_heads SET events = events WHERE organization_id = ?1", [&acme_id])?;
+                held_tx.send(()).unwrap();
+                release_rx.recv().unwrap();
+                Ok(())
+            })
+            .unwrap();
+        })
+    };
+    held.recv_timeout(FINISHES).unwrap();
+    let who = o.clone();
+    let grant =
+        writer(&url, move |db| workspaces::grant(db, &who, "acme", "ops", PERSON, "member", None, T0 + 2).map(drop));
+    assert!(grant.recv_timeout(STAYS_BLOCKED).is_err(), "the grant stopped at acme's chain head");
+
+    // Pat signs in meanwhile (the sign-in records the last login, as it is free to).
+    let sign_in = writer(&url, |db| gatehouse_core::auth::sign_in(db, PERSON, PW, T0 + 100).map(drop));
+    // It may also wait for the grant, or skip its bookkeeping: either is right.
+    let early = sign_in.recv_timeout(FINISHES).ok();
+    release.send(()).unwrap();
+    grant.recv_timeout(FINISHES).expect("the grant finished").unwrap();
+    head_holder.join().unwrap();
+    early.unwrap_or_else(|| sign_in.recv_timeout(FINISHES).expect("the sign-in finished after the grant")).unwrap();
+
+    let rows = members::list(&mut db, &o, "acme", &members::MemberQuery::default(), T0 + 200).unwrap().items;
+    let pat = rows.iter().find(|r| r.row.email == PERSON).expect("Pat is a member of acme");
+    let shown = db
+        .read(T0 + 200, |tx| {
+            Ok(tx.query_row("SELECT last_login_at FROM accounts WHERE email_norm = ?1", [PERSON], |r| {
+                r.get::<_, Option<i64>>(0)
+            })?)
+        })
+        .unwrap();
+    assert_eq!(
+        pat.row.last_login_at,
+        shown.map(gatehouse_core::time::rfc3339),
+        "acme's member list shows Pat's last sign-in as the account has it"
+    );
+}
+
+/// The other side of a late lock's deadlock: a write that names an organization and the system up
+/// front (an invitation's acceptance) holds the system's lock (the lower key) and waits at BEGIN
+/// for the organization's, held by a write that then takes the system's lock late (a new
+/// membership, an event of the system chain). PostgreSQL ends the one whose wait began first: the
+/// write waiting at BEGIN. Nothing of it had run, and it must begin again, not fail (it did: the
+/// error of its BEGIN was returned at once, code unavailable/internal instead of the acceptance).
+#[test]
+fn a_write_ended_by_a_deadlock_while_taking_its_locks_up_front_begins_again() {
+    let Some((url, o)) = two_orgs() else { return };
+    let mut db = Database::open(&url).unwrap();
+    // An organization whose lock comes after the system's in the one order (keys are hashes).
+    let mut n = 0;
+    let org = loop {
+        let slug = if n == 0 { "acme".to_string() } else { format!("org-{n}") };
+        if n > 0 {
+            orgs::create(&mut db, &o, &format!("Org {n}"), None, T0).unwrap();
+        }
+        let id = gatehouse_core::store::organizations::by_slug(db.connection(), &slug).unwrap().unwrap().id;
+        let after: bool = db
+            .connection()
+            .query_row(
+                "SELECT hashtextextended('gatehouse org ' || ?1, 0) > hashtextextended('gatehouse system', 0)",
+                [&id],
+                |r| r.get(0),
+            )
+            .unwrap();
+        if after {
+            break id;
+        }
+        n += 1;
+    };
+
+    let (held_tx, held) = mpsc::channel();
+    let (go, go_rx) = mpsc::channel::<()>();
+    let late = {
+        let (url, org) = (url.clone(), org.clone());
+        std::thread::spawn(move || {
+            let mut db = Database::open(&url).unwrap();
+            let mut attempts = 0;
+            db.write_in(T0 + 1, &Scope::org_id(&org), |tx| {
+                attempts += 1;
+                if attempts == 1 {
+                    held_tx.send(()).unwrap();
+                    go_rx.recv().unwrap();
+                }
+                chain::append(tx, "", "w", AuditAction::OrgUpdated, "late", &serde_json::json!({}), T0 + 1)
+            })
+        })
+    };
+    held.recv_timeout(FINISHES).unwrap();
+    let up_front = {
+        let org = org.clone();
+        writer(&url, move |db| {
+            db.write_in(T0 + 1, &Scope::org_id(&org).and_system(), |tx| {
+                chain::append(tx, &org, "w", AuditAction::OrgUpdated, "up front", &serde_json::json!({}), T0 + 1)
+            })
+        })
+    };
+    // It holds the system's lock and waits for the organization's; then the late lock closes the cycle.
+    assert!(up_front.recv_timeout(STAYS_BLOCKED).is_err(), "the write naming both waits for the organization");
+    go.send(()).unwrap();
+    late.join().unwrap().expect("the write with the late lock finished");
+    up_front.recv_timeout(FINISHES).expect("the write naming both finished").expect("and did not fail");
+    for id in [org.as_str(), ""] {
+        assert!(matches!(chain::verify(db.connection(), id).unwrap(), chain::ChainState::Intact { .. }));
+    }
+}

@@ -808,9 +808,19 @@ impl Connection {
         loop {
             self.clear_retry();
             self.late.borrow_mut().clear();
-            let tx = self
-                .begin(scope.as_ref(), false, expiries_at)?
-                .ok_or_else(|| Error::Invalid("a lock was not taken".into()))?;
+            let tx = match self.begin(scope.as_ref(), false, expiries_at) {
+                Ok(Some(tx)) => tx,
+                Ok(None) => return Err(Error::Invalid("a lock was not taken".into()).into()),
+                // Ended by a deadlock while taking its locks up front: another writer's late lock
+                // closed the cycle, and PostgreSQL chose this one, whose wait began first. Nothing
+                // of it ran: begin again (`tests/org_locks.rs`).
+                Err(_) if self.retry_seen() && attempt < ATTEMPTS => {
+                    attempt += 1;
+                    std::thread::sleep(Duration::from_millis(u64::from(attempt) * 5 + rand::random::<u64>() % 10));
+                    continue;
+                }
+                Err(e) => return Err(e.into()),
+            };
             let result = f(&tx).and_then(|value| tx.commit().map(|()| value).map_err(E::from));
             match result {
                 Ok(value) => return Ok(value),

@@ -84,6 +84,11 @@ pub fn of_emails(
     Ok(out)
 }
 
+/// A new membership. Its roster row copies the account (names, last sign-in), which is the
+/// system's: in a PostgreSQL write that did not name the system, its lock is taken first, or a
+/// sign-in committing meanwhile would change the account without seeing the membership, and the
+/// row would keep what the INSERT saw (`tests/org_locks.rs`,
+/// `a_sign_in_while_a_workspace_grant_makes_the_person_a_member_is_not_lost_from_the_roster`).
 pub fn insert(
     conn: &Connection,
     org_id: &str,
@@ -91,6 +96,7 @@ pub fn insert(
     access_expires_at: Option<Timestamp>,
     now: Timestamp,
 ) -> Result<String> {
+    conn.lock_org("")?;
     let id = super::new_id();
     conn.prepare_cached(
         "INSERT INTO memberships (id, organization_id, account_id, enabled, access_expires_at, joined_at) VALUES (?1, ?2, ?3, 1, ?4, ?5)",
