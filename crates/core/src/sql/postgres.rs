@@ -296,8 +296,8 @@ impl PgConnection {
     /// Begin a transaction. A write first takes its locks (`super::Scope`), in the same round trip
     /// as BEGIN: READ COMMITTED then gives every later statement a snapshot taken after the
     /// previous writer of the same organizations committed, so they run as if one after another.
-    /// `Ok(None)`: a `try_` write found a lock taken and began nothing. `Ok(Some(held))`: the
-    /// organizations the transaction holds (`None` inside: all of them).
+    /// `Ok(None)`: a `try_` write found a lock taken and began nothing. `Ok(Some(begun))`: the
+    /// organizations the transaction holds (`Begun::held`, `None`: all of them).
     ///
     /// `expiries_at`: a write that records the expiries due at that time first (the sweep of
     /// `Database::write`) also asks, in the same round trip and after its locks are taken, which
