@@ -121,7 +121,9 @@ impl PgConnection {
     }
 
     /// Run `f` on the client; outside a transaction, first reconnect if the connection was lost.
-    fn with_client<T>(&self, f: impl FnOnce(&mut Client) -> Result<T, postgres::Error>) -> Result<T> {
+    /// A session that the server ended is replaced here (outside a transaction), and the
+    /// statements prepared on it are forgotten with it.
+    fn connected(&self) -> Result<std::cell::RefMut<'_, Option<Client>>> {
         let mut slot = self.client.borrow_mut();
         let lost = slot.as_ref().is_none_or(Client::is_closed);
         if lost {
@@ -137,6 +139,11 @@ impl PgConnection {
             self.prepared_count.set(0);
             *slot = Some(self.open()?);
         }
+        Ok(slot)
+    }
+
+    fn with_client<T>(&self, f: impl FnOnce(&mut Client) -> Result<T, postgres::Error>) -> Result<T> {
+        let mut slot = self.connected()?;
         let client = slot.as_mut().ok_or_else(|| Error::Unavailable("no connection".into()))?;
         // Each call of the synchronous client sends its messages and waits for the answer: one
         // round trip (a prepare is one of its own; COPY streams its data before its one wait).
@@ -182,6 +189,10 @@ impl PgConnection {
 
     /// The statement prepared for these kinds of parameter values.
     fn prepared(&self, t: &Translation, args: &[ValueRef<'_>]) -> Result<postgres::Statement> {
+        // First the session: a statement taken from the cache of a session the server ended
+        // while it sat idle, then run on its replacement, is "prepared statement … does not
+        // exist" (26000), as the first read of a `serve` writer after `pg_terminate_backend` was.
+        drop(self.connected()?);
         let tags: Vec<u8> = args.iter().map(tag).collect();
         if let Some(list) = self.prepared.borrow().get(&t.sql) {
             if let Some((_, st)) = list.iter().find(|(k, _)| *k == tags) {
