@@ -35,23 +35,7 @@ fn acme_id(db: &Path) -> String {
 
 /// The text output of a command as the owner, with its exit code and stderr.
 fn text(db: &Path, args: &[&str]) -> (i32, String, String) {
-    let out = assert_cmd::Command::cargo_bin("gatehouse")
-        .unwrap()
-        .env_remove("GATEHOUSE_TOKEN")
-        .env_remove("GATEHOUSE_DB")
-        .env("GATEHOUSE_PASSWORD", PW)
-        .arg("--db")
-        .arg(db)
-        .arg("--as")
-        .arg(OWNER)
-        .args(args)
-        .output()
-        .unwrap();
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
+    gh_text(db, OWNER, args)
 }
 
 const ESCAPE_TARGET: &str = "\u{1b}]0;pwned\u{7}\u{1b}[2J";

@@ -100,18 +100,8 @@ fn migrate_in_words_says_1_organization() {
     let Some(server) = pg_server() else { return };
     let (_dir, db) = seeded_file();
     let url = fresh_pg_url(&server);
-    let out = assert_cmd::Command::cargo_bin("gatehouse")
-        .unwrap()
-        .env_remove("GATEHOUSE_TOKEN")
-        .env_remove("GATEHOUSE_DB")
-        .env("GATEHOUSE_PASSWORD", PW)
-        .arg("--db")
-        .arg(&db)
-        .args(["--as", OWNER, "migrate", "--to", &url])
-        .output()
-        .unwrap();
-    let text = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "{text} {}", String::from_utf8_lossy(&out.stderr));
+    let (code, text, err) = gh_text(&db, OWNER, &["migrate", "--to", &url]);
+    assert!(code == 0, "{text} {err}");
     assert!(text.contains(": 1 organization, 4 accounts, 4 memberships, "), "{text}");
 }
 

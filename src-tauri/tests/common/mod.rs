@@ -51,8 +51,8 @@ pub fn gh_token(db: &Path, token: &str, args: &[&str]) -> (i32, Value, Value) {
     (out.status.code().unwrap_or(-1), parse(&out.stdout), parse(&out.stderr))
 }
 
-/// The raw stdout of a command run as `as_email`, without --json (for text and CSV output).
-pub fn gh_raw(db: &Path, as_email: &str, args: &[&str]) -> (i32, String) {
+/// A command run as `as_email` without --json (for text and CSV output): exit code, stdout, stderr.
+pub fn gh_text(db: &Path, as_email: &str, args: &[&str]) -> (i32, String, String) {
     let out = Command::cargo_bin("gatehouse")
         .unwrap()
         .env_remove("GATEHOUSE_TOKEN")
@@ -65,7 +65,17 @@ pub fn gh_raw(db: &Path, as_email: &str, args: &[&str]) -> (i32, String) {
         .args(args)
         .output()
         .unwrap();
-    (out.status.code().unwrap_or(-1), String::from_utf8_lossy(&out.stdout).into_owned())
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// The raw stdout of a command run as `as_email`, without --json (for text and CSV output).
+pub fn gh_raw(db: &Path, as_email: &str, args: &[&str]) -> (i32, String) {
+    let (code, out, _) = gh_text(db, as_email, args);
+    (code, out)
 }
 
 /// Acting as the owner.
