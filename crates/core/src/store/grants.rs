@@ -154,22 +154,24 @@ pub fn unrecorded_expiries(
     org: Option<&str>,
     now: Timestamp,
 ) -> Result<Vec<(String, String, String, String, Option<String>, Timestamp)>> {
-    let mut st = conn.prepare_cached(if org.is_some() {
-        "SELECT g.id, g.organization_id, coalesce(a.email, 'service-account:' || s.name), r.name, w.name, g.expires_at
+    // One statement, with or without the organization's condition (a literal each, so that
+    // PostgreSQL plans the organization's index for the first).
+    macro_rules! unrecorded {
+        ($org:literal) => {
+            concat!(
+                "SELECT g.id, g.organization_id, coalesce(a.email, 'service-account:' || s.name), r.name, w.name, g.expires_at
          FROM access_grants g JOIN roles r ON r.id = g.role_id
          LEFT JOIN memberships m ON m.id = g.membership_id LEFT JOIN accounts a ON a.id = m.account_id
          LEFT JOIN service_accounts s ON s.id = g.service_account_id
          LEFT JOIN workspaces w ON w.id = g.workspace_id
-         WHERE g.organization_id = ?2 AND g.expires_at IS NOT NULL AND g.expiry_recorded = 0 AND g.expires_at <= ?1
-         ORDER BY g.expires_at"
-    } else {
-        "SELECT g.id, g.organization_id, coalesce(a.email, 'service-account:' || s.name), r.name, w.name, g.expires_at
-         FROM access_grants g JOIN roles r ON r.id = g.role_id
-         LEFT JOIN memberships m ON m.id = g.membership_id LEFT JOIN accounts a ON a.id = m.account_id
-         LEFT JOIN service_accounts s ON s.id = g.service_account_id
-         LEFT JOIN workspaces w ON w.id = g.workspace_id
-         WHERE g.expires_at IS NOT NULL AND g.expiry_recorded = 0 AND g.expires_at <= ?1 ORDER BY g.expires_at"
-    })?;
+         WHERE ",
+                $org,
+                "g.expires_at IS NOT NULL AND g.expiry_recorded = 0 AND g.expires_at <= ?1 ORDER BY g.expires_at"
+            )
+        };
+    }
+    let mut st =
+        conn.prepare_cached(if org.is_some() { unrecorded!("g.organization_id = ?2 AND ") } else { unrecorded!("") })?;
     let row = |r: &crate::sql::Row| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?));
     let rows = match org {
         Some(org) => st.query_map(params![now, org], row)?.collect::<crate::sql::Result<_>>()?,

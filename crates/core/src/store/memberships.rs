@@ -143,15 +143,20 @@ pub fn unrecorded_expiries(
     org: Option<&str>,
     now: Timestamp,
 ) -> Result<Vec<(String, String, String, Timestamp)>> {
-    let mut st = conn.prepare_cached(if org.is_some() {
-        "SELECT m.id, m.organization_id, a.email, m.access_expires_at FROM memberships m JOIN accounts a ON a.id = m.account_id
-         WHERE m.organization_id = ?2 AND m.access_expires_at IS NOT NULL AND m.expiry_recorded = 0 AND m.access_expires_at <= ?1
+    // One statement, with or without the organization's condition (see grants::unrecorded_expiries).
+    macro_rules! unrecorded {
+        ($org:literal) => {
+            concat!(
+                "SELECT m.id, m.organization_id, a.email, m.access_expires_at FROM memberships m JOIN accounts a ON a.id = m.account_id
+         WHERE ",
+                $org,
+                "m.access_expires_at IS NOT NULL AND m.expiry_recorded = 0 AND m.access_expires_at <= ?1
          ORDER BY m.access_expires_at"
-    } else {
-        "SELECT m.id, m.organization_id, a.email, m.access_expires_at FROM memberships m JOIN accounts a ON a.id = m.account_id
-         WHERE m.access_expires_at IS NOT NULL AND m.expiry_recorded = 0 AND m.access_expires_at <= ?1
-         ORDER BY m.access_expires_at"
-    })?;
+            )
+        };
+    }
+    let mut st =
+        conn.prepare_cached(if org.is_some() { unrecorded!("m.organization_id = ?2 AND ") } else { unrecorded!("") })?;
     let row = |r: &crate::sql::Row| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?));
     let rows = match org {
         Some(org) => st.query_map(params![now, org], row)?.collect::<crate::sql::Result<_>>()?,
