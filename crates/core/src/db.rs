@@ -29,6 +29,10 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
     ("0005b_invitation_role_history", include_str!("../../../migrations/0005b_invitation_role_history.sql")),
     ("0006_sessions", include_str!("../../../migrations/0006_sessions.sql")),
     ("0007_check_covering_grants", include_str!("../../../migrations/0007_check_covering_grants.sql")),
+    (
+        "0008_memberships_without_org_enabled",
+        include_str!("../../../migrations/0008_memberships_without_org_enabled.sql"),
+    ),
 ];
 
 /// Tables every Gatehouse schema has had since 0001: how a SQLite file is recognised as ours.
