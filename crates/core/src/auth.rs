@@ -106,17 +106,21 @@ fn locked_error(until: Timestamp) -> Error {
 
 /// Sign in with email and password. Failures are counted per email whether or not an account has
 /// it, so neither the message nor the lockout tells whether the email exists; both paths cost one
-/// argon2 run (the decoy above).
+/// argon2 run (the decoy above). An email no account could have (too long, control characters)
+/// is refused as invalid input before argon2: it reveals nothing, and is never written.
 ///
 /// No write lock is held while argon2 runs (it takes tens of ms, and a write lock would queue
 /// every other process behind it). What must be written is written after, each in a short
 /// transaction: a failure (counted again inside the transaction, so concurrent failures all
-/// count), or clearing earlier failures. A plain success writes nothing but `last_login_at`, and
-/// that only when it moves by more than a minute and the lock is free. Guesses verified in
+/// count), or clearing earlier failures (looked at again inside the transaction, so that a lock
+/// set meanwhile stays). A plain success writes nothing but `last_login_at`, and that only when
+/// it moves by more than a minute and the lock is free. Guesses verified in
 /// parallel cannot beat the lockout: a guess answered after the lock was set — right or wrong —
 /// gets the locked answer, so at most `LOCK_AFTER_FAILURES` guesses are answered as before.
 pub fn sign_in(db: &mut Database, email: &str, password: &str, now: Timestamp) -> Result<Principal> {
-    let email_norm = email.trim().to_ascii_lowercase();
+    // The email keys the failures written below: what no account could have is refused first
+    // (`rules::rule7_a_sign_in_email_no_account_could_have_is_refused_naming_it_…`).
+    let email_norm = validate::sign_in_email("email", email)?;
     let (attempts, account) =
         db.read(now, |tx| Ok((accounts::attempts(tx, &email_norm)?, accounts::by_email(tx, &email_norm)?)))?;
     if let (_, Some(until)) = attempts {
@@ -137,10 +141,23 @@ pub fn sign_in(db: &mut Database, email: &str, password: &str, now: Timestamp) -
     }
     if failures > 0 {
         // Consecutive failures end with a success: this must be written, so wait for the lock.
-        db.write_in(now, &Scope::system(), |tx| {
+        // And look once more inside the write: a failure committed since the look above may have
+        // set the lock, which clearing would wipe (`tests/org_locks.rs`,
+        // `a_right_password_racing_the_fifth_failure_does_not_wipe_the_lock`).
+        let locked = db.write_in(now, &Scope::system(), |tx| {
+            if let (_, Some(until)) = accounts::attempts(tx, &email_norm)? {
+                if until > now {
+                    audit_refused(tx, &email_norm, until, now)?;
+                    return Ok(Some(until));
+                }
+            }
             accounts::clear_attempts(tx, &email_norm)?;
-            accounts::record_login(tx, &account.id, now)
+            accounts::record_login(tx, &account.id, now)?;
+            Ok(None)
         })?;
+        if let Some(until) = locked {
+            return Err(locked_error(until));
+        }
     } else if account.last_login_at.is_none_or(|t| now - t > BOOKKEEPING_GRANULARITY) {
         db.try_write(&Scope::system(), |tx| accounts::record_login(tx, &account.id, now))?;
     }
@@ -149,21 +166,23 @@ pub fn sign_in(db: &mut Database, email: &str, password: &str, now: Timestamp) -
 
 /// A locked email: audit the refused attempt and answer with when to try again.
 fn refuse_locked(db: &mut Database, email_norm: &str, until: Timestamp, now: Timestamp) -> Error {
-    let audited = db.write_in(now, &Scope::system(), |tx| {
-        audit::append(
-            tx,
-            "",
-            email_norm,
-            AuditAction::SigninRefused,
-            email_norm,
-            &serde_json::json!({"locked_until": rfc3339(until)}),
-            now,
-        )
-    });
-    match audited {
+    match db.write_in(now, &Scope::system(), |tx| audit_refused(tx, email_norm, until, now)) {
         Ok(()) => locked_error(until),
         Err(e) => e,
     }
+}
+
+/// The system chain's trace of an attempt refused because the email is locked until `until`.
+fn audit_refused(tx: &crate::sql::Transaction, email_norm: &str, until: Timestamp, now: Timestamp) -> Result<()> {
+    audit::append(
+        tx,
+        "",
+        email_norm,
+        AuditAction::SigninRefused,
+        email_norm,
+        &serde_json::json!({"locked_until": rfc3339(until)}),
+        now,
+    )
 }
 
 /// Count a failed attempt (reading the count inside the write, so that parallel failures all
@@ -173,15 +192,7 @@ fn record_failure(db: &mut Database, email_norm: &str, now: Timestamp) -> Error 
     let counted = db.write_in(now, &Scope::system(), |tx| {
         let (failures, locked_until) = accounts::attempts(tx, email_norm)?;
         if let Some(until) = locked_until.filter(|t| *t > now) {
-            audit::append(
-                tx,
-                "",
-                email_norm,
-                AuditAction::SigninRefused,
-                email_norm,
-                &serde_json::json!({"locked_until": rfc3339(until)}),
-                now,
-            )?;
+            audit_refused(tx, email_norm, until, now)?;
             return Ok(locked_error(until));
         }
         let failures = failures + 1;

@@ -63,6 +63,13 @@ pub fn email(field: &str, s: &str) -> Result<(String, String)> {
     Ok((t.to_string(), t.to_ascii_lowercase()))
 }
 
+/// An email as sign-in takes it, normalized as accounts keep it: trimmed, lower-cased, and only
+/// what an account's email could be (at most `MAX_EMAIL_CHARS`, no control characters). Not all of
+/// `email`: an account kept from before a rule was added must still be able to sign in.
+pub fn sign_in_email(field: &str, s: &str) -> Result<String> {
+    Ok(bounded(field, s, MAX_EMAIL_CHARS)?.to_ascii_lowercase())
+}
+
 /// A person's or organization's name: letters of any script, digits, spaces and the punctuation
 /// names really use. Semicolons, quotes other than apostrophes, `=` and the like are refused, so
 /// SQL-looking text never becomes a name.

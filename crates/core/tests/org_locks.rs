@@ -560,3 +560,105 @@ fn a_write_ended_by_a_deadlock_while_taking_its_locks_up_front_begins_again() {
         assert!(matches!(chain::verify(db.connection(), id).unwrap(), chain::ChainState::Intact { .. }));
     }
 }
+
+/// Waits until another session of this database waits for an advisory lock (PostgreSQL), or until
+/// `waiting` says a writer of the file waits for its write lock (SQLite: the busy handler tells
+/// the observer after a quiet wait). Not a timing: it returns when the waiter is seen waiting.
+fn until_a_writer_waits(admin: Option<&gatehouse_core::sql::Connection>, waiting: &mpsc::Receiver<()>) {
+    match admin {
+        Some(admin) => {
+            let began = std::time::Instant::now();
+            loop {
+                let n: i64 = admin
+                    .query_row(
+                        "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted
+                           AND database = (SELECT oid FROM pg_database WHERE datname = current_database())",
+                        [],
+                        |r| r.get(0),
+                    )
+                    .unwrap();
+                if n > 0 {
+                    return;
+                }
+                assert!(began.elapsed() < FINISHES, "no writer came to wait for the lock");
+                std::thread::sleep(Duration::from_millis(10));
+            }
+        }
+        None => waiting.recv_timeout(FINISHES).expect("no writer came to wait for the lock"),
+    }
+}
+
+/// Rule 7 against a guesser who also holds the right password (left by h-review): the right
+/// password is verified outside any transaction, then its sign-in sees four failures and no lock
+/// and clears them in a write of its own. A fifth failure committed between that look and that
+/// write set the lock, and the clear wiped it: the sign-in succeeded after the lock, and the
+/// lockout was gone for the guesses after it. The interleaving, on both engines: a write holding
+/// the system's lock records the fifth failure; the sign-in with the right password comes to wait
+/// for that lock to clear the four it saw; the fifth commits first. Now the write looks again
+/// inside: locked, it answers as locked, and the lock stays.
+#[test]
+fn a_right_password_racing_the_fifth_failure_does_not_wipe_the_lock() {
+    use gatehouse_core::db::{Notice, OpenOptions};
+    use gatehouse_core::store::accounts;
+    let url = match pg_url() {
+        Some(server) => fresh_pg_url(&server),
+        None => tempfile::tempdir().unwrap().keep().join("g.db").to_string_lossy().into_owned(),
+    };
+    let mut db = Database::open(&url).unwrap();
+    orgs::init(&mut db, "Acme", OWNER, "Olivia Owner", PW, T0).unwrap();
+    for _ in 0..4 {
+        let refused = gatehouse_core::auth::sign_in(&mut db, OWNER, "wrong password!", T0 + 1);
+        assert_eq!(refused.unwrap_err().to_string(), gatehouse_core::auth::WRONG_CREDENTIALS);
+    }
+    let admin = pg_url().map(|_| gatehouse_core::sql::Connection::postgres(&url).unwrap());
+
+    // The fifth failure, written and not yet committed, under the system's lock.
+    let (held_tx, held) = mpsc::channel();
+    let (release, release_rx) = mpsc::channel::<()>();
+    let fifth = {
+        let url = url.clone();
+        std::thread::spawn(move || {
+            let mut db = Database::open(&url).unwrap();
+            db.write_in(T0 + 2, &Scope::system(), |tx| {
+                accounts::set_attempts(tx, OWNER, 5, Some(T0 + 2 + gatehouse_core::auth::FIRST_LOCK_SECONDS), T0 + 2)?;
+                held_tx.send(()).unwrap();
+                release_rx.recv().unwrap();
+                Ok(())
+            })
+            .unwrap();
+        })
+    };
+    held.recv_timeout(FINISHES).unwrap();
+
+    let (waiting_tx, waiting) = mpsc::channel();
+    let waiting_tx = std::sync::Mutex::new(waiting_tx);
+    let observer: gatehouse_core::db::Observer = Arc::new(move |notice: &Notice| {
+        if matches!(notice, Notice::Waiting { .. }) {
+            let _ = waiting_tx.lock().unwrap().send(());
+        }
+    });
+    let right = {
+        let url = url.clone();
+        std::thread::spawn(move || {
+            let options = OpenOptions { observer: Some(observer), ..OpenOptions::default() };
+            let mut db = Database::open_with(&url, options).unwrap();
+            gatehouse_core::auth::sign_in(&mut db, OWNER, PW, T0 + 3)
+        })
+    };
+    until_a_writer_waits(admin.as_ref(), &waiting);
+    release.send(()).unwrap();
+    fifth.join().unwrap();
+    let answer = right.join().unwrap();
+    assert!(
+        answer.as_ref().is_err_and(|e| e.to_string().contains("locked")),
+        "the right password after the fifth failure is answered as locked: {answer:?}"
+    );
+    let (failures, locked_until) = accounts::attempts(db.connection(), OWNER).unwrap();
+    assert_eq!(
+        (failures, locked_until),
+        (5, Some(T0 + 2 + gatehouse_core::auth::FIRST_LOCK_SECONDS)),
+        "the lock stays"
+    );
+    let again = gatehouse_core::auth::sign_in(&mut db, OWNER, PW, T0 + 4);
+    assert!(again.is_err_and(|e| e.to_string().contains("locked")), "and holds for the next attempt");
+}

@@ -9,6 +9,7 @@ use gatehouse_core::usecases::check::check;
 use gatehouse_core::usecases::invitations::{self, Acceptor, Invitee};
 use gatehouse_core::usecases::members::{self, MemberFilter, MemberQuery, Selection};
 use gatehouse_core::usecases::{orgs, roles};
+use gatehouse_core::validate;
 use gatehouse_core::{ConflictReason, Database, Error, ErrorCode, Principal, Result};
 
 mod common;
@@ -557,6 +558,38 @@ fn rule7_lockout_and_argon2id() {
     sign_in(&mut db, OWNER, PW, t + 100).unwrap();
     // Growing back-off.
     assert!(auth::lock_seconds(6) > auth::lock_seconds(5));
+}
+
+/// Sign-in's email is a key of `signin_attempts`, written on every failure: it was taken as
+/// given. A 1 MiB "email" (the service takes bodies up to 1 MiB) wrote a 1 MiB row per failed
+/// attempt on SQLite, and on PostgreSQL failed `internal` (an index row over btree's bound).
+/// No account can have such an email (emails are at most `MAX_EMAIL_CHARS`, with no control
+/// characters): it is refused naming the field, before argon2, and nothing is written.
+#[test]
+fn rule7_a_sign_in_email_no_account_could_have_is_refused_naming_it_and_nothing_is_written() {
+    let (mut db, _o) = world();
+    let rows = |db: &Database| (count(db, "signin_attempts"), count(db, "audit_events"));
+    let before = rows(&db);
+    // Letters that do not repeat, as an attacker would send them (compression would hide a run).
+    let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+    let mut huge: String = (0..1 << 20)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            (b'a' + (x % 26) as u8) as char
+        })
+        .collect();
+    huge.push_str("@acme.test");
+    let long = format!("{}@acme.test", "a".repeat(validate::MAX_EMAIL_CHARS));
+    for email in [huge.as_str(), long.as_str(), "owner@acme.test\u{1b}[2J", ""] {
+        let refused = sign_in(&mut db, email, "wrong password!", T0 + 1);
+        assert_eq!(invalid_field(refused), "email", "{}", validate::shorten(email));
+        assert_eq!(rows(&db), before, "nothing written for {}", validate::shorten(email));
+    }
+    // An email an account could have is answered as before, known or not.
+    let wrong = sign_in(&mut db, "nobody@acme.test", "wrong password!", T0 + 1).unwrap_err();
+    assert_eq!(wrong.to_string(), auth::WRONG_CREDENTIALS);
 }
 
 // ---------------------------------------------------------------- rule 8
