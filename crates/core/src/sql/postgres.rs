@@ -533,11 +533,27 @@ fn key_text(id: &str) -> String {
     }
 }
 
-/// `s` as an SQL string literal when it could be an organization's slug or id (letters, digits,
-/// `-`, `_`); anything else names no organization and is left out of the locks.
+/// The longest slug or id that BEGIN's statements name (ids are 36 characters, slugs are cut
+/// from names): a longer one (only a hand-made database could have it) is locked late.
+const MAX_NAMED_BYTES: usize = 1024;
+
+/// `s` as an SQL text expression for BEGIN's statements, which are sent as text: a plain literal
+/// when it is letters, digits, `-` and `_` (every slug and id Gatehouse makes), and anything else
+/// as its UTF-8 bytes in hex, `convert_from(decode('…', 'hex'), 'UTF8')`, which carries no quote,
+/// backslash or dollar whatever the server's settings: a slug that looks like SQL is text, and
+/// names no organization. (Such ids and slugs were left out, and their organizations were locked
+/// only late: `tests/org_locks.rs`, `an_organization_id_with_any_characters_is_locked_at_begin_…`.)
+/// `None` for what no organization has: the empty string, NUL (PostgreSQL's text has none), and
+/// more than `MAX_NAMED_BYTES`.
 fn literal(s: &str) -> Option<String> {
-    let s = s.trim();
-    (!s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')).then(|| format!("'{s}'"))
+    if s.is_empty() || s.len() > MAX_NAMED_BYTES || s.contains('\0') {
+        return None;
+    }
+    if s.bytes().all(|c| c.is_ascii_alphanumeric() || c == b'-' || c == b'_') {
+        Some(format!("'{s}'"))
+    } else {
+        Some(format!("convert_from(decode('{}', 'hex'), 'UTF8')", hex::encode(s)))
+    }
 }
 
 /// The statements that take a write's locks, after its BEGIN. A whole-database write takes
@@ -677,4 +693,27 @@ pub fn schema_version(conn: &Connection) -> Result<i64> {
         return Ok(0);
     }
     conn.query_row("SELECT coalesce(max(version), 0) FROM gatehouse_schema", [], |r| r.get(0))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::literal;
+
+    /// What BEGIN's statements write of a slug or id: Gatehouse's own as they are, anything else
+    /// as hex, with no character that could end the literal (no server needed to see it).
+    #[test]
+    fn a_slug_or_id_is_written_into_sql_as_a_literal_or_as_hex() {
+        assert_eq!(literal("acme").as_deref(), Some("'acme'"));
+        assert_eq!(literal("0193-ab_C").as_deref(), Some("'0193-ab_C'"));
+        let odd = "x'); SELECT pg_sleep(60); -- $$ \\ é";
+        let written = literal(odd).unwrap();
+        assert_eq!(written, format!("convert_from(decode('{}', 'hex'), 'UTF8')", hex::encode(odd)));
+        let inside = written.trim_start_matches("convert_from(decode('").trim_end_matches("', 'hex'), 'UTF8')");
+        assert!(inside.bytes().all(|b| b.is_ascii_hexdigit()), "{written}");
+        for none in ["", "a\0b"] {
+            assert_eq!(literal(none), None, "{none:?}");
+        }
+        assert_eq!(literal(&"a".repeat(super::MAX_NAMED_BYTES + 1)), None);
+        assert!(literal(&"a".repeat(super::MAX_NAMED_BYTES)).is_some());
+    }
 }
