@@ -663,6 +663,35 @@ fn a_right_password_racing_the_fifth_failure_does_not_wipe_the_lock() {
     assert!(again.is_err_and(|e| e.to_string().contains("locked")), "and holds for the next attempt");
 }
 
+/// A lock taken late (left by h-review): a write that finds an organization it did not name takes
+/// its lock when it looks it up (`access::organization`, `Connection::lock_org`). Its expiry sweep
+/// ran at BEGIN, over what it named, so an expiry due in the organization found late was not
+/// recorded before the write acted there: acme's chain had the write's event, and no
+/// `access.expired` before it (that came at acme's next named write, after). Now the late lock
+/// asks, in its round trip, whether the organization has an expiry due, and it is recorded first.
+#[test]
+fn a_lock_taken_late_records_that_organizations_expiries_before_the_write_acts() {
+    let Some((url, o)) = two_orgs() else { return };
+    let mut db = Database::open(&url).unwrap();
+    add(&mut db, &o, "temp@acme.test", "member", Some(T0 + 10), T0);
+    db.write_in(T0 + 20, &Scope::org("beta"), |tx| {
+        let acme = gatehouse_core::usecases::access::organization(tx, "acme")?;
+        assert!(tx.held().unwrap().contains(&acme.id), "acme's lock, taken late");
+        chain::append(tx, &acme.id, "w", AuditAction::OrgUpdated, "found late", &serde_json::json!({}), T0 + 20)
+    })
+    .unwrap();
+    let events = events(&mut db, &o, T0 + 21);
+    let seq_of =
+        |action: &str, target: &str| events.iter().find(|e| e.action == action && e.target == target).map(|e| e.seq);
+    let written = seq_of("org.updated", "found late").expect("the write's event");
+    let expired = seq_of("access.expired", "temp@acme.test");
+    assert!(
+        expired.is_some_and(|s| s < written),
+        "acme's expiry recorded before the write acted: {expired:?} < {written}"
+    );
+    assert_eq!(expired_events(&mut db, &o, "acme", T0 + 22), 1);
+}
+
 /// Organization ids outside `[A-Za-z0-9_-]` (left by h-review; only a hand-made database has
 /// one, restored or migrated): BEGIN's locks are written into its SQL, and such an id was left
 /// out, lest it carry SQL. So a write naming it by id (an invitation's acceptance, a refused

@@ -468,6 +468,9 @@ pub struct Connection {
     /// Of the organizations the open write holds, those BEGIN found with an expiry due (a write
     /// that asked, on PostgreSQL: `write_in_sweeping`); `None`: not asked.
     due: std::cell::RefCell<Option<Vec<String>>>,
+    /// The `now` of the expiries the open write records first (`write_in_sweeping`, on
+    /// PostgreSQL): a lock it takes late asks whether that organization has any due.
+    sweep_at: Cell<Option<i64>>,
 }
 
 /// What a write transaction will change, named before it begins, so that PostgreSQL can serialize
@@ -552,6 +555,7 @@ impl Connection {
             held: Default::default(),
             due: Default::default(),
             late: Default::default(),
+            sweep_at: Cell::new(None),
         }
     }
 
@@ -568,6 +572,7 @@ impl Connection {
             held: Default::default(),
             due: Default::default(),
             late: Default::default(),
+            sweep_at: Cell::new(None),
         })
     }
 
@@ -714,6 +719,7 @@ impl Connection {
             },
         };
         *self.held.borrow_mut() = begun.held;
+        self.sweep_at.set(begun.due.as_ref().and(expiries_at));
         *self.due.borrow_mut() = begun.due;
         self.in_transaction.set(true);
         Ok(Some(Transaction { conn: self, open: true, attempt_open: Cell::new(false) }))
@@ -741,19 +747,34 @@ impl Connection {
     /// Take organization `id`'s lock ('' the system's) in the open write transaction if it does
     /// not hold it yet (an organization created since it began, or a write that named too
     /// little); `true` if it had to, and then what was read of that organization before must be
-    /// read again. Outside a scoped PostgreSQL write, nothing to do.
+    /// read again, and its expiries due recorded first (`late_expiries`). Outside a scoped
+    /// PostgreSQL write, nothing to do.
     pub fn lock_org(&self, id: &str) -> Result<bool> {
         if self.holds(id) {
             return Ok(false);
         }
         if let Inner::Postgres(c) = &self.inner {
             self.late.borrow_mut().push(id.to_string());
-            c.lock_late(id)?;
+            if c.lock_late(id, self.sweep_at.get())? {
+                if let Some(due) = self.due.borrow_mut().as_mut() {
+                    due.push(id.to_string());
+                }
+            }
         }
         if let Some(held) = self.held.borrow_mut().as_mut() {
             held.push(id.to_string());
         }
         Ok(true)
+    }
+
+    /// After `lock_org` took organization `id`'s lock late in a write that records expiries
+    /// first: the `now` to record them at, if its lock's round trip found any due there (once).
+    pub fn late_expiries(&self, id: &str) -> Option<i64> {
+        let mut due = self.due.borrow_mut();
+        let due = due.as_mut()?;
+        let at = due.iter().position(|d| d == id)?;
+        due.remove(at);
+        self.sweep_at.get()
     }
 
     /// Run `f` in a write transaction of the whole database and commit; on error roll back. A
@@ -868,6 +889,7 @@ impl Connection {
         self.in_transaction.set(false);
         *self.held.borrow_mut() = None;
         *self.due.borrow_mut() = None;
+        self.sweep_at.set(None);
         match &self.inner {
             Inner::Sqlite(c) => {
                 c.prepare_cached(if commit { "COMMIT" } else { "ROLLBACK" })?.execute([])?;

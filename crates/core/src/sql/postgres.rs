@@ -375,10 +375,25 @@ impl PgConnection {
 
     /// Take organization `id`'s lock ('' the system's) inside the open write transaction: for an
     /// organization the transaction did not name up front (one created since, or a use case that
-    /// names too little). Waits; a deadlock with another such late lock is 40P01, retried.
-    pub fn lock_late(&self, id: &str) -> Result<()> {
-        self.with_client(|c| c.execute("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", &[&key_text(id)]))?;
-        Ok(())
+    /// names too little). Waits; a deadlock with another such late lock is 40P01, retried. In a
+    /// write that records the expiries due at `expiries_at` (`Begun::due`), the same round trip
+    /// then asks whether this organization has any (`due_sql`, after the lock: what it reads is
+    /// what the lock's previous holder committed); `true` if it has.
+    pub fn lock_late(&self, id: &str, expiries_at: Option<i64>) -> Result<bool> {
+        let probe = match (expiries_at, literal(id)) {
+            (Some(now), Some(id_literal)) if !id.is_empty() => Some((now, id_literal)),
+            _ => None,
+        };
+        let Some((now, id_literal)) = probe else {
+            self.with_client(|c| c.execute("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", &[&key_text(id)]))?;
+            return Ok(false);
+        };
+        let sql = format!(
+            "SELECT NULL, pg_advisory_xact_lock(hashtextextended('gatehouse org ' || {id_literal}, 0))::text{}",
+            due_sql(&super::Scope::org_id(id), now)
+        );
+        let messages = self.with_client(|c| c.simple_query(&sql))?;
+        Ok(messages.iter().any(|m| matches!(m, postgres::SimpleQueryMessage::Row(row) if row.get(1) == Some(DUE))))
     }
 
     pub fn end(&self, commit: bool) -> Result<()> {

@@ -143,8 +143,10 @@ pub const PG_APPEND_BATCH: usize = 10_000;
 impl Appender {
     pub fn start(conn: &Connection, org_id: &str) -> Result<Appender> {
         // Two writers never extend one chain from the same head: in a PostgreSQL write that did
-        // not name this organization (or the system, ''), its lock is taken now.
-        conn.lock_org(org_id)?;
+        // not name this organization (or the system, ''), its lock is taken now, and its expiries
+        // due are recorded first, ahead of this event (the sweep appends through here again, and
+        // then holds the lock).
+        crate::usecases::audit::lock_org(conn, org_id)?;
         let (prev, count): (String, i64) = conn
             .prepare_cached("SELECT last_hash, events FROM audit_heads WHERE organization_id = ?1")?
             .query_row([org_id], |r| Ok((r.get(0)?, r.get(1)?)))

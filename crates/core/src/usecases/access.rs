@@ -23,10 +23,11 @@ pub struct OrgAccess {
 }
 
 /// The organization with this slug. In a PostgreSQL write that did not name it (`sql::Scope`),
-/// its lock is taken first and it is read again.
+/// its lock is taken first, its expiries due are recorded (`audit::lock_org`), and it is read
+/// again.
 pub fn organization(conn: &Connection, slug: &str) -> Result<Organization> {
     let org = organizations::by_slug(conn, slug.trim())?.ok_or_else(|| no_organization(slug))?;
-    if conn.lock_org(&org.id)? {
+    if super::audit::lock_org(conn, &org.id)? {
         return organizations::by_slug(conn, slug.trim())?.ok_or_else(|| no_organization(slug));
     }
     Ok(org)
