@@ -592,6 +592,28 @@ fn rule7_a_sign_in_email_no_account_could_have_is_refused_naming_it_and_nothing_
     assert_eq!(wrong.to_string(), auth::WRONG_CREDENTIALS);
 }
 
+/// Rule 10 where the engines differ: PostgreSQL's text cannot hold NUL, and a NUL in a name
+/// that is only looked up (an organization's slug, a permission, a workspace, a role; the
+/// service and the CLI pass them on as given) failed the statement there: `internal`, "a bug",
+/// HTTP 500, where SQLite answered not found. Now the organization is not found on both engines,
+/// `check` refuses a permission or workspace with control characters naming the field, and any
+/// other text with NUL that reaches PostgreSQL is bad input, never `internal`. Nothing written.
+#[test]
+fn rule10_a_nul_in_a_name_looked_up_is_not_found_or_bad_input_on_both_engines_never_internal() {
+    let (mut db, o) = world();
+    let before = count(&db, "audit_events");
+    assert_eq!(code(check(&mut db, &o, "acme\u{0}", OWNER, ORG_VIEW, None, T0 + 1)), ErrorCode::NotFound);
+    assert_eq!(code(orgs::rename(&mut db, &o, "acme\u{0}", "New", T0 + 1)), ErrorCode::NotFound);
+    assert_eq!(invalid_field(check(&mut db, &o, ORG, OWNER, "org.vi\u{0}ew", None, T0 + 1)), "permission");
+    assert_eq!(invalid_field(check(&mut db, &o, ORG, OWNER, ORG_VIEW, Some("w\u{0}s"), T0 + 1)), "workspace");
+    assert_eq!(count(&db, "audit_events"), before, "nothing written");
+    add(&mut db, &o, "m@acme.test", "member", None, T0);
+    let before = count(&db, "audit_events");
+    let role = members::set_role(&mut db, &o, ORG, "m@acme.test", "adm\u{0}in", T0 + 1);
+    assert!(matches!(code(role), ErrorCode::NotFound | ErrorCode::InvalidInput), "a role with NUL");
+    assert_eq!(count(&db, "audit_events"), before, "nothing written");
+}
+
 // ---------------------------------------------------------------- rule 8
 
 #[test]

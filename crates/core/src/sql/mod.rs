@@ -65,6 +65,8 @@ pub enum Error {
     Column(String),
     /// A misuse: wrong parameters, a URL that does not parse.
     Invalid(String),
+    /// A text value holding NUL, which PostgreSQL's text cannot: bad input, never sent.
+    Nul,
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -79,6 +81,7 @@ impl std::fmt::Display for Error {
                 None => write!(f, "{e}"),
             },
             Error::Unavailable(m) | Error::Column(m) | Error::Invalid(m) => write!(f, "{m}"),
+            Error::Nul => write!(f, "a text value holds the character NUL"),
         }
     }
 }
@@ -117,7 +120,7 @@ impl Error {
             Error::Sqlite(_) => ErrorKind::Other,
             Error::Postgres(e) => postgres::kind_of(e),
             Error::Unavailable(_) => ErrorKind::Unavailable,
-            Error::Column(_) | Error::Invalid(_) => ErrorKind::Other,
+            Error::Column(_) | Error::Invalid(_) | Error::Nul => ErrorKind::Other,
         }
     }
 }
@@ -163,6 +166,9 @@ impl From<Error> for crate::error::Error {
                 }
             }
             Error::Unavailable(m) => E::Unavailable(m),
+            // What the caller gave, looked up or written as given (validation refuses control
+            // characters in what is stored; a name that is only looked up may still hold one).
+            Error::Nul => E::invalid("text", "must not contain the character NUL (\\0)"),
             Error::Column(_) | Error::Invalid(_) => {
                 log::warn!("database: {e}");
                 E::Internal("a database operation failed unexpectedly (a bug; the detail is in the log)".into())

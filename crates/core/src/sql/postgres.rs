@@ -259,6 +259,7 @@ impl PgConnection {
     }
 
     fn run_query(&self, t: &Translation, args: &[ValueRef<'_>]) -> Result<Vec<postgres::Row>> {
+        refuse_nul(args)?;
         let st = self.prepared(t, args)?;
         let pg: Vec<Arg<'_>> = args.iter().map(|v| Arg(*v)).collect();
         let refs: Vec<&(dyn postgres::types::ToSql + Sync)> = pg.iter().map(|a| a as _).collect();
@@ -266,6 +267,7 @@ impl PgConnection {
     }
 
     fn run_execute(&self, t: &Translation, args: &[ValueRef<'_>]) -> Result<usize> {
+        refuse_nul(args)?;
         let st = self.prepared(t, args)?;
         let pg: Vec<Arg<'_>> = args.iter().map(|v| Arg(*v)).collect();
         let refs: Vec<&(dyn postgres::types::ToSql + Sync)> = pg.iter().map(|a| a as _).collect();
@@ -535,6 +537,16 @@ impl RowValues for postgres::Row {
 
     fn column_name(&self, idx: usize) -> Result<&str> {
         self.columns().get(idx).map(|c| c.name()).ok_or_else(|| Error::Column(format!("no column {idx}")))
+    }
+}
+
+/// PostgreSQL's text cannot hold NUL, and a statement given one fails on the server (22021), which
+/// would surface as `internal`. SQLite compares such text like any other (a name looked up is not
+/// found); here it is bad input (`rules::rule10_a_nul_in_a_name_looked_up_…`), before it is sent.
+fn refuse_nul(args: &[ValueRef<'_>]) -> Result<()> {
+    match args.iter().any(|v| matches!(v, ValueRef::Text(t) if t.contains(&0))) {
+        true => Err(Error::Nul),
+        false => Ok(()),
     }
 }
 

@@ -26,6 +26,10 @@ pub struct OrgAccess {
 /// its lock is taken first, its expiries due are recorded (`audit::lock_org`), and it is read
 /// again.
 pub fn organization(conn: &Connection, slug: &str) -> Result<Organization> {
+    // No slug holds a control character (`validate::slugify`), and PostgreSQL's text not even NUL.
+    if slug.contains(char::is_control) {
+        return Err(no_organization(slug));
+    }
     let org = organizations::by_slug(conn, slug.trim())?.ok_or_else(|| no_organization(slug))?;
     if super::audit::lock_org(conn, &org.id)? {
         return organizations::by_slug(conn, slug.trim())?.ok_or_else(|| no_organization(slug));

@@ -46,6 +46,18 @@ pub fn check(
     if permission.is_empty() {
         return Err(Error::invalid("permission", "must not be empty"));
     }
+    // Control characters are in no slug, permission or workspace name (and NUL in no text on
+    // PostgreSQL): refused here alike on both engines, before a question is kept or sent.
+    let control = "must not contain control characters (tabs, new lines, escapes)";
+    if permission.contains(char::is_control) {
+        return Err(Error::invalid("permission", control));
+    }
+    if workspace.is_some_and(|w| w.contains(char::is_control)) {
+        return Err(Error::invalid("workspace", control));
+    }
+    if org.contains(char::is_control) {
+        return Err(super::access::no_organization(org));
+    }
     // PostgreSQL: nothing kept.
     if db.backend() == Backend::Postgres {
         return Ok(check_at_once(db, who, org, &email_norm, &permission, workspace, Times::Now, now)?.0);
