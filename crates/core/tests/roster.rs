@@ -755,3 +755,273 @@ fn demo_keeps_no_index_or_trigger_row_by_row() {
     assert!(per_member <= 40, "demo: {per_member} page lookups per member");
     check_in_step(&db);
 }
+
+/// What `demo` writes, member by member, as its number `i` says (the email carries it): the name,
+/// the role (every 20th an admin, the next a billing member), the status bucket (`i % 100`: 80
+/// active or expiring later, 5 disabled, 5 expired, 5 pending, 3 rejected, 2 invitations expired),
+/// every 25th member's workspace grant, and where a value is random, the range it is drawn from;
+/// the counts, the rows reported, the service accounts, roles and workspaces, the audit events, and
+/// a roster equal to its recomputation. On both engines: however `demo` writes, it writes this.
+#[test]
+fn demo_writes_every_member_as_its_number_says() {
+    const GIVEN: [&str; 24] = [
+        "Ada", "Bruno", "Chloé", "Dmitri", "Emma", "Farid", "Grace", "Hiro", "Ines", "Jonas", "Kemi", "Lars", "Maya",
+        "Nils", "Olga", "Pedro", "Quinn", "Rosa", "Sven", "Tara", "Umar", "Vera", "Wei", "Zoë",
+    ];
+    const FAMILY: [&str; 24] = [
+        "Abbott", "Becker", "Castro", "Dubois", "Eriksen", "Fischer", "García", "Hansen", "Ito", "Jensen", "Kowalski",
+        "Lopez", "Müller", "Novak", "Okafor", "Petrov", "Quinto", "Rossi", "Silva", "Tanaka", "Ulrich", "Varga",
+        "Wong", "Young",
+    ];
+    const WORKSPACES: [&str; 3] = ["Production", "Staging", "Analytics"];
+    let mut db = common::fresh_db();
+    orgs::init(&mut db, "Acme", OWNER, "Olivia Owner", PW, T0).unwrap();
+    let o = sign_in(&mut db, OWNER, PW, T0).unwrap();
+    let n: i64 = 1_300;
+    let now = T0 + 500;
+    let report = demo::demo(&mut db, &o, "demo", n, now).unwrap();
+    assert_eq!((report.members, report.organization.slug.as_str()), (n, "demo"));
+    let org_id = organizations::by_slug(db.connection(), "demo").unwrap().unwrap().id;
+    let conn = db.connection();
+    let number = |email: &str| -> i64 {
+        let (local, domain) = email.split_once('@').unwrap();
+        assert_eq!(domain, "demo.example");
+        local.rsplit('.').next().unwrap().parse().unwrap()
+    };
+    let role_of = |i: i64| match i % 20 {
+        0 => "admin",
+        1 => "billing",
+        _ => "member",
+    };
+    let within = |what: &str, v: i64, lo: i64, hi: i64| assert!((lo..hi).contains(&v), "{what}: {v} not in {lo}..{hi}");
+    let year = 365 * DAY;
+
+    // Members: account, membership and grants.
+    type MemberDump = (String, String, String, String, String, bool, i64, i64, Option<i64>, i64, Option<i64>, i64, i64);
+    let members: Vec<MemberDump> = conn
+        .prepare(
+            "SELECT a.email, a.email_norm, a.given_name, a.family_name, a.sort_name, a.password_hash IS NULL,
+                    a.email_confirmed, a.created_at, a.last_login_at, m.enabled, m.access_expires_at,
+                    m.expiry_recorded, m.joined_at
+             FROM memberships m JOIN accounts a ON a.id = m.account_id
+             WHERE m.organization_id = ?1 AND a.email_norm <> ?2",
+        )
+        .unwrap()
+        .query_map([&org_id, &OWNER.to_string()], |r| {
+            Ok((
+                r.get(0)?,
+                r.get(1)?,
+                r.get(2)?,
+                r.get(3)?,
+                r.get(4)?,
+                r.get(5)?,
+                r.get(6)?,
+                r.get(7)?,
+                r.get(8)?,
+                r.get(9)?,
+                r.get(10)?,
+                r.get(11)?,
+                r.get(12)?,
+            ))
+        })
+        .unwrap()
+        .collect::<gatehouse_core::sql::Result<_>>()
+        .unwrap();
+    let mut seen = std::collections::BTreeSet::new();
+    for (
+        em,
+        norm,
+        given,
+        family,
+        sort_name,
+        no_password,
+        confirmed,
+        created,
+        last_login,
+        enabled,
+        expires,
+        recorded,
+        joined,
+    ) in &members
+    {
+        let i = number(em);
+        assert!(seen.insert(i), "member {i} twice");
+        assert!(i % 100 < 90, "member {i} should be an invitation");
+        assert_eq!(*em, email(i));
+        assert_eq!(norm, em);
+        assert_eq!((given.as_str(), family.as_str()), (GIVEN[(i % 24) as usize], FAMILY[((i / 24) % 24) as usize]));
+        assert_eq!(*sort_name, format!("{given} {family}").to_lowercase());
+        assert!(*no_password, "demo accounts cannot sign in");
+        assert_eq!(*confirmed, (i % 7 != 0) as i64, "{i} confirmed");
+        within("created", *created, now - 60 - year + 1, now - 59);
+        assert_eq!(joined, created);
+        match last_login {
+            Some(t) => {
+                assert!(i % 100 < 80 && i % 3 != 0, "{i} signed in");
+                within("last login", *t, *created, now.max(created + 1));
+            }
+            None => assert!(i % 100 >= 80 || i % 3 == 0, "{i} never signed in"),
+        }
+        match i % 100 {
+            80..=84 => assert_eq!((*enabled, *expires, *recorded), (0, None, 0), "{i} disabled"),
+            85..=89 => {
+                assert_eq!((*enabled, *recorded), (1, 1), "{i} expired");
+                within("expired", expires.unwrap(), now - 90 * DAY + 1, now - 59);
+            }
+            _ if i % 10 == 3 => {
+                assert_eq!((*enabled, *recorded), (1, 0), "{i} expiring");
+                within("expiring", expires.unwrap(), now + 3600, now + 120 * DAY);
+            }
+            _ => assert_eq!((*enabled, *expires, *recorded), (1, None, 0), "{i} active"),
+        }
+    }
+    let expected_members = (0..n).filter(|i| i % 100 < 90).count();
+    assert_eq!(seen.len(), expected_members);
+
+    type GrantDump = (String, String, Option<String>, Option<i64>, Option<i64>, Option<String>, i64, i64, i64);
+    let grants: Vec<GrantDump> = conn
+        .prepare(
+            "SELECT a.email, r.name, w.name, g.valid_from, g.expires_at, g.granted_by, g.granted_at, a.created_at,
+                    g.expiry_recorded
+             FROM access_grants g JOIN memberships m ON m.id = g.membership_id JOIN accounts a ON a.id = m.account_id
+                  JOIN roles r ON r.id = g.role_id LEFT JOIN workspaces w ON w.id = g.workspace_id
+             WHERE g.organization_id = ?1 AND a.email_norm <> ?2",
+        )
+        .unwrap()
+        .query_map([&org_id, &OWNER.to_string()], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?, r.get(7)?, r.get(8)?))
+        })
+        .unwrap()
+        .collect::<gatehouse_core::sql::Result<_>>()
+        .unwrap();
+    let mut org_grants = std::collections::BTreeSet::new();
+    let mut ws_grants = std::collections::BTreeSet::new();
+    for (em, role, workspace, valid_from, expires, by, at, created, recorded) in &grants {
+        let i = number(em);
+        assert_eq!(role, role_of(i), "{i}'s role");
+        assert_eq!((valid_from, by.as_deref(), at, recorded), (&None, Some("demo"), created, &0), "{i}'s grant");
+        match workspace {
+            None => {
+                assert!(org_grants.insert(i), "{i} has two organization grants");
+                assert_eq!(*expires, None);
+            }
+            Some(w) => {
+                assert_eq!(i % 25, 0, "{i} has a workspace grant");
+                assert_eq!(w, WORKSPACES[(i / 25 % 3) as usize]);
+                assert!(ws_grants.insert(i));
+                match expires {
+                    Some(t) => {
+                        assert_eq!(i % 50, 0);
+                        within("workspace grant until", *t, now + DAY, now + 60 * DAY);
+                    }
+                    None => assert_ne!(i % 50, 0),
+                }
+            }
+        }
+    }
+    assert_eq!(org_grants, seen, "one organization grant per member");
+    assert_eq!(ws_grants, (0..n).filter(|i| i % 25 == 0).collect());
+
+    // Invitations.
+    type InvitationDump =
+        (String, String, String, Option<i64>, i64, Vec<u8>, String, Option<String>, i64, i64, i64, Option<String>);
+    let invitations: Vec<InvitationDump> = conn
+        .prepare(
+            "SELECT i.email, i.email_norm, r.name, i.access_expires_at, i.valid_until, i.token_hash, i.status,
+                    i.invited_by, i.created_at, i.last_sent_at, i.times_sent, i.workspace_id
+             FROM invitations i JOIN roles r ON r.id = i.role_id WHERE i.organization_id = ?1",
+        )
+        .unwrap()
+        .query_map([&org_id], |r| {
+            Ok((
+                r.get(0)?,
+                r.get(1)?,
+                r.get(2)?,
+                r.get(3)?,
+                r.get(4)?,
+                r.get(5)?,
+                r.get(6)?,
+                r.get(7)?,
+                r.get(8)?,
+                r.get(9)?,
+                r.get(10)?,
+                r.get(11)?,
+            ))
+        })
+        .unwrap()
+        .collect::<gatehouse_core::sql::Result<_>>()
+        .unwrap();
+    let mut invited = std::collections::BTreeSet::new();
+    let mut tokens = std::collections::BTreeSet::new();
+    for (em, norm, role, access, valid_until, token, status, by, created, sent, times, workspace) in &invitations {
+        let i = number(em);
+        assert!(invited.insert(i));
+        assert_eq!(*em, email(i));
+        assert_eq!(norm, em);
+        assert_eq!(role, role_of(i), "{i}'s invitation role");
+        assert_eq!((access, by.as_deref(), times, workspace), (&None, Some("demo"), &1, &None), "{i}");
+        assert_eq!(token.len(), 32);
+        assert!(tokens.insert(token.clone()), "two invitations with one token");
+        assert_eq!(sent, created);
+        match i % 100 {
+            90..=94 => {
+                assert_eq!(status, "open");
+                within("pending valid until", *valid_until, now + 3600, now + 7 * DAY);
+                within("pending sent", *created, now - 60 - year + 1, now - 59);
+            }
+            95..=97 => {
+                assert_eq!(status, "rejected");
+                within("rejected sent", *created, now - 60 - year + 1, now - 59);
+                assert_eq!(*valid_until, created + 7 * DAY);
+            }
+            98..=99 => {
+                assert_eq!(status, "open");
+                within("expired valid until", *valid_until, now - 30 * DAY + 1, now - 59);
+                within("expired sent", *created, now - 60 - year + 1, valid_until - 59);
+            }
+            _ => panic!("member {i} should not be an invitation"),
+        }
+    }
+    assert_eq!(invited, (0..n).filter(|i| i % 100 >= 90).collect());
+    assert_eq!(report.rows, 8 + 4 + 3 * expected_members as i64 + ws_grants.len() as i64 + invited.len() as i64);
+
+    // What else the organization holds.
+    let names = |sql: &str| -> Vec<String> {
+        conn.prepare(sql)
+            .unwrap()
+            .query_map([&org_id], |r| r.get(0))
+            .unwrap()
+            .collect::<gatehouse_core::sql::Result<Vec<String>>>()
+            .unwrap()
+    };
+    assert_eq!(
+        names("SELECT name FROM workspaces WHERE organization_id = ?1 ORDER BY name"),
+        ["Analytics", "Production", "Staging"]
+    );
+    assert_eq!(names("SELECT name FROM custom_permissions WHERE organization_id = ?1"), ["billing.access"]);
+    assert_eq!(
+        names(
+            "SELECT r.name || ':' || p.permission FROM roles r JOIN role_permissions p ON p.role_id = r.id
+               WHERE r.organization_id = ?1 AND r.name = 'billing' ORDER BY p.permission"
+        ),
+        ["billing:billing.access", "billing:org.view"]
+    );
+    assert_eq!(
+        names("SELECT s.name || ':' || r.name || ':' || substr(s.token_prefix, 1, 4) || ':' || coalesce(s.created_by_account, '')
+               FROM service_accounts s JOIN access_grants g ON g.service_account_id = s.id JOIN roles r ON r.id = g.role_id
+               WHERE s.organization_id = ?1 ORDER BY s.name"),
+        [format!("billing-agent:billing:ghs_:{}", o.account_id().unwrap()), format!("ci-pipeline:member:ghs_:{}", o.account_id().unwrap())]
+    );
+    assert_eq!(
+        names("SELECT action || ' ' || target FROM audit_events WHERE organization_id = ?1 ORDER BY seq"),
+        ["org.created demo", "demo.created demo"]
+    );
+    let note = "demo members' past expiries are recorded as already audited";
+    let details = names("SELECT details FROM audit_events WHERE organization_id = ?1 AND action = 'demo.created'");
+    let details: serde_json::Value = serde_json::from_str(&details[0]).unwrap();
+    assert_eq!(details, serde_json::json!({"members": n, "rows": report.rows, "note": note}));
+    let q = MemberQuery { per_page: 10, ..MemberQuery::default() };
+    let page = members::list(&mut db, &o, "demo", &q, now).unwrap();
+    assert_eq!(page.counts.total, n + 1);
+    check_in_step(&db);
+}
