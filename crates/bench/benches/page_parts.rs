@@ -13,9 +13,13 @@
 //! that page kind `ROUNDS` times and nothing else (for `valgrind --tool=callgrind`). One line of
 //! JSON (`{"kind": median ms, ...}`) ends the output, so two builds can be run in turn and compared.
 
+#[path = "shared/window_page.rs"]
+mod window_page;
+
 use gatehouse_core::usecases::{demo, members, orgs};
 use gatehouse_core::{Database, Principal, Timestamp};
 use std::time::Instant;
+use window_page::page_query as query;
 
 const OWNER: &str = "owner@bench.io";
 const PASSWORD: &str = "bench-owner-pass";
@@ -30,23 +34,6 @@ fn on_cpu_ms() -> f64 {
         .ok()
         .and_then(|s| s.split_whitespace().next().and_then(|n| n.parse::<f64>().ok()))
         .map_or(f64::NAN, |ns| ns / 1e6)
-}
-
-/// The window's Users page: search "a", active, role member, by name, 50 a page.
-fn query(page: i64, count_limit: Option<i64>) -> members::MemberQuery {
-    members::MemberQuery {
-        filter: members::MemberFilter {
-            search: Some("a".into()),
-            status: Some("active".into()),
-            role: Some("member".into()),
-        },
-        sort: members::SortKey::Name,
-        descending: false,
-        page,
-        per_page: 50,
-        count_limit,
-        after: None,
-    }
 }
 
 /// One statement's counters since the last reset.

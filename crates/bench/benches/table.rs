@@ -21,6 +21,9 @@
 //! strangers; permissions held and not held), in the same loop, one call each in turn, and must
 //! give the same answer to every one.
 
+#[path = "shared/window_page.rs"]
+mod window_page;
+
 use casbin::{CoreApi, DefaultModel, Enforcer, MemoryAdapter, MgmtApi};
 use gatehouse_core::catalogue::BUILT_IN_PERMISSIONS;
 use gatehouse_core::usecases::{check, demo, invitations, members, orgs};
@@ -30,6 +33,7 @@ use rand::{Rng, SeedableRng};
 use serde_json::{Map, Value};
 use std::path::PathBuf;
 use std::time::Instant;
+use window_page::page_query;
 
 const OWNER: &str = "owner@bench.io";
 const PASSWORD: &str = "bench-owner-pass";
@@ -348,23 +352,6 @@ fn check_beside_casbin(
     figures.put("check_computed_p99_us", percentile(&mut computed_times, 0.99));
     figures.put("casbin_over_check_computed", theirs_median / computed_median);
     figures.put("point_read_median_us", median(&mut floor));
-}
-
-/// The window's Users page: search "a", active, role member, by name, 50 a page.
-fn page_query(page: i64, count_limit: Option<i64>) -> members::MemberQuery {
-    members::MemberQuery {
-        filter: members::MemberFilter {
-            search: Some("a".into()),
-            status: Some("active".into()),
-            role: Some("member".into()),
-        },
-        sort: members::SortKey::Name,
-        descending: false,
-        page,
-        per_page: 50,
-        count_limit,
-        after: None,
-    }
 }
 
 fn pages(db: &mut Database, who: &Principal, now: Timestamp, quick: bool, figures: &mut Figures) {
