@@ -33,6 +33,7 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
         "0008_memberships_without_org_enabled",
         include_str!("../../../migrations/0008_memberships_without_org_enabled.sql"),
     ),
+    ("0009_check_covering_accounts", include_str!("../../../migrations/0009_check_covering_accounts.sql")),
 ];
 
 /// Tables every Gatehouse schema has had since 0001: how a SQLite file is recognised as ours.

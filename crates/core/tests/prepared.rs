@@ -162,6 +162,55 @@ fn check_on_postgres_waits_for_the_server_once() {
     }
 }
 
+/// A computed `check` reads the person asked by email from an index alone (migration 0009): the
+/// account's id from its index by email, as the grants' role and times from theirs (0007). With
+/// the unique index on email it was an index page and then the account's table row: one more
+/// descent into a random person's pages per check, the part of a check at 1M that no cache holds.
+/// Checked on the plans SQLite makes for the four shapes of the statement (account or service
+/// account asking, with or without the next change), on a database as `demo` leaves it (no
+/// statistics: there the planner took the unique index) and on one with ANALYZE's (`demo_db`).
+#[test]
+fn check_reads_the_person_account_from_an_index_alone() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut db = Database::open(dir.path().join("g.db")).unwrap();
+    orgs::init(&mut db, "Bench", "boss@bench.test", "Boss Bench", PW, T0).unwrap();
+    let who = sign_in(&mut db, "boss@bench.test", PW, T0).unwrap();
+    demo::demo(&mut db, &who, "demo", 50, T0).unwrap();
+    account_read_from_its_index(&db);
+    let (_dir, analyzed, _who) = demo_db();
+    account_read_from_its_index(&analyzed);
+}
+
+fn account_read_from_its_index(db: &Database) {
+    use gatehouse_core::auth::Principal;
+    use gatehouse_core::store::rights::{asked_at_once_sql, Times};
+    let conn = db.sqlite_connection().unwrap();
+    let askers = [
+        Principal::Account { id: "a".into(), email: "a@x.test".into() },
+        Principal::ServiceAccount { id: "s".into(), organization_id: "o".into(), name: "s".into() },
+    ];
+    for asker in &askers {
+        for times in [Times::Now, Times::Next] {
+            let sql = asked_at_once_sql(asker, times);
+            let plan: Vec<String> = conn
+                .prepare(&format!("EXPLAIN QUERY PLAN {sql}"))
+                .unwrap()
+                .query_map([rusqlite::types::Null; 6], |r| r.get::<_, String>(3))
+                .unwrap()
+                .map(|r| r.unwrap())
+                .collect();
+            // `a`: the person's account, as the statement names it.
+            let account: Vec<&String> = plan.iter().filter(|step| step.split(' ').nth(1) == Some("a")).collect();
+            assert_eq!(account.len(), 1, "{asker:?} {times:?}: {plan:#?}");
+            assert!(
+                account[0].contains("USING COVERING INDEX accounts_email_id"),
+                "{asker:?} {times:?} reads the account's table row: {}",
+                account[0]
+            );
+        }
+    }
+}
+
 /// With answers kept (the default, `answers.rs`): a new question costs the probe of the data
 /// version and the one statement that reads the answer and the next time its rows change (two; it
 /// was seven: the probe, BEGIN, three reads, COMMIT and `next_change`); the same question again,

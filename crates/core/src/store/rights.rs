@@ -219,7 +219,7 @@ macro_rules! person_asked {
             "
           FROM organizations o2
           LEFT JOIN workspaces w ON w.organization_id = o2.id AND w.name = ?6 COLLATE NOCASE
-          LEFT JOIN accounts a ON a.email_norm = ?4
+          LEFT JOIN accounts a INDEXED BY accounts_email_id ON a.email_norm = ?4
           LEFT JOIN memberships m ON m.organization_id = o2.id AND m.account_id = a.id
           WHERE o2.slug = ?1) x ON x.org = o.id"
         )

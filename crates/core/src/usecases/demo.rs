@@ -28,7 +28,8 @@ const FAMILY: [&str; 24] = [
 /// The secondary indexes of the tables `demo` fills (not those that make a key unique: the loaded
 /// rows are checked against them row by row). `invitations_one_open` is re-made from the loaded rows
 /// and so still refuses two open invitations of one email.
-const BASE_INDEXES: [&str; 9] = [
+const BASE_INDEXES: [&str; 10] = [
+    "accounts_email_id",
     "memberships_account",
     "memberships_pending_expiry",
     "access_grants_membership",
