@@ -8,5 +8,11 @@
 #![cfg_attr(not(debug_assertions), windows_subsystem = "windows")]
 
 fn main() {
+    // Without a display GTK cannot start and the window would end in a panic (exit 101): say so,
+    // as `gatehouse` does, and exit 2.
+    if !gatehouse_cli::has_display(|name| std::env::var_os(name)) {
+        eprintln!("{}", gatehouse_cli::no_display_message("gatehouse-desktop"));
+        std::process::exit(2);
+    }
     gatehouse_app::run_desktop();
 }

@@ -113,3 +113,26 @@ fn without_a_display_no_arguments_say_how_to_use_the_command_line() {
     let out = Command::new(&cli).arg("--version").env_remove("DISPLAY").env_remove("WAYLAND_DISPLAY").output().unwrap();
     assert_eq!(out.status.code(), Some(0));
 }
+
+/// The desktop program started directly without a display (the desktop entry run over SSH, or
+/// `gatehouse-desktop` typed in a container) says so and exits 2, as `gatehouse` does, instead of
+/// ending in GTK's panic "Failed to initialize gtk backend!" (exit 101), as it did before.
+#[test]
+fn the_desktop_program_without_a_display_says_so_and_exits_2() {
+    if !cfg!(unix) || cfg!(target_os = "macos") {
+        return;
+    }
+    let home = TempDir::new().unwrap();
+    let out = Command::new(bin("gatehouse-desktop"))
+        .env_remove("DISPLAY")
+        .env_remove("WAYLAND_DISPLAY")
+        .env_remove("GATEHOUSE_DB")
+        .env("XDG_DATA_HOME", home.path())
+        .env("XDG_CONFIG_HOME", home.path())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.starts_with("gatehouse-desktop: there is no display"), "{stderr}");
+    assert!(stderr.contains("gatehouse --help") && !stderr.contains("panicked"), "{stderr}");
+}

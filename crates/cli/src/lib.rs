@@ -74,6 +74,25 @@ pub fn wants_window(args: &[OsString]) -> bool {
     }
 }
 
+/// Whether a window can open: on Linux and the BSDs GTK needs an X11 or Wayland display, and
+/// without one the desktop program would end in a GTK panic; Windows and macOS always have one.
+/// `var` reads an environment variable (`std::env::var_os` outside tests).
+pub fn has_display(var: impl Fn(&str) -> Option<OsString>) -> bool {
+    if cfg!(any(windows, target_os = "macos")) {
+        return true;
+    }
+    ["DISPLAY", "WAYLAND_DISPLAY"].iter().any(|name| var(name).is_some_and(|v| !v.is_empty()))
+}
+
+/// What `gatehouse` and `gatehouse-desktop` say, before exiting 2, when there is no display.
+pub fn no_display_message(program: &str) -> String {
+    format!(
+        "{program}: there is no display here ($DISPLAY and $WAYLAND_DISPLAY are not set, as over SSH), \
+         so the window cannot open.\n\
+         Gatehouse works here as a command line: gatehouse --help (a first database: gatehouse init --help)"
+    )
+}
+
 /// Where the database lives: --db, else $GATEHOUSE_DB, else the platform's app-data folder.
 pub fn default_db_path() -> PathBuf {
     if let Some(p) = std::env::var_os("GATEHOUSE_DB").filter(|p| !p.is_empty()) {
@@ -738,6 +757,20 @@ fn invites_command(cli: &Cli, out: &Out, cmd: &InvitesCommand) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_display_is_an_x11_or_wayland_one_that_is_set_and_not_empty() {
+        let with = |set: &'static [(&'static str, &'static str)]| {
+            has_display(move |name| set.iter().find(|(n, _)| *n == name).map(|(_, v)| OsString::from(v)))
+        };
+        assert!(with(&[("DISPLAY", ":0")]));
+        assert!(with(&[("WAYLAND_DISPLAY", "wayland-0")]));
+        if cfg!(any(windows, target_os = "macos")) {
+            return;
+        }
+        assert!(!with(&[]));
+        assert!(!with(&[("DISPLAY", ""), ("WAYLAND_DISPLAY", "")]));
+    }
 
     #[test]
     fn window_or_cli() {
