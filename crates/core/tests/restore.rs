@@ -251,3 +251,104 @@ fn a_backup_with_a_broken_chain_or_a_dangling_reference_is_refused() {
     let e = refused_untouched(&mut s, &b, OWNER, PW);
     assert!(e.field() == Some("file") && e.to_string().contains("foreign keys"), "{e}");
 }
+
+/// Every connection `Database` opens maps the file (`PRAGMA mmap_size`, `db::configure`). A
+/// restore of a smaller backup shrinks the file under another connection that mapped it whole, as
+/// under a running `serve` or window: a read that was under way when the restore committed reads
+/// its old snapshot to the end, the checkpoint truncates the file only once no reader holds an
+/// older snapshot, and the next reads see the restored database, with no access beyond the end
+/// of the file (which would be SIGBUS, ending this test process) and nothing reported damaged.
+#[test]
+fn a_restore_shrinks_the_file_under_a_connection_that_mapped_it_and_that_connection_reads_on() {
+    let mut s = setup();
+    let o = sign_in(&mut s.live, OWNER, PW, T0).unwrap();
+    gatehouse_core::usecases::demo::demo(&mut s.live, &o, "big", 3000, T0).unwrap();
+    let path = s.dir.path().join("gatehouse.db");
+    let live = s.live.sqlite_connection().unwrap();
+    live.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(())).unwrap();
+    let large = std::fs::metadata(&path).unwrap().len();
+
+    let mut other = Database::open_existing(&path).unwrap();
+    let mapped: i64 = other.sqlite_connection().unwrap().pragma_query_value(None, "mmap_size", |r| r.get(0)).unwrap();
+    assert!(mapped as u64 >= large, "the connection maps {mapped} bytes of a {large}-byte file");
+    let integrity = |db: &Database| -> String {
+        db.sqlite_connection().unwrap().query_row("PRAGMA integrity_check", [], |r| r.get(0)).unwrap()
+    };
+    // Every page of the large file, read through the mapping.
+    assert_eq!(integrity(&other), "ok");
+    let o_other = sign_in(&mut other, OWNER, PW, T0).unwrap();
+    let asked = |db: &mut Database, who: &gatehouse_core::Principal, org: &str| {
+        gatehouse_core::usecases::check::check(db, who, org, BOB, "org.view", None, T0 + 200)
+    };
+    assert!(asked(&mut other, &o_other, "big").is_ok());
+
+    // A read under way on the other connection while the restore commits and a checkpoint runs.
+    let reader = other.sqlite_connection().unwrap();
+    let mut under_way = reader.prepare("SELECT email_norm FROM roster ORDER BY rid").unwrap();
+    let mut rows = under_way.query([]).unwrap();
+    let first: String = rows.next().unwrap().unwrap().get(0).unwrap();
+    let backup = s.backup.clone();
+    restore_as(&mut s, &backup, OWNER, PW).unwrap();
+    let live = s.live.sqlite_connection().unwrap();
+    live.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(())).unwrap();
+    assert_eq!(std::fs::metadata(&path).unwrap().len(), large, "not truncated under a reader of the old snapshot");
+    let mut rest = 1;
+    while let Some(row) = rows.next().unwrap() {
+        let _: String = row.get(0).unwrap();
+        rest += 1;
+    }
+    assert!(rest > 3000, "the old snapshot read to its end ({rest} rows after {first})");
+    drop(rows);
+    drop(under_way);
+
+    live.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(())).unwrap();
+    let small = std::fs::metadata(&path).unwrap().len();
+    assert!(small * 2 < large, "the restore shrank the file: {large} -> {small} bytes");
+    assert_eq!(integrity(&other), "ok");
+    let err = asked(&mut other, &o_other, "big").unwrap_err();
+    assert_eq!(err.code(), ErrorCode::NotFound);
+    assert!(asked(&mut other, &o_other, "acme").unwrap().allowed);
+}
+
+/// Whether this process maps the database file at `path` now (`/proc/self/maps`).
+#[cfg(target_os = "linux")]
+fn mapped_now(path: &Path) -> bool {
+    let path = path.canonicalize().unwrap();
+    std::fs::read_to_string("/proc/self/maps").unwrap().lines().any(|l| l.ends_with(path.to_str().unwrap()))
+}
+
+/// Exports read every page of a table once: they read with `pread` into the bounded page cache,
+/// not through the mapping every other read uses, so a `members export` or `audit export` of a
+/// large organization does not leave the whole roster or log in the process's resident set.
+#[cfg(target_os = "linux")]
+#[test]
+fn exports_read_the_file_unmapped_and_other_reads_mapped() {
+    let s = setup();
+    drop(s.live);
+    let path = s.dir.path().join("gatehouse.db");
+    let mut db = Database::open_existing(&path).unwrap();
+    let o = sign_in(&mut db, OWNER, PW, T0).unwrap();
+    assert!(gatehouse_core::usecases::check::check(&mut db, &o, "acme", BOB, "org.view", None, T0).unwrap().allowed);
+    assert!(mapped_now(&path), "a check reads through the mapping");
+    let mut rows = 0;
+    gatehouse_core::usecases::review::export_members_each(&mut db, &o, "acme", T0, |_| {
+        assert!(!mapped_now(&path), "the members export reads unmapped");
+        rows += 1;
+        Ok(())
+    })
+    .unwrap();
+    assert_eq!(rows, 3);
+    let mut events = 0;
+    audit::export_each(&mut db, &o, "acme", T0, |_| {
+        assert!(!mapped_now(&path), "the audit export reads unmapped");
+        events += 1;
+        Ok(())
+    })
+    .unwrap();
+    assert!(events > 0);
+    // Another question (the first one's answer is kept and reads nothing).
+    assert!(
+        gatehouse_core::usecases::check::check(&mut db, &o, "acme", MALLORY, "org.view", None, T0).unwrap().allowed
+    );
+    assert!(mapped_now(&path), "mapped again after the exports");
+}

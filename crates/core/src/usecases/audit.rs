@@ -207,7 +207,7 @@ pub fn export_each(
     now: Timestamp,
     mut each: impl FnMut(AuditEventView) -> Result<()>,
 ) -> Result<u64> {
-    db.read(now, |tx| {
+    db.read_unmapped(now, |tx| {
         let access = OrgAccess::load(tx, who, org, now)?;
         access.require(&Action::ViewAudit, "audit")?;
         audit::each(tx, &access.org.id, |e| each(view(e)))

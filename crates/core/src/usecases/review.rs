@@ -125,7 +125,7 @@ pub fn export_members_each(
     now: Timestamp,
     mut each: impl FnMut(MemberRow) -> Result<()>,
 ) -> Result<u64> {
-    db.read(now, |tx| {
+    db.read_unmapped(now, |tx| {
         let access = OrgAccess::load(tx, who, org, now)?;
         access.require(&Action::ViewOrganization, "members")?;
         crate::usecases::members::each_in_email_order(tx, &access.org.id, now, &mut each)
