@@ -159,7 +159,8 @@ fn main() {
     // `Database` maps the file since this bench was written: the plain variant turns that off.
     core_plain.sqlite_connection().unwrap().pragma_update(None, "mmap_size", 0).unwrap();
     core_mmap.sqlite_connection().unwrap().pragma_update(None, "mmap_size", MMAP).unwrap();
-    let raws = [raw(&path, false), raw(&path, true), raw(&path, false), raw(&path, true)];
+    let raws =
+        [raw(&path, false), raw(&path, true), raw(&path, false), raw(&path, true), raw(&path, false), raw(&path, true)];
     let names = [
         "core check, computed",
         "core check, computed, mmap",
@@ -167,6 +168,8 @@ fn main() {
         "statement, UNIQUE index, mmap",
         "statement, covering index",
         "statement, covering index, mmap",
+        "point read (account by email)",
+        "point read (account by email), mmap",
     ];
 
     let mut rng = rand::rngs::SmallRng::seed_from_u64(12);
@@ -206,6 +209,12 @@ fn main() {
                     1 => drop(std::hint::black_box(
                         check::check(&mut core_mmap, &who, "demo", email, perm, None, now).unwrap(),
                     )),
+                    k @ 6.. => {
+                        // The floor of any design that reads one random row: one B-tree descent.
+                        let mut st =
+                            raws[k - 2].prepare_cached("SELECT id FROM accounts WHERE email_norm = ?1").unwrap();
+                        std::hint::black_box(st.query_row([email], |r| r.get::<_, String>(0)).unwrap());
+                    }
                     k => {
                         let sql = if k < 4 { &unique_sql } else { &cover_sql };
                         let mut st = raws[k - 2].prepare_cached(sql).unwrap();
