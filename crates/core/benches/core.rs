@@ -8,6 +8,11 @@ use gatehouse_core::usecases::{check, demo, invitations, members, orgs};
 use gatehouse_core::{Database, Principal};
 use std::time::{Duration, Instant};
 
+// The window's Users page query, kept once for every bench (gatehouse-bench's too).
+#[path = "../../bench/benches/shared/window_page.rs"]
+mod window_page;
+use window_page::page_query;
+
 const NOW: i64 = 1_800_000_000;
 
 fn setup(n: i64) -> (tempfile::TempDir, Database, Principal) {
@@ -27,19 +32,7 @@ fn benches(c: &mut Criterion) {
     let (_dir, mut db, who) = setup(n);
     let mut g = c.benchmark_group(format!("members_{n}"));
     g.sample_size(10).measurement_time(Duration::from_secs(5));
-    let query = |page| members::MemberQuery {
-        filter: members::MemberFilter {
-            search: Some("a".into()),
-            status: Some("active".into()),
-            role: Some("member".into()),
-        },
-        sort: members::SortKey::Name,
-        descending: false,
-        page,
-        per_page: 50,
-        count_limit: None,
-        after: None,
-    };
+    let query = |page| page_query(page, None);
     let total = members::list(&mut db, &who, "demo", &query(1), NOW).unwrap().total;
     let deep = (total / 50).clamp(1, 10_000);
     println!("matching rows: {total}; deep page: {deep}");
@@ -50,7 +43,7 @@ fn benches(c: &mut Criterion) {
         b.iter(|| members::list(&mut db, &who, "demo", &query(deep), NOW).unwrap())
     });
     // What the window asks: counts that walk the matching rows stop at 1,000 ("1,000+").
-    let capped = |page| members::MemberQuery { count_limit: Some(1000), ..query(page) };
+    let capped = |page| page_query(page, Some(1000));
     g.bench_function("page_1_search_sort_filter_capped_counts", |b| {
         b.iter(|| members::list(&mut db, &who, "demo", &capped(1), NOW).unwrap())
     });
