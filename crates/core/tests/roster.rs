@@ -706,19 +706,31 @@ fn schema(db: &Database) -> Vec<(String, String, String)> {
     st.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?))).unwrap().collect::<rusqlite::Result<_>>().unwrap()
 }
 
+/// The connection's settings that `demo` changes for its load (`Database::bulk_load_settings`).
+fn settings(db: &Database) -> Vec<i64> {
+    let conn = db.sqlite_connection().unwrap();
+    ["cache_size", "temp_store", "threads"]
+        .iter()
+        .map(|p| conn.pragma_query_value(None, p, |r| r.get(0)).unwrap())
+        .collect()
+}
+
 /// `demo` drops the roster's per-row insert triggers (and, when it is most of the database, the
 /// secondary indexes) for its load and makes them again: the schema ends exactly as it began, both
-/// ways, the roster equals its recomputation, and a load that fails leaves everything as it was.
+/// ways, the roster equals its recomputation, and a load that fails leaves everything as it was,
+/// the connection's settings included.
 #[test]
 fn demo_leaves_the_schema_as_it_found_it_and_a_failed_load_changes_nothing() {
     let mut db = Database::open_in_memory().unwrap();
     orgs::init(&mut db, "Acme", OWNER, "Olivia Owner", PW, T0).unwrap();
     let o = sign_in(&mut db, OWNER, PW, T0).unwrap();
     let before = schema(&db);
+    let configured = settings(&db);
     assert!(before.iter().any(|(_, name, _)| name == "roster_by_name"));
     // Most of the database: indexes suspended and built afterwards.
     demo::demo(&mut db, &o, "demo", 300, T0).unwrap();
     assert_eq!(schema(&db), before);
+    assert_eq!(settings(&db), configured);
     check_in_step(&db);
     // A small load into a larger database: the indexes are kept row by row.
     demo::demo(&mut db, &o, "small", 20, T0).unwrap();
@@ -736,6 +748,7 @@ fn demo_leaves_the_schema_as_it_found_it_and_a_failed_load_changes_nothing() {
     let rows: i64 = db.connection().query_row("SELECT count(*) FROM roster", [], |r| r.get(0)).unwrap();
     assert!(demo::demo(&mut db, &o, "clash", 2_000, T0).is_err());
     assert_eq!(schema(&db), before);
+    assert_eq!(settings(&db), configured);
     let after: i64 = db.connection().query_row("SELECT count(*) FROM roster", [], |r| r.get(0)).unwrap();
     assert_eq!(after, rows);
     assert!(organizations::by_slug(db.connection(), "clash").unwrap().is_none());
@@ -782,6 +795,80 @@ fn demo_keeps_no_index_or_trigger_row_by_row() {
     check_in_step(&db);
 }
 
+/// A member's account and membership as `demo_writes_every_member_as_its_number_says` reads them,
+/// in its SELECT's column order.
+struct DemoMember {
+    email: String,
+    norm: String,
+    given: String,
+    family: String,
+    sort_name: String,
+    no_password: bool,
+    confirmed: i64,
+    created: i64,
+    last_login: Option<i64>,
+    enabled: i64,
+    expires: Option<i64>,
+    recorded: i64,
+    joined: i64,
+}
+
+impl DemoMember {
+    fn from_row(r: &gatehouse_core::sql::Row) -> gatehouse_core::sql::Result<Self> {
+        Ok(Self {
+            email: r.get(0)?,
+            norm: r.get(1)?,
+            given: r.get(2)?,
+            family: r.get(3)?,
+            sort_name: r.get(4)?,
+            no_password: r.get(5)?,
+            confirmed: r.get(6)?,
+            created: r.get(7)?,
+            last_login: r.get(8)?,
+            enabled: r.get(9)?,
+            expires: r.get(10)?,
+            recorded: r.get(11)?,
+            joined: r.get(12)?,
+        })
+    }
+}
+
+/// An invitation as `demo_writes_every_member_as_its_number_says` reads it, in its SELECT's column
+/// order.
+struct DemoInvitation {
+    email: String,
+    norm: String,
+    role: String,
+    access: Option<i64>,
+    valid_until: i64,
+    token: Vec<u8>,
+    status: String,
+    by: Option<String>,
+    created: i64,
+    sent: i64,
+    times: i64,
+    workspace: Option<String>,
+}
+
+impl DemoInvitation {
+    fn from_row(r: &gatehouse_core::sql::Row) -> gatehouse_core::sql::Result<Self> {
+        Ok(Self {
+            email: r.get(0)?,
+            norm: r.get(1)?,
+            role: r.get(2)?,
+            access: r.get(3)?,
+            valid_until: r.get(4)?,
+            token: r.get(5)?,
+            status: r.get(6)?,
+            by: r.get(7)?,
+            created: r.get(8)?,
+            sent: r.get(9)?,
+            times: r.get(10)?,
+            workspace: r.get(11)?,
+        })
+    }
+}
+
 /// What `demo` writes, member by member, as its number `i` says (the email carries it): the name,
 /// the role (every 20th an admin, the next a billing member), the status bucket (`i % 100`: 80
 /// active or expiring later, 5 disabled, 5 expired, 5 pending, 3 rejected, 2 invitations expired),
@@ -823,8 +910,7 @@ fn demo_writes_every_member_as_its_number_says() {
     let year = 365 * DAY;
 
     // Members: account, membership and grants.
-    type MemberDump = (String, String, String, String, String, bool, i64, i64, Option<i64>, i64, Option<i64>, i64, i64);
-    let members: Vec<MemberDump> = conn
+    let members: Vec<DemoMember> = conn
         .prepare(
             "SELECT a.email, a.email_norm, a.given_name, a.family_name, a.sort_name, a.password_hash IS NULL,
                     a.email_confirmed, a.created_at, a.last_login_at, m.enabled, m.access_expires_at,
@@ -833,29 +919,13 @@ fn demo_writes_every_member_as_its_number_says() {
              WHERE m.organization_id = ?1 AND a.email_norm <> ?2",
         )
         .unwrap()
-        .query_map([&org_id, &OWNER.to_string()], |r| {
-            Ok((
-                r.get(0)?,
-                r.get(1)?,
-                r.get(2)?,
-                r.get(3)?,
-                r.get(4)?,
-                r.get(5)?,
-                r.get(6)?,
-                r.get(7)?,
-                r.get(8)?,
-                r.get(9)?,
-                r.get(10)?,
-                r.get(11)?,
-                r.get(12)?,
-            ))
-        })
+        .query_map([&org_id, &OWNER.to_string()], DemoMember::from_row)
         .unwrap()
         .collect::<gatehouse_core::sql::Result<_>>()
         .unwrap();
     let mut seen = std::collections::BTreeSet::new();
-    for (
-        em,
+    for DemoMember {
+        email: em,
         norm,
         given,
         family,
@@ -868,7 +938,7 @@ fn demo_writes_every_member_as_its_number_says() {
         expires,
         recorded,
         joined,
-    ) in &members
+    } in &members
     {
         let i = number(em);
         assert!(seen.insert(i), "member {i} twice");
@@ -949,37 +1019,34 @@ fn demo_writes_every_member_as_its_number_says() {
     assert_eq!(ws_grants, (0..n).filter(|i| i % 25 == 0).collect());
 
     // Invitations.
-    type InvitationDump =
-        (String, String, String, Option<i64>, i64, Vec<u8>, String, Option<String>, i64, i64, i64, Option<String>);
-    let invitations: Vec<InvitationDump> = conn
+    let invitations: Vec<DemoInvitation> = conn
         .prepare(
             "SELECT i.email, i.email_norm, r.name, i.access_expires_at, i.valid_until, i.token_hash, i.status,
                     i.invited_by, i.created_at, i.last_sent_at, i.times_sent, i.workspace_id
              FROM invitations i JOIN roles r ON r.id = i.role_id WHERE i.organization_id = ?1",
         )
         .unwrap()
-        .query_map([&org_id], |r| {
-            Ok((
-                r.get(0)?,
-                r.get(1)?,
-                r.get(2)?,
-                r.get(3)?,
-                r.get(4)?,
-                r.get(5)?,
-                r.get(6)?,
-                r.get(7)?,
-                r.get(8)?,
-                r.get(9)?,
-                r.get(10)?,
-                r.get(11)?,
-            ))
-        })
+        .query_map([&org_id], DemoInvitation::from_row)
         .unwrap()
         .collect::<gatehouse_core::sql::Result<_>>()
         .unwrap();
     let mut invited = std::collections::BTreeSet::new();
     let mut tokens = std::collections::BTreeSet::new();
-    for (em, norm, role, access, valid_until, token, status, by, created, sent, times, workspace) in &invitations {
+    for DemoInvitation {
+        email: em,
+        norm,
+        role,
+        access,
+        valid_until,
+        token,
+        status,
+        by,
+        created,
+        sent,
+        times,
+        workspace,
+    } in &invitations
+    {
         let i = number(em);
         assert!(invited.insert(i));
         assert_eq!(*em, email(i));
