@@ -45,6 +45,19 @@ pub(crate) const CACHE_KIB: i64 = -65_536;
 /// How much of the file each connection maps (`PRAGMA mmap_size`): SQLite's own upper bound.
 pub(crate) const MMAP_BYTES: i64 = 2_147_418_112;
 
+/// What a bulk load (`Database::bulk_load_settings`, `demo`) sets on a SQLite connection, as
+/// (pragma, value). A 1 GiB page cache (taken only as used): every row loaded goes into each
+/// roster index at a random place, and a cache that holds those indexes for the one transaction
+/// keeps that from becoming a disk read and write per row. Temporary files allowed (`temp_store`
+/// 1, FILE) and 2 sorter threads: the indexes built after the load go through SQLite's sorter.
+/// With temporary files kept in memory (the connection's setting) the sorter takes no memory
+/// budget: it holds every key as a record allocated on its own and sorts them in one list. With
+/// temporary files allowed it packs the keys into contiguous memory up to the cache's size
+/// (spilling sorted runs to a file, which helper threads may sort and merge, past that). A
+/// 1M-member `demo`'s seven wide roster indexes took 25.1 s of CPU one way and 16.6 s (FILE) or
+/// 14.9 s (FILE, 2 threads) the other, in single runs at load 8-9 (`examples/demo_load.rs`).
+const BULK_LOAD_SETTINGS: [(&str, i64); 3] = [("cache_size", -1_048_576), ("temp_store", 1), ("threads", 2)];
+
 /// How long a writer waits for another process's write lock before failing `unavailable`, unless
 /// the front door says otherwise (`OpenOptions::lock_wait`).
 pub const DEFAULT_LOCK_WAIT: Duration = Duration::from_secs(30);
@@ -1135,6 +1148,62 @@ impl Database {
     pub fn check_answers_reused(&self) -> u64 {
         self.answers.hits()
     }
+
+    /// This database set for one bulk load until the guard is dropped, which puts back the
+    /// connection's settings as they were (also when the load fails or panics): on SQLite, the
+    /// pragmas of `BULK_LOAD_SETTINGS`; on PostgreSQL, nothing (the server's settings are its own).
+    /// Use the guard as the `Database` for the load; take it outside `write` (SQLite may refuse to
+    /// change `temp_store` inside a transaction).
+    pub(crate) fn bulk_load_settings(&mut self) -> Result<BulkLoad<'_>> {
+        if self.conn.as_sqlite().is_none() {
+            return Ok(BulkLoad { db: self, before: None });
+        }
+        let mut before = BULK_LOAD_SETTINGS;
+        for (name, value) in &mut before {
+            *value = self.sqlite().pragma_query_value(None, name, |r| r.get(0))?;
+        }
+        // Built before the first change: one that fails puts back those made before it.
+        let load = BulkLoad { db: self, before: Some(before) };
+        let conn = load.db.sqlite();
+        for (name, value) in BULK_LOAD_SETTINGS {
+            conn.pragma_update(None, name, value)?;
+        }
+        Ok(load)
+    }
+}
+
+/// A `Database` set for a bulk load (`Database::bulk_load_settings`); dropped, the connection's
+/// settings are as they were before.
+pub(crate) struct BulkLoad<'a> {
+    db: &'a mut Database,
+    /// The SQLite settings to put back, as (pragma, value); `None` on PostgreSQL.
+    before: Option<[(&'static str, i64); 3]>,
+}
+
+impl std::ops::Deref for BulkLoad<'_> {
+    type Target = Database;
+    fn deref(&self) -> &Database {
+        self.db
+    }
+}
+
+impl std::ops::DerefMut for BulkLoad<'_> {
+    fn deref_mut(&mut self) -> &mut Database {
+        self.db
+    }
+}
+
+impl Drop for BulkLoad<'_> {
+    fn drop(&mut self) {
+        let (Some(before), Some(conn)) = (self.before, self.db.conn.as_sqlite()) else {
+            return;
+        };
+        for (name, value) in before.into_iter().rev() {
+            if let Err(e) = conn.pragma_update(None, name, value) {
+                log::warn!("putting back PRAGMA {name} = {value} after a bulk load: {e}");
+            }
+        }
+    }
 }
 
 #[cfg(test)]
@@ -1152,6 +1221,36 @@ mod tests {
         }
         // Two waiters with different draws wake apart.
         assert_ne!(busy_pause(6, 0.1), busy_pause(6, 0.9));
+    }
+
+    /// The bulk-load guard sets its pragmas while it lives and puts back what the connection had
+    /// when it is dropped: after the load, after a load that panics, and nested.
+    #[test]
+    fn a_bulk_load_puts_the_connection_settings_back() {
+        let settings = |db: &Database| -> Vec<i64> {
+            BULK_LOAD_SETTINGS
+                .iter()
+                .map(|(name, _)| db.sqlite().pragma_query_value(None, name, |r| r.get(0)).unwrap())
+                .collect()
+        };
+        let bulk: Vec<i64> = BULK_LOAD_SETTINGS.iter().map(|(_, value)| *value).collect();
+        let mut db = Database::open_in_memory().unwrap();
+        let configured = settings(&db);
+        assert_eq!(configured, [CACHE_KIB, 2, 0], "cache_size, temp_store MEMORY, no sorter threads");
+        {
+            let mut load = db.bulk_load_settings().unwrap();
+            assert_eq!(settings(&load), bulk);
+            load.write(0, |tx| Ok(tx.execute("CREATE TABLE t(x)", [])?)).unwrap();
+            assert_eq!(settings(&load.bulk_load_settings().unwrap()), bulk);
+            assert_eq!(settings(&load), bulk, "a nested guard puts back the outer one's settings");
+        }
+        assert_eq!(settings(&db), configured);
+        let killed = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            let _load = db.bulk_load_settings().unwrap();
+            panic!("killed mid-load");
+        }));
+        assert!(killed.is_err());
+        assert_eq!(settings(&db), configured);
     }
 
     #[test]

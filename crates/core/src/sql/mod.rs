@@ -29,7 +29,8 @@
 //! - a statement that fails inside a PostgreSQL transaction aborts it (SQLite carries on): a use case
 //!   that expects a statement to fail and goes on must test first or use a SAVEPOINT;
 //! - a closure that retries must be `FnMut` (`Database::write` takes an `FnOnce` today);
-//! - the pragmas of `db.rs` and `demo` are SQLite's (`pragma_update` does nothing on PostgreSQL).
+//! - the pragmas of `db.rs` (its connection settings, `Database::bulk_load_settings`) are SQLite's
+//!   (`pragma_update` does nothing on PostgreSQL; the bulk-load guard sets nothing there).
 
 mod pgconfig;
 mod pgvalue;

@@ -41,9 +41,6 @@ const BASE_INDEXES: [&str; 10] = [
     "invitations_org_status",
 ];
 
-/// Helper threads SQLite's sorter may use while `demo` builds its indexes.
-const SORT_THREADS: i64 = 2;
-
 #[derive(Debug, Clone, Serialize, TS)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[ts(export)]
@@ -69,23 +66,10 @@ pub fn demo(db: &mut Database, who: &Principal, slug: &str, n: i64, now: Timesta
         .ok_or_else(|| Error::forbidden("run demo --as a person; they will own the demo organization"))?
         .to_string();
     let mut rng = rand::rngs::SmallRng::from_os_rng();
-    // Every member adds a row to each roster index at a random place: a cache that holds those
-    // indexes for the one transaction keeps that from becoming a disk read and write per row.
-    db.connection().pragma_update(None, "cache_size", -1_048_576)?;
-    // The indexes built after the load go through SQLite's sorter. With temporary files kept in
-    // memory (the connection's setting) the sorter takes no memory budget: it holds every key as a
-    // record allocated on its own and sorts them in one list. With temporary files allowed it
-    // packs the keys into contiguous memory up to the cache's size (spilling sorted runs to a file,
-    // which helper threads may sort and merge, past that). A 1M-member `demo`'s seven wide roster
-    // indexes took 25.1 s of CPU one way and 16.6 s (FILE) or 14.9 s (FILE, 2 threads) the other,
-    // in single runs at load 8-9 (`examples/demo_load.rs`).
-    db.connection().pragma_update(None, "temp_store", "FILE")?;
-    db.connection().pragma_update(None, "threads", SORT_THREADS)?;
-    let result = demo_rows(db, who, slug, n, now, &account, &mut rng);
-    db.connection().pragma_update(None, "threads", 0)?;
-    db.connection().pragma_update(None, "temp_store", "MEMORY")?;
-    db.connection().pragma_update(None, "cache_size", crate::db::CACHE_KIB)?;
-    result
+    // A large page cache and SQLite's sorter in contiguous memory for the load and the indexes
+    // built after it (`db.rs`); the connection's settings are back when `load` is dropped.
+    let mut load = db.bulk_load_settings()?;
+    demo_rows(&mut load, who, slug, n, now, &account, &mut rng)
 }
 
 fn demo_rows(
